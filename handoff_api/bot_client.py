@@ -1,0 +1,88 @@
+"""Talks to the Rasa server over its REST channel and normalises its replies into payloads."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+import httpx
+
+log = logging.getLogger(__name__)
+
+BotPayload = dict[str, Any]
+
+
+class BotUnavailable(RuntimeError):
+    """The bot could not be reached or answered with an error."""
+
+
+class BotClient(Protocol):
+    """What the conversation flow needs from tier 1."""
+
+    async def send(self, conversation_id: str, text: str) -> list[BotPayload]: ...
+
+    async def ping(self) -> bool: ...
+
+
+def normalise_replies(replies: Sequence[Mapping[str, Any]]) -> list[BotPayload]:
+    """Turn Rasa REST replies into typed payloads: `custom` as sent, plain text wrapped as type text."""
+    payloads: list[BotPayload] = []
+    for reply in replies:
+        custom = reply.get("custom")
+        if isinstance(custom, Mapping) and isinstance(custom.get("type"), str):
+            payloads.append(dict(custom))
+            continue
+        text = reply.get("text")
+        if isinstance(text, str) and text.strip():
+            payload: BotPayload = {"type": "text", "text": text}
+            if reply.get("buttons"):
+                payload["buttons"] = list(reply["buttons"])
+            payloads.append(payload)
+    return payloads
+
+
+class RasaRestClient:
+    """Rasa's REST input channel: POST /webhooks/rest/webhook {sender, message}."""
+
+    def __init__(self, base_url: str, timeout_seconds: float, http: httpx.AsyncClient | None = None) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._http = http or httpx.AsyncClient(timeout=timeout_seconds)
+        self._owns_http = http is None
+
+    async def send(self, conversation_id: str, text: str) -> list[BotPayload]:
+        """Send one client message and return the bot's payloads."""
+        url = f"{self._base_url}/webhooks/rest/webhook"
+        try:
+            response = await self._http.post(url, json={"sender": conversation_id, "message": text})
+        except httpx.HTTPError as exc:
+            log.warning("rasa unreachable at %s: %s", self._base_url, exc.__class__.__name__)
+            raise BotUnavailable(f"Rasa server unreachable: {exc.__class__.__name__}") from exc
+        if response.status_code != 200:
+            log.warning("rasa answered %s", response.status_code)
+            raise BotUnavailable(f"Rasa server answered HTTP {response.status_code}")
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise BotUnavailable("Rasa server answered with invalid JSON") from exc
+        if not isinstance(body, list):
+            raise BotUnavailable("Rasa server answered with an unexpected body")
+        return normalise_replies([item for item in body if isinstance(item, Mapping)])
+
+    async def ping(self) -> bool:
+        """True when the Rasa server answers and has a model loaded."""
+        try:
+            response = await self._http.get(f"{self._base_url}/status", timeout=2.0)
+        except httpx.HTTPError:
+            return False
+        if response.status_code != 200:
+            return False
+        try:
+            return bool(response.json().get("model_file"))
+        except ValueError:
+            return False
+
+    async def aclose(self) -> None:
+        """Close the HTTP client if this object created it."""
+        if self._owns_http:
+            await self._http.aclose()

@@ -1,0 +1,31 @@
+"""The wired services one API process holds; built by main.create_app, read by routes through deps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from handoff_api.bot_client import BotClient
+from handoff_api.flow import ConversationFlow
+from handoff_api.settings import Settings
+from knowledge_base.service import FaqService
+from routing.ports import EventBus
+from routing.records import Record
+from routing.service import RoutingService
+
+
+@dataclass
+class Container:
+    """Everything a request handler may need."""
+
+    settings: Settings
+    routing: RoutingService
+    record: Record
+    events: EventBus
+    engine: AsyncEngine
+    flow: ConversationFlow
+    bot: BotClient
+    knowledge_base: FaqService | None = None
+    health_checks: dict[str, Any] = field(default_factory=dict)

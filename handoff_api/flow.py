@@ -1,0 +1,122 @@
+"""The conversation flow: a client message goes to the bot only in the bot state, else to the person serving."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from handoff_api.bot_client import BotClient, BotPayload, BotUnavailable
+from routing.errors import ValidationFailed
+from routing.models import Conversation, ConversationState, EscalationReason, Message, QueueName
+
+log = logging.getLogger(__name__)
+
+BOT_STATES = frozenset({ConversationState.BOT, ConversationState.RESOLVED})
+FEEDBACK_PAYLOADS = {"/feedback_resolved": True, "/feedback_unresolved": False}
+BUTTON_TEXTS = {
+    "/feedback_resolved": "问题已解答",
+    "/feedback_unresolved": "问题未解答",
+    "/ask_human": "转人工",
+}
+
+
+class ConversationRouting(Protocol):
+    """The part of routing's service the flow drives."""
+
+    async def get_conversation(self, conversation_id: str) -> Conversation: ...
+
+    async def record_client_message(self, conversation_id: str, text: str) -> Message: ...
+
+    async def record_bot_replies(
+        self, conversation_id: str, payloads: Sequence[dict[str, object]]
+    ) -> list[Message]: ...
+
+    async def escalate_from_bot(
+        self,
+        conversation_id: str,
+        reason: EscalationReason,
+        queue_hint: QueueName | None,
+        question: str,
+    ) -> Conversation: ...
+
+    async def client_feedback(self, conversation_id: str, resolved: bool) -> Conversation: ...
+
+
+@dataclass(frozen=True)
+class FlowResult:
+    """What one client message produced: the stored client message, the replies and the resulting state."""
+
+    client_message: Message
+    replies: list[Message]
+    conversation: Conversation
+
+
+class ConversationFlow:
+    """Sends client text to tier 1 when the bot owns the conversation, and acts on its escalations."""
+
+    def __init__(self, routing: ConversationRouting, bot: BotClient, max_chars: int) -> None:
+        self._routing = routing
+        self._bot = bot
+        self._max_chars = max_chars
+
+    def check_text(self, text: str) -> str:
+        """The trimmed text, or ValidationFailed for empty or oversized text."""
+        stripped = text.strip()
+        if not stripped:
+            raise ValidationFailed("text must not be empty")
+        if len(stripped) > self._max_chars:
+            raise ValidationFailed(f"text is longer than {self._max_chars} characters")
+        return stripped
+
+    async def client_message(self, conversation_id: str, text: str) -> FlowResult:
+        """Store the client's message first (so nothing is lost), then let the bot answer if it owns the turn.
+
+        Button payloads (``/feedback_resolved``, ``/feedback_unresolved``, ``/ask_human``) are stored as the
+        words the client clicked; with a human serving, feedback goes to routing instead of the bot.
+        """
+        clean = self.check_text(text)
+        conversation = await self._routing.get_conversation(conversation_id)
+        shown = BUTTON_TEXTS.get(clean, clean)
+        stored = await self._routing.record_client_message(conversation_id, shown)
+        if conversation.state not in BOT_STATES:
+            if clean in FEEDBACK_PAYLOADS:
+                await self._routing.client_feedback(conversation_id, FEEDBACK_PAYLOADS[clean])
+            return FlowResult(stored, [], await self._routing.get_conversation(conversation_id))
+        payloads = await self._bot.send(conversation_id, clean)
+        replies = await self._routing.record_bot_replies(conversation_id, payloads)
+        for payload in payloads:
+            if payload.get("type") == "escalate":
+                await self._escalate(conversation_id, payload, clean)
+        return FlowResult(stored, replies, await self._routing.get_conversation(conversation_id))
+
+    async def feedback(self, conversation_id: str, resolved: bool) -> FlowResult:
+        """The client's 问题已解答 / 问题未解答, whoever is serving."""
+        return await self.client_message(conversation_id, "/feedback_resolved" if resolved else "/feedback_unresolved")
+
+    async def _escalate(self, conversation_id: str, payload: BotPayload, text: str) -> None:
+        reason = _reason(payload.get("reason"))
+        hint = _queue(payload.get("queue_hint"))
+        question = payload.get("question")
+        await self._routing.escalate_from_bot(
+            conversation_id, reason, hint, question if isinstance(question, str) and question else text
+        )
+
+
+def _reason(value: Any) -> EscalationReason:
+    try:
+        return EscalationReason(value)
+    except ValueError:
+        log.warning("bot sent unknown escalation reason %r; treating as low_score", value)
+        return EscalationReason.LOW_SCORE
+
+
+def _queue(value: Any) -> QueueName | None:
+    try:
+        return QueueName(value) if value else None
+    except ValueError:
+        return None
+
+
+__all__ = ["BotUnavailable", "ConversationFlow", "FlowResult"]

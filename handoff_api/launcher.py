@@ -1,0 +1,232 @@
+"""`make run`: start the Rasa server and the API together, watch them, stop them together.
+
+If one process dies, the others are stopped and the launcher says which died and why (its exit code and
+its last output lines). Ctrl-C stops everything cleanly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import sys
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from handoff_api.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+RASA_BIN = ROOT / ".venv-rasa" / "bin" / "rasa"
+MODEL = ROOT / "models" / "tier1.tar.gz"
+STARTUP_SECONDS = 180.0
+STOP_SECONDS = 10.0
+
+
+@dataclass
+class Child:
+    """One supervised process and the tail of what it printed."""
+
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    process: asyncio.subprocess.Process | None = None
+    tail: deque[str] = field(default_factory=lambda: deque(maxlen=25))
+
+
+def port_free(host: str, port: int) -> bool:
+    """True when nothing listens on host:port."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        return probe.connect_ex((host, port)) != 0
+
+
+def children(settings: Settings, rasa_port: int) -> list[Child]:
+    """The Rasa server and the API, configured to find each other on localhost."""
+    env = dict(os.environ)
+    env["RASA_TELEMETRY_ENABLED"] = "false"
+    env["ACTION_ENDPOINT_URL"] = f"http://{settings.api_host}:{settings.api_port}/webhook"
+    env["RASA_URL"] = f"http://127.0.0.1:{rasa_port}"
+    if settings.is_development:
+        env.setdefault("ROUTING_ALWAYS_OPEN", "true")  # demos work at any hour; production keeps the calendar
+    rasa = Child(
+        "rasa",
+        [
+            str(RASA_BIN),
+            "run",
+            "--enable-api",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(rasa_port),
+            "-m",
+            str(MODEL),
+            "--endpoints",
+            "bot/endpoints.yml",
+            "--credentials",
+            "bot/credentials.yml",
+        ],
+        env,
+    )
+    api = Child(
+        "api",
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "handoff_api.main:create_app",
+            "--factory",
+            "--host",
+            settings.api_host,
+            "--port",
+            str(settings.api_port),
+        ],
+        env,
+    )
+    return [api, rasa]
+
+
+async def pump(child: Child) -> None:
+    """Copy a child's output to ours with its name in front, keeping the last lines."""
+    assert child.process and child.process.stdout
+    async for raw in child.process.stdout:
+        line = raw.decode("utf-8", "replace").rstrip()
+        child.tail.append(line)
+        print(f"[{child.name}] {line}", flush=True)
+
+
+async def wait_ready(settings: Settings, rasa_port: int) -> bool:
+    """Poll both servers until they answer, or give up after STARTUP_SECONDS."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + STARTUP_SECONDS
+    async with httpx.AsyncClient(timeout=2.0) as http:
+        while loop.time() < deadline:
+            try:
+                api = await http.get(f"http://{settings.api_host}:{settings.api_port}/health/live")
+                rasa = await http.get(f"http://127.0.0.1:{rasa_port}/status")
+                if api.status_code == 200 and rasa.status_code == 200:
+                    return True
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(1.0)
+    return False
+
+
+def banner(settings: Settings, rasa_port: int) -> str:
+    """Where to talk to the engine."""
+    base = settings.base_url
+    return "\n".join(
+        [
+            "",
+            "Tiered Response Engine is running.",
+            f"  Client chat demo (widget):  {base}/demo",
+            f"  Agent console:              {base}/console",
+            f"  API docs:                   {base}/docs",
+            f"  Health:                     {base}/health",
+            f"  Rasa server:                http://127.0.0.1:{rasa_port}",
+            "  Try it from a shell:",
+            f"    curl -s -X POST {base}/api/v1/conversations -H 'content-type: application/json' "
+            '-d \'{"client_id": "C10001"}\'',
+            f"    curl -s -X POST {base}/api/v1/conversations/<id>/messages -H 'content-type: application/json' "
+            '-d \'{"text": "科创板权限怎么开通"}\'',
+            "Press Ctrl-C to stop.",
+            "",
+        ]
+    )
+
+
+async def stop_all(running: list[Child]) -> None:
+    """SIGTERM every live child, then SIGKILL what is still alive after STOP_SECONDS."""
+    for child in running:
+        if child.process and child.process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                child.process.terminate()
+    for child in running:
+        if child.process and child.process.returncode is None:
+            try:
+                await asyncio.wait_for(child.process.wait(), STOP_SECONDS)
+            except TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    child.process.kill()
+                await child.process.wait()
+
+
+async def supervise(settings: Settings, rasa_port: int) -> int:
+    """Start, watch and stop the processes; the exit code says whether one died."""
+    procs = children(settings, rasa_port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    pumps = []
+    for child in procs:
+        child.process = await asyncio.create_subprocess_exec(
+            *child.argv,
+            cwd=ROOT,
+            env=child.env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+        )
+        pumps.append(asyncio.create_task(pump(child)))
+    exits: dict[asyncio.Future[Any], Child] = {asyncio.ensure_future(c.process.wait()): c for c in procs if c.process}
+    ready = asyncio.create_task(wait_ready(settings, rasa_port))
+    stopper = asyncio.create_task(stop.wait())
+    code = 0
+    pending: set[asyncio.Future[Any]] = {*exits, ready, stopper}
+    while True:
+        done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+        if ready in done:
+            print(banner(settings, rasa_port) if ready.result() else "Servers did not become ready in time.")
+            if not ready.result():
+                code = 1
+                break
+        if stopper in done:
+            print("\nStopping ...", flush=True)
+            break
+        died = [exits[t] for t in done if t in exits]
+        if died:
+            child = died[0]
+            assert child.process
+            print(f"\n{child.name} exited with code {child.process.returncode}; stopping the others.")
+            print(f"Last lines from {child.name}:")
+            for line in child.tail:
+                print(f"    {line}")
+            code = 1
+            break
+    await stop_all(procs)
+    for task in [*pending, *pumps]:
+        task.cancel()
+    print("Stopped." if code == 0 else "Stopped after a failure.", flush=True)
+    return code
+
+
+def main() -> int:
+    """Check prerequisites, then supervise."""
+    try:
+        settings = Settings()
+    except ValueError as exc:
+        print(f"Invalid settings: {exc}", file=sys.stderr)
+        return 2
+    rasa_port = int(os.environ.get("RASA_PORT", "5005"))
+    missing = [str(p) for p in (RASA_BIN, MODEL) if not p.exists()]
+    if missing:
+        print(f"Missing {', '.join(missing)}: run 'make setup' first.", file=sys.stderr)
+        return 2
+    for name, host, port in (("API", settings.api_host, settings.api_port), ("Rasa", "127.0.0.1", rasa_port)):
+        if not port_free(host, port):
+            print(
+                f"Port {port} for the {name} is already in use; stop what holds it or set "
+                f"{'API_PORT' if name == 'API' else 'RASA_PORT'}.",
+                file=sys.stderr,
+            )
+            return 2
+    return asyncio.run(supervise(settings, rasa_port))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

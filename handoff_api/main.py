@@ -1,0 +1,199 @@
+"""The composition root: the only module that wires concrete adapters together.
+
+`create_app()` is what uvicorn runs (`uvicorn handoff_api.main:create_app --factory`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI
+from rasa_sdk.executor import ActionExecutor
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from handoff_api.actions_route import make_actions_router
+from handoff_api.bot_client import BotClient, RasaRestClient
+from handoff_api.classifier import FixedQueueClassifier, NearestEntriesClassifier
+from handoff_api.container import Container
+from handoff_api.conversations.routes import router as conversations_router
+from handoff_api.errors import install_error_handlers
+from handoff_api.flow import ConversationFlow
+from handoff_api.health import router as health_router
+from handoff_api.settings import Settings
+from handoff_api.staff.routes import router as staff_router
+from knowledge_base.service import FaqService, shared_service
+from routing.directory_import import seed_demo
+from routing.memory import (
+    MemoryEventBus,
+    MemoryIdempotencyStore,
+    MemoryPresenceStore,
+    MemoryQueueStore,
+    SystemClock,
+)
+from routing.ports import Clock, EventBus, IdempotencyStore, PresenceStore, QueueStore
+from routing.records import Record
+from routing.service import RoutingService
+from routing.settings import RoutingSettings
+from routing.sql_record import SqlRecord, create_engine_for, migrate_async
+
+log = logging.getLogger("handoff_api")
+
+ACTIONS_PACKAGE = "bot.actions"
+
+
+@dataclass
+class Stores:
+    """The fast shared state behind routing's ports: Redis when REDIS_URL is set, else in-process memory."""
+
+    queues: QueueStore
+    presence: PresenceStore
+    events: EventBus
+    idempotency: IdempotencyStore
+    closers: tuple[Any, ...] = ()
+
+
+def build_stores(settings: Settings, routing_settings: RoutingSettings, clock: Clock) -> Stores:
+    """Redis adapters when REDIS_URL is set, memory adapters otherwise."""
+    if settings.redis_url:
+        from redis.asyncio import Redis
+        from routing.redis_stores import (
+            RedisEventBus,
+            RedisIdempotencyStore,
+            RedisPresenceStore,
+            RedisQueueStore,
+        )
+
+        redis = Redis.from_url(settings.redis_url, decode_responses=True)
+        prefix = routing_settings.redis_key_prefix
+        return Stores(
+            RedisQueueStore(redis, clock, prefix),
+            RedisPresenceStore(redis, clock, prefix),
+            RedisEventBus(redis, prefix),
+            RedisIdempotencyStore(redis, prefix),
+            (redis,),
+        )
+    return Stores(MemoryQueueStore(clock), MemoryPresenceStore(clock), MemoryEventBus(), MemoryIdempotencyStore(clock))
+
+
+def load_knowledge_base(settings: Settings) -> FaqService | None:
+    """The FAQ index shared with the in-process actions, or None (health says why) if it cannot load."""
+    try:
+        return shared_service(settings.kb_index_dir)
+    except Exception as exc:  # the API still serves humans without tier-1 retrieval
+        log.error("FAQ index at %s unavailable: %s", settings.kb_index_dir, exc)
+        return None
+
+
+def make_action_executor() -> ActionExecutor:
+    """rasa-sdk's executor with the bot's actions registered by package name, as `rasa run actions` does."""
+    executor = ActionExecutor()
+    executor.register_package(ACTIONS_PACKAGE)
+    return executor
+
+
+def health_checks(engine: AsyncEngine, bot: BotClient, kb: FaqService | None, settings: Settings) -> dict[str, Any]:
+    """One async check per dependency."""
+
+    async def database() -> dict[str, Any]:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        return {"ok": True, "backend": engine.dialect.name}
+
+    async def rasa() -> dict[str, Any]:
+        return {"ok": await bot.ping(), "url": settings.rasa_url}
+
+    async def index() -> dict[str, Any]:
+        if kb is None:
+            return {
+                "ok": False,
+                "error": f"no loadable FAQ index at {settings.kb_index_dir}: run 'make setup'",
+            }
+        info = kb.info()
+        return {"ok": True, **{key: info[key] for key in ("entries", "phrasings", "encoder") if key in info}}
+
+    return {"database": database, "rasa": rasa, "index": index}
+
+
+async def tick_forever(routing: RoutingService, seconds: float) -> None:
+    """Auto-assignment, wait limits and the responder ladder, run periodically; errors are logged, not fatal."""
+    while True:
+        try:
+            await routing.tick()
+        except Exception:
+            log.exception("routing tick failed")
+        await asyncio.sleep(seconds)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    bot: BotClient | None = None,
+    routing_settings: RoutingSettings | None = None,
+) -> FastAPI:
+    """Build the API: settings are validated here, so a default secret outside development refuses to start."""
+    settings = settings or Settings()
+    executor = make_action_executor()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await migrate_async(settings.database_url)
+        engine = create_engine_for(settings.database_url)
+        record: Record = SqlRecord(engine)
+        if settings.seeds_demo_directory and not await record.list_staff():
+            await seed_demo(record)
+            log.info("seeded the demo directory (development mode)")
+        limits = routing_settings or RoutingSettings()
+        clock = SystemClock()
+        stores = build_stores(settings, limits, clock)
+        kb = load_knowledge_base(settings)
+        classifier = NearestEntriesClassifier(kb) if kb else FixedQueueClassifier()
+        routing = RoutingService(
+            record,
+            stores.queues,
+            stores.presence,
+            stores.events,
+            stores.idempotency,
+            clock,
+            classifier,
+            limits,
+        )
+        await routing.rebuild_queues()
+        bot_client = bot or RasaRestClient(settings.rasa_url, settings.rasa_timeout_seconds)
+        app.state.container = Container(
+            settings=settings,
+            routing=routing,
+            record=record,
+            events=stores.events,
+            engine=engine,
+            flow=ConversationFlow(routing, bot_client, settings.max_message_chars),
+            bot=bot_client,
+            knowledge_base=kb,
+            health_checks=health_checks(engine, bot_client, kb, settings),
+        )
+        ticker = asyncio.create_task(tick_forever(routing, settings.tick_seconds))
+        try:
+            yield
+        finally:
+            ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticker
+            if isinstance(bot_client, RasaRestClient):
+                await bot_client.aclose()
+            for closer in stores.closers:
+                await closer.aclose()
+            await engine.dispose()
+
+    app = FastAPI(title="Tiered Response Engine", version="0.1.0", lifespan=lifespan)
+    install_error_handlers(app)
+    app.include_router(health_router)
+    app.include_router(make_actions_router(executor))
+    app.include_router(conversations_router)
+    app.include_router(staff_router)
+    return app

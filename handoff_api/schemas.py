@@ -1,0 +1,111 @@
+"""HTTP shapes of the API (pydantic), kept apart from the domain records they translate."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from routing.models import Channel, Conversation, Message
+
+
+class ServedByOut(BaseModel):
+    """Who served an answer."""
+
+    tier: int
+    staff_id: str | None
+    at: datetime
+
+
+class MessageOut(BaseModel):
+    """One transcript message."""
+
+    id: str
+    seq: int
+    sender: str
+    text: str
+    payload: dict[str, Any]
+    created_at: datetime
+    served_by: ServedByOut | None
+
+    @classmethod
+    def of(cls, message: Message) -> MessageOut:
+        """From the domain record."""
+        served = message.served_by
+        return cls(
+            id=message.id,
+            seq=message.seq,
+            sender=message.sender.value,
+            text=message.text,
+            payload=dict(message.payload),
+            created_at=message.created_at,
+            served_by=ServedByOut(tier=int(served.tier), staff_id=served.staff_id, at=served.at) if served else None,
+        )
+
+
+class ConversationOut(BaseModel):
+    """A conversation and where it stands."""
+
+    id: str
+    client_id: str
+    channel: str
+    state: str
+    tier: int
+    queue: str | None
+    assignee_id: str | None
+    ticket_id: str | None
+    escalation_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, conversation: Conversation) -> ConversationOut:
+        """From the domain record."""
+        return cls(
+            id=conversation.id,
+            client_id=conversation.client_id,
+            channel=conversation.channel.value,
+            state=conversation.state.value,
+            tier=int(conversation.tier),
+            queue=conversation.queue.value if conversation.queue else None,
+            assignee_id=conversation.assignee_id,
+            ticket_id=conversation.ticket_id,
+            escalation_reason=conversation.escalation_reason.value if conversation.escalation_reason else None,
+            created_at=conversation.created_at,
+            updated_at=conversation.updated_at,
+        )
+
+
+class NewConversation(BaseModel):
+    """Open a conversation for a client."""
+
+    client_id: str = Field(min_length=1, max_length=64)
+    channel: Channel = Channel.API
+
+
+class NewMessage(BaseModel):
+    """A client's message; length limits are checked by the flow so the error names the setting."""
+
+    text: str
+
+
+class Feedback(BaseModel):
+    """The client's answer to 问题已解答 / 问题未解答."""
+
+    resolved: bool
+
+
+class MessageReplies(BaseModel):
+    """The client message as stored, the replies it produced and the conversation afterwards."""
+
+    message: MessageOut
+    replies: list[MessageOut]
+    conversation: ConversationOut
+
+
+class Transcript(BaseModel):
+    """Messages in order."""
+
+    conversation_id: str
+    messages: list[MessageOut]

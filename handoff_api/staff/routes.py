@@ -1,0 +1,208 @@
+"""Staff API for the agent console: login, queues, claim, reply, resolve, transfer, presence, assist."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Query, status
+
+from handoff_api.deps import ContainerDep
+from handoff_api.schemas import ConversationOut, MessageOut
+from handoff_api.staff.auth import CurrentStaff, issue_staff_token
+from handoff_api.staff.canned import CANNED_REPLIES
+from handoff_api.staff.schemas import (
+    CannedReply,
+    ClientCard,
+    ConversationDetail,
+    KbHitOut,
+    Login,
+    MeOut,
+    PresenceIn,
+    QueueItemOut,
+    Reply,
+    StaffOut,
+    TicketOut,
+    TokenOut,
+    Transfer,
+)
+from handoff_api.staff.stats import TodayStats, today_stats
+from routing.models import QueueName, Staff
+from routing.passwords import verify_password_async
+
+router = APIRouter(prefix="/api/v1/staff", tags=["staff"])
+
+
+@router.post("/login")
+async def login(body: Login, container: ContainerDep) -> TokenOut:
+    """Exchange a staff id and password for a short-lived bearer token."""
+    staff = await container.record.get_staff(body.staff_id)
+    password_hash = await container.record.get_password_hash(body.staff_id) if staff else None
+    if staff is None or not await verify_password_async(password_hash, body.password):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong staff id or password")
+    token = issue_staff_token(container.settings, staff)
+    return TokenOut(
+        access_token=token, expires_in=container.settings.staff_token_minutes * 60, staff=StaffOut.of(staff)
+    )
+
+
+@router.get("/me")
+async def me(staff: CurrentStaff, container: ContainerDep) -> MeOut:
+    """The signed-in staff member, their presence and current load."""
+    presence = await container.routing.presence.presence(staff.id)
+    active = await container.record.active_count(staff.id)
+    return MeOut(**StaffOut.of(staff).model_dump(), presence=presence.value, active=active)
+
+
+@router.get("/queues/{queue}")
+async def queue_view(queue: QueueName, staff: CurrentStaff, container: ContainerDep) -> list[QueueItemOut]:
+    """Waiting conversations in service order (VIP first, then FIFO)."""
+    return [QueueItemOut.of(item) for item in await container.routing.queue_view(queue, staff.id)]
+
+
+@router.get("/conversations")
+async def my_conversations(staff: CurrentStaff, container: ContainerDep) -> list[ConversationOut]:
+    """Live conversations the staff member holds or, for responders, their tier-3 inbox."""
+    return [ConversationOut.of(c) for c in await container.routing.staff_conversations(staff.id)]
+
+
+@router.get("/conversations/{conversation_id}")
+async def conversation_detail(conversation_id: str, staff: CurrentStaff, container: ContainerDep) -> ConversationDetail:
+    """Transcript (with the bot's part), client card and ticket, if the staff member may see it."""
+    return await _detail(container, staff, conversation_id)
+
+
+async def _detail(container: ContainerDep, staff: Staff, conversation_id: str) -> ConversationDetail:
+    conversation = await container.routing.get_conversation(conversation_id, viewer_id=staff.id)
+    messages = await container.routing.messages(conversation_id, viewer_id=staff.id)
+    client = await container.record.get_client(conversation.client_id)
+    ticket = await container.record.get_ticket(conversation.ticket_id) if conversation.ticket_id else None
+    if client is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"client {conversation.client_id} is not in the directory")
+    return ConversationDetail(
+        conversation=ConversationOut.of(conversation),
+        client=ClientCard.of(client),
+        ticket=TicketOut(
+            id=ticket.id,
+            queue=ticket.queue.value if ticket.queue else None,
+            reason=ticket.reason.value,
+            question=ticket.question,
+            status=ticket.status.value,
+            tier=int(ticket.tier),
+            enqueued_at=ticket.enqueued_at,
+            responder_step=int(ticket.responder_step or 0),
+            responder_deadline=ticket.responder_deadline,
+        )
+        if ticket
+        else None,
+        transcript=[MessageOut.of(m) for m in messages],
+    )
+
+
+@router.post("/claim")
+async def claim_next(staff: CurrentStaff, container: ContainerDep) -> ConversationOut:
+    """Take the best waiting conversation of one's queues."""
+    return ConversationOut.of(await container.routing.claim(staff.id))
+
+
+@router.post("/conversations/{conversation_id}/claim")
+async def claim(conversation_id: str, staff: CurrentStaff, container: ContainerDep) -> ConversationOut:
+    """Take a specific waiting conversation (409 if someone else took it first)."""
+    return ConversationOut.of(await container.routing.claim(staff.id, conversation_id))
+
+
+@router.post("/conversations/{conversation_id}/reply")
+async def reply(conversation_id: str, body: Reply, staff: CurrentStaff, container: ContainerDep) -> MessageOut:
+    """Answer the client; the answer records who served it."""
+    text = container.flow.check_text(body.text)
+    return MessageOut.of(await container.routing.staff_reply(staff.id, conversation_id, text))
+
+
+@router.post("/conversations/{conversation_id}/resolve")
+async def resolve(conversation_id: str, staff: CurrentStaff, container: ContainerDep) -> ConversationOut:
+    """Mark the question resolved; the conversation returns to the bot for the next question."""
+    return ConversationOut.of(await container.routing.resolve(staff.id, conversation_id))
+
+
+@router.post("/conversations/{conversation_id}/unresolved")
+async def unresolved(conversation_id: str, staff: CurrentStaff, container: ContainerDep) -> ConversationOut:
+    """Tier 2 could not resolve it: hand it to the client's assigned responder."""
+    return ConversationOut.of(await container.routing.mark_unresolved(staff.id, conversation_id))
+
+
+@router.post("/conversations/{conversation_id}/escalate")
+async def escalate(conversation_id: str, staff: CurrentStaff, container: ContainerDep) -> ConversationOut:
+    """Escalate to the client's assigned responder (tier 3)."""
+    return ConversationOut.of(await container.routing.escalate_to_responder(staff.id, conversation_id))
+
+
+@router.post("/conversations/{conversation_id}/transfer")
+async def transfer(
+    conversation_id: str, body: Transfer, staff: CurrentStaff, container: ContainerDep
+) -> ConversationOut:
+    """To the other queue, or to a colleague."""
+    if (body.queue is None) == (body.staff_id is None):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "give exactly one of queue or staff_id")
+    if body.queue is not None:
+        moved = await container.routing.transfer_to_queue(staff.id, conversation_id, body.queue)
+    else:
+        assert body.staff_id is not None
+        moved = await container.routing.transfer_to_staff(staff.id, conversation_id, body.staff_id)
+    return ConversationOut.of(moved)
+
+
+@router.post("/conversations/{conversation_id}/reopen")
+async def reopen(conversation_id: str, staff: CurrentStaff, container: ContainerDep) -> ConversationOut:
+    """Reopen a resolved or closed conversation."""
+    return ConversationOut.of(await container.routing.reopen(staff.id, conversation_id))
+
+
+@router.post("/conversations/{conversation_id}/close")
+async def close(conversation_id: str, staff: CurrentStaff, container: ContainerDep) -> ConversationOut:
+    """Close the conversation explicitly."""
+    return ConversationOut.of(await container.routing.close(staff.id, conversation_id))
+
+
+@router.post("/presence", status_code=status.HTTP_204_NO_CONTENT)
+async def presence(body: PresenceIn, staff: CurrentStaff, container: ContainerDep) -> None:
+    """Online, away or offline; going online pulls waiting work."""
+    await container.routing.set_presence(staff.id, body.presence)
+
+
+@router.post("/heartbeat")
+async def heartbeat(staff: CurrentStaff, container: ContainerDep) -> dict[str, bool]:
+    """Keep presence alive; `alive` false means it lapsed and must be set again."""
+    return {"alive": await container.routing.heartbeat(staff.id)}
+
+
+@router.get("/kb/search")
+async def kb_search(
+    staff: CurrentStaff,
+    container: ContainerDep,
+    q: str = Query(min_length=1, max_length=500),
+    k: int = Query(default=5, ge=1, le=20),
+) -> list[KbHitOut]:
+    """Agent assist: knowledge-base answers for a question."""
+    if container.knowledge_base is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the FAQ index is not loaded")
+    return [
+        KbHitOut(
+            faq_id=hit.entry.id,
+            question=hit.entry.question,
+            answer=hit.entry.answer,
+            category=hit.entry.category.value,
+            score=round(hit.score, 4),
+        )
+        for hit in container.knowledge_base.search(q, k=k)
+    ]
+
+
+@router.get("/canned-replies")
+async def canned_replies(staff: CurrentStaff) -> list[CannedReply]:
+    """Ready-made replies for the console."""
+    return [CannedReply(title=title, text=text) for title, text in CANNED_REPLIES]
+
+
+@router.get("/stats/today")
+async def stats_today(staff: CurrentStaff, container: ContainerDep) -> TodayStats:
+    """Today's figures per tier (supervisors only)."""
+    if staff.role.value not in {"duty_manager", "admin"}:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "only duty managers and admins see the figures")
+    return await today_stats(container.engine, container.routing.clock.now())

@@ -1,0 +1,197 @@
+"""HTTP shapes of the staff API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from handoff_api.schemas import ConversationOut, MessageOut
+from routing.models import Client, Presence, QueueName, Staff
+from routing.service import QueueItem
+
+
+class Login(BaseModel):
+    """Staff credentials."""
+
+    staff_id: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class StaffOut(BaseModel):
+    """A staff member as the console shows them."""
+
+    id: str
+    name: str
+    role: str
+    skills: list[str]
+    max_concurrency: int
+    practice_number: str | None
+    branch: str
+
+    @classmethod
+    def of(cls, staff: Staff) -> StaffOut:
+        """From the domain record."""
+        return cls(
+            id=staff.id,
+            name=staff.name,
+            role=staff.role.value,
+            skills=sorted(skill.value for skill in staff.skills),
+            max_concurrency=staff.max_concurrency,
+            practice_number=staff.practice_number,
+            branch=staff.branch,
+        )
+
+
+class TokenOut(BaseModel):
+    """A bearer token for the staff API."""
+
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+    staff: StaffOut
+
+
+class MeOut(StaffOut):
+    """The signed-in staff member with presence and load."""
+
+    presence: str
+    active: int
+
+
+class ClientCard(BaseModel):
+    """A client profile card; personal identifiers are masked."""
+
+    id: str
+    name: str
+    tier: str
+    vip: bool
+    branch: str
+    responder_id: str
+    wecom_id: str | None
+
+    @classmethod
+    def of(cls, client: Client) -> ClientCard:
+        """From the domain record, masking the WeCom id."""
+        return cls(
+            id=client.id,
+            name=client.name,
+            tier=client.tier,
+            vip=client.vip,
+            branch=client.branch,
+            responder_id=client.responder_id,
+            wecom_id=mask_identifier(client.wecom_id) if client.wecom_id else None,
+        )
+
+
+class QueueItemOut(BaseModel):
+    """A waiting conversation."""
+
+    position: int
+    conversation_id: str
+    ticket_id: str
+    queue: str
+    vip: bool
+    priority: int
+    client: dict[str, object]
+    question: str
+    reason: str
+    enqueued_at: datetime
+    waiting_seconds: float
+
+    @classmethod
+    def of(cls, item: QueueItem) -> QueueItemOut:
+        """From routing's view."""
+        return cls(
+            position=item.position,
+            conversation_id=item.conversation_id,
+            ticket_id=item.ticket_id,
+            queue=item.queue.value,
+            vip=item.vip,
+            priority=item.priority,
+            client={
+                "id": item.client_id,
+                "name": item.client_name,
+                "tier": item.client_tier,
+                "vip": item.vip,
+            },
+            question=item.question,
+            reason=item.reason.value,
+            enqueued_at=item.enqueued_at,
+            waiting_seconds=round(item.waiting_seconds, 1),
+        )
+
+
+class TicketOut(BaseModel):
+    """The escalation episode behind a conversation."""
+
+    id: str
+    queue: str | None
+    reason: str
+    question: str
+    status: str
+    tier: int
+    enqueued_at: datetime
+    responder_step: int
+    responder_deadline: datetime | None
+
+
+class ConversationDetail(BaseModel):
+    """Everything the console shows for one conversation."""
+
+    conversation: ConversationOut
+    client: ClientCard
+    ticket: TicketOut | None
+    transcript: list[MessageOut]
+
+
+class Reply(BaseModel):
+    """A staff member's answer."""
+
+    text: str
+
+
+class Transfer(BaseModel):
+    """Transfer to the other queue or to a colleague (exactly one)."""
+
+    queue: QueueName | None = None
+    staff_id: str | None = None
+
+
+class PresenceIn(BaseModel):
+    """Presence switch."""
+
+    presence: Presence
+
+
+class KbHitOut(BaseModel):
+    """An agent-assist suggestion from the knowledge base."""
+
+    faq_id: str
+    question: str
+    answer: str
+    category: str
+    score: float
+
+
+class CannedReply(BaseModel):
+    """A ready-made reply."""
+
+    title: str
+    text: str
+
+
+def mask_name(name: str) -> str:
+    """张三丰 -> 张*丰, 李四 -> 李*: the console never needs a full name to serve."""
+    if len(name) <= 1:
+        return name
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+def mask_identifier(value: str) -> str:
+    """Keep the first three and last two characters of an identifier."""
+    if len(value) <= 5:
+        return "*" * len(value)
+    return value[:3] + "*" * (len(value) - 5) + value[-2:]

@@ -1,0 +1,5 @@
+"""The client chat widget: embeddable script, demo page, client WebSocket protocol."""
+
+from handoff_api.widget.routes import router
+
+__all__ = ["router"]

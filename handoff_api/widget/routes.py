@@ -1,0 +1,144 @@
+"""Widget routes: the embeddable script, the demo page, dev-only demo tokens and the WebSocket."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from fastapi import APIRouter, HTTPException, Request, Response, WebSocket
+from pydantic import BaseModel, Field
+
+from handoff_api.client_tokens import InvalidClientToken, decode_client_token, issue_client_token
+from handoff_api.container import Container
+from handoff_api.deps import ContainerDep
+from handoff_api.realtime import realtime_hub
+from handoff_api.widget import envelopes
+from handoff_api.widget.assets import AssetDirectory
+from handoff_api.widget.connection import WidgetConnection, WidgetLimits, WidgetRuntime
+from routing.errors import Forbidden
+from routing.models import Channel, Conversation, ConversationState
+
+log = logging.getLogger(__name__)
+
+STATIC = AssetDirectory(Path(__file__).resolve().parent / "static")
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_FORBIDDEN = 4403
+MAX_ID_CHARS = 64
+
+router = APIRouter(tags=["widget"])
+
+
+class DemoTokenRequest(BaseModel):
+    """Which demo client the demo page acts as."""
+
+    client_id: str = Field(min_length=1, max_length=MAX_ID_CHARS)
+
+
+class DemoToken(BaseModel):
+    """A client token for the demo page."""
+
+    token: str
+    client_id: str
+    expires_in: int
+
+
+class DemoClient(BaseModel):
+    """A directory client the demo page can pick."""
+
+    id: str
+    name: str
+    tier: str
+    vip: bool
+    branch: str
+
+
+def _require_development(container: Container) -> None:
+    if not container.settings.is_development:
+        raise HTTPException(404, "Not Found")
+
+
+@router.get("/widget/{name}", include_in_schema=False)
+async def widget_asset(name: str, request: Request) -> Response:
+    """widget.js, widget.css and the demo page's script and style."""
+    return STATIC.respond(request, name)
+
+
+@router.get("/demo", include_in_schema=False)
+async def demo_page(request: Request, container: ContainerDep) -> Response:
+    """The demo client app (development mode only)."""
+    _require_development(container)
+    return STATIC.respond(request, "demo.html", page=True)
+
+
+@router.get("/api/v1/widget/demo-clients")
+async def demo_clients(container: ContainerDep) -> list[DemoClient]:
+    """The directory's clients, for the demo page's picker (development mode only)."""
+    _require_development(container)
+    clients = await container.record.list_clients()
+    return [DemoClient(id=c.id, name=c.name, tier=c.tier, vip=c.vip, branch=c.branch) for c in clients[:200]]
+
+
+@router.post("/api/v1/widget/demo-token")
+async def demo_token(body: DemoTokenRequest, container: ContainerDep) -> DemoToken:
+    """A client token for a demo client (development mode only; in production the client app signs it)."""
+    _require_development(container)
+    if await container.record.get_client(body.client_id) is None:
+        raise HTTPException(404, f"unknown client {body.client_id!r}")
+    settings = container.settings
+    token = issue_client_token(settings, body.client_id)
+    return DemoToken(token=token, client_id=body.client_id, expires_in=settings.client_token_minutes * 60)
+
+
+def widget_runtime(websocket: WebSocket, container: Container) -> WidgetRuntime:
+    """The process's shared widget state (rate buckets, recent message ids), created on first use."""
+    runtime: WidgetRuntime | None = getattr(websocket.app.state, "widget_runtime", None)
+    if runtime is None:
+        runtime = WidgetRuntime(WidgetLimits.for_chars(container.settings.max_message_chars))
+        websocket.app.state.widget_runtime = runtime
+    return runtime
+
+
+async def open_conversation(container: Container, client_id: str, requested_id: str | None) -> Conversation:
+    """The client's conversation to continue, or a new one; Forbidden if it is another client's."""
+    if requested_id:
+        existing = await container.record.get_conversation(requested_id[:MAX_ID_CHARS])
+        if existing is not None:
+            if existing.client_id != client_id:
+                raise Forbidden("conversation belongs to another client")
+            if existing.state != ConversationState.CLOSED:
+                return existing
+    return await container.routing.start_conversation(client_id, Channel.WIDGET)
+
+
+async def _refuse(websocket: WebSocket, code: int, reason: str, message: str) -> None:
+    await websocket.send_json(
+        envelopes.error("unauthorized" if code == CLOSE_UNAUTHORIZED else "forbidden", message)
+    )
+    await websocket.close(code, reason)
+
+
+@router.websocket("/ws/widget")
+async def widget_socket(websocket: WebSocket, token: str = "", conversation_id: str | None = None) -> None:
+    """One client session; refused with 4401 (bad/expired token) or 4403 (another client's conversation)."""
+    container: Container = websocket.app.state.container
+    await websocket.accept()
+    try:
+        client_id = decode_client_token(container.settings, token)
+    except InvalidClientToken as exc:
+        await _refuse(websocket, CLOSE_UNAUTHORIZED, exc.reason, "身份验证失败或已过期，请重新进入。")
+        return
+    if await container.record.get_client(client_id) is None:
+        await _refuse(websocket, CLOSE_UNAUTHORIZED, "unknown client", "身份验证失败，请重新进入。")
+        return
+    try:
+        conversation = await open_conversation(container, client_id, conversation_id)
+    except Forbidden:
+        await _refuse(
+            websocket, CLOSE_FORBIDDEN, "conversation belongs to another client", "无权访问该会话。"
+        )
+        return
+    hub = await realtime_hub(websocket.app)
+    connection = WidgetConnection(
+        websocket, container, hub, widget_runtime(websocket, container), conversation
+    )
+    await connection.run()

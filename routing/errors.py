@@ -1,0 +1,40 @@
+"""Routing errors: each maps to one HTTP status in the API (noted per class)."""
+
+from __future__ import annotations
+
+
+class RoutingError(Exception):
+    """Base of every routing error; the message is safe to show to staff."""
+
+
+class NotFound(RoutingError):
+    """An unknown conversation, client, staff member, ticket or queue item (404)."""
+
+
+class IllegalTransition(RoutingError):
+    """The conversation's state does not allow the requested transition (409)."""
+
+    def __init__(self, transition: str, state: str) -> None:
+        super().__init__(f"transition {transition!r} is not allowed from state {state!r}")
+        self.transition = transition
+        self.state = state
+
+
+class StaleConversation(RoutingError):
+    """The stored conversation changed since it was read (409); retry with fresh data."""
+
+
+class StaleClaim(RoutingError):
+    """The ticket was already claimed or its lease is gone (409)."""
+
+
+class Forbidden(RoutingError):
+    """The actor may not see or act on this conversation or queue (403)."""
+
+
+class ValidationFailed(RoutingError):
+    """The request is malformed: empty text, bad queue, bad presence... (422)."""
+
+
+class NoCapacity(RoutingError):
+    """The staff member has no free concurrency slot, or nobody can take the work (409)."""

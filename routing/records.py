@@ -1,0 +1,163 @@
+"""The system of record port: what routing reads from and writes to durable storage.
+
+SQL implements it (routing.sql_record.SqlRecord); tests may use an in-memory double. Everything a
+client or staff member said, every transition, ticket, feedback and audit entry lives here.
+
+Conventions every implementation keeps:
+- datetimes go in and come out timezone-aware (UTC);
+- `save_transition` is a compare-and-set on the stored `version` (and state) of `before`; the stored
+  row gets `after`'s fields with `version = before.version + 1`, so build `after` with
+  `version=before.version + 1` to keep the in-memory copy equal to the stored one. A mismatch raises
+  routing.errors.StaleConversation; an unknown conversation raises routing.errors.NotFound;
+- `append_message` assigns `seq = max(seq) + 1` per conversation, safe under concurrent appends;
+- the audit log is append-only: there is no way to change or delete an entry through this port.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from routing.models import (
+    Client,
+    Conversation,
+    ConversationState,
+    Message,
+    QueueName,
+    Role,
+    SenderKind,
+    ServedBy,
+    Staff,
+    Ticket,
+    Tier,
+    Transition,
+)
+
+
+class Record(Protocol):
+    """Durable storage of the directory, conversations, messages, tickets, feedback and audit."""
+
+    # directory
+    async def get_client(self, client_id: str) -> Client | None:
+        """The client with this id, or None."""
+        ...
+
+    async def get_client_by_wecom(self, wecom_id: str) -> Client | None:
+        """The client bound to this WeCom external user id, or None."""
+        ...
+
+    async def list_clients(self) -> list[Client]:
+        """Every client, ordered by id."""
+        ...
+
+    async def get_staff(self, staff_id: str) -> Staff | None:
+        """The staff member with this id, or None."""
+        ...
+
+    async def list_staff(self, role: Role | None = None) -> list[Staff]:
+        """Every staff member (of one role if given), ordered by id."""
+        ...
+
+    async def duty_manager(self, branch: str) -> Staff | None:
+        """The branch's duty manager (the first by id if several), or None."""
+        ...
+
+    async def replace_clients(self, clients: Sequence[Client]) -> None:
+        """Upsert these clients in one transaction (clients not listed are kept)."""
+        ...
+
+    async def replace_staff(self, staff: Sequence[Staff]) -> None:
+        """Upsert these staff members in one transaction (password hashes are kept)."""
+        ...
+
+    async def get_password_hash(self, staff_id: str) -> str | None:
+        """The stored password hash, or None if unset or the staff member is unknown."""
+        ...
+
+    async def set_password_hash(self, staff_id: str, password_hash: str) -> None:
+        """Store a password hash; NotFound for an unknown staff member."""
+        ...
+
+    # conversations
+    async def create_conversation(self, conversation: Conversation) -> None:
+        """Insert a new conversation (its version as given, normally 0)."""
+        ...
+
+    async def get_conversation(self, conversation_id: str) -> Conversation | None:
+        """The conversation with this id, or None."""
+        ...
+
+    async def save_transition(self, before: Conversation, after: Conversation, transition: Transition) -> None:
+        """Compare-and-set `before` -> `after` and append `transition`, atomically."""
+        ...
+
+    async def append_message(  # noqa: PLR0917 - the contract's positional signature
+        self,
+        conversation_id: str,
+        sender: SenderKind,
+        text: str,
+        payload: dict[str, object],
+        served_by: ServedBy | None,
+        at: datetime,
+    ) -> Message:
+        """Append a message with the next seq (1, 2, ...); NotFound for an unknown conversation."""
+        ...
+
+    async def list_messages(self, conversation_id: str, after_seq: int = 0, limit: int = 500) -> list[Message]:
+        """Messages with seq > after_seq in seq order, at most `limit`."""
+        ...
+
+    async def list_transitions(self, conversation_id: str) -> list[Transition]:
+        """The conversation's transitions in the order they were saved."""
+        ...
+
+    async def conversations_in_states(self, states: Collection[ConversationState]) -> list[Conversation]:
+        """Conversations in any of these states, oldest first."""
+        ...
+
+    async def active_count(self, staff_id: str) -> int:
+        """Conversations with_agent or with_responder assigned to this staff member."""
+        ...
+
+    # tickets
+    async def open_ticket(self, ticket: Ticket) -> None:
+        """Insert a new ticket."""
+        ...
+
+    async def get_ticket(self, ticket_id: str) -> Ticket | None:
+        """The ticket with this id, or None."""
+        ...
+
+    async def update_ticket(self, ticket: Ticket) -> None:
+        """Overwrite a stored ticket; NotFound if there is none with its id."""
+        ...
+
+    async def open_tickets(self) -> list[Ticket]:
+        """Tickets still open or assigned, by priority (highest first) then enqueued_at."""
+        ...
+
+    async def tickets_for_conversation(self, conversation_id: str) -> list[Ticket]:
+        """Every ticket of a conversation, oldest first."""
+        ...
+
+    async def recent_handle_seconds(self, queue: QueueName, limit: int = 50) -> list[float]:
+        """Seconds from assignment to resolution of the queue's latest resolved tickets, newest first."""
+        ...
+
+    # feedback and audit
+    async def add_feedback(  # noqa: PLR0917 - the contract's positional signature
+        self,
+        conversation_id: str,
+        ticket_id: str | None,
+        tier: Tier,
+        staff_id: str | None,
+        resolved: bool,
+        at: datetime,
+    ) -> None:
+        """Record the client's 问题已解答 / 问题未解答 answer."""
+        ...
+
+    async def audit(self, actor: str, action: str, subject: str, detail: dict[str, object], at: datetime) -> None:
+        """Append one entry to the append-only audit log."""
+        ...

@@ -1,0 +1,206 @@
+"""SQL table definitions of the system of record (SQLAlchemy Core), apart from repository code.
+
+Enumerations are stored as their string (or tier integer) values. History tables (messages,
+tickets, transitions, feedback, audit) reference staff by id without a foreign key: the history
+must outlive changes to the staff directory. The Alembic migrations in alembic/versions/ create
+exactly these tables; a test compares them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+ID = 64
+"""Length of every identifier column."""
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend (SQLite stores no zone; PostgreSQL timestamptz).
+
+    Naive datetimes are refused on the way in, so no local time ever reaches the record.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value.isoformat()} given; the record stores UTC-aware times")
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def json_type() -> TypeEngine[Any]:
+    """JSON on SQLite, JSONB on PostgreSQL."""
+    return JSON().with_variant(JSONB(), "postgresql")
+
+
+staff = Table(
+    "staff",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("skills", String(200), nullable=False, server_default=""),
+    Column("max_concurrency", Integer, nullable=False),
+    Column("branch", String(100), nullable=False),
+    Column("practice_number", String(32), nullable=True),
+    Column("backup_id", String(ID), nullable=True),
+    Column("wecom_user_id", String(ID), nullable=True, unique=True),
+    Column("password_hash", String(255), nullable=True),
+    CheckConstraint("max_concurrency > 0", name="max_concurrency_positive"),
+)
+Index(None, staff.c.role)
+
+clients = Table(
+    "clients",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("tier", String(32), nullable=False),
+    Column("vip", Boolean, nullable=False),
+    Column("branch", String(100), nullable=False),
+    Column("responder_id", String(ID), nullable=False),
+    Column("wecom_id", String(ID), nullable=True, unique=True),
+)
+
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("client_id", String(ID), ForeignKey("clients.id"), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("state", String(32), nullable=False),
+    Column("tier", Integer, nullable=False),
+    Column("queue", String(16), nullable=True),
+    Column("assignee_id", String(ID), nullable=True),
+    Column("ticket_id", String(ID), nullable=True),
+    Column("escalation_reason", String(32), nullable=True),
+    Column("version", Integer, nullable=False, server_default="0"),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    CheckConstraint("version >= 0", name="version_not_negative"),
+)
+Index(None, conversations.c.client_id)
+Index(None, conversations.c.state)
+Index(None, conversations.c.assignee_id)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("conversation_id", String(ID), ForeignKey("conversations.id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("sender", String(16), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("payload", json_type(), nullable=False),
+    Column("served_tier", Integer, nullable=True),
+    Column("served_staff_id", String(ID), nullable=True),
+    Column("served_at", UtcDateTime, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("conversation_id", "seq"),
+    CheckConstraint("seq > 0", name="seq_positive"),
+)
+
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("conversation_id", String(ID), ForeignKey("conversations.id"), nullable=False),
+    Column("client_id", String(ID), nullable=False),
+    Column("queue", String(16), nullable=True),
+    Column("priority", Integer, nullable=False),
+    Column("vip", Boolean, nullable=False),
+    Column("tier", Integer, nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("question", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("enqueued_at", UtcDateTime, nullable=False),
+    Column("assigned_to", String(ID), nullable=True),
+    Column("assigned_at", UtcDateTime, nullable=True),
+    Column("first_response_at", UtcDateTime, nullable=True),
+    Column("resolved_at", UtcDateTime, nullable=True),
+    Column("responder_step", Integer, nullable=True),
+    Column("responder_deadline", UtcDateTime, nullable=True),
+)
+Index(None, tickets.c.conversation_id)
+Index(None, tickets.c.status)
+Index("ix_tickets_queue_resolved_at", tickets.c.queue, tickets.c.resolved_at)
+
+transitions = Table(
+    "transitions",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    Column("conversation_id", String(ID), ForeignKey("conversations.id"), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("from_state", String(32), nullable=False),
+    Column("to_state", String(32), nullable=False),
+    Column("actor", String(ID), nullable=False),
+    Column("tier", Integer, nullable=False),
+    Column("reason", String(200), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+)
+Index(None, transitions.c.conversation_id)
+
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    Column("conversation_id", String(ID), ForeignKey("conversations.id"), nullable=False),
+    Column("ticket_id", String(ID), nullable=True),
+    Column("tier", Integer, nullable=False),
+    Column("staff_id", String(ID), nullable=True),
+    Column("resolved", Boolean, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+)
+Index(None, feedback.c.conversation_id)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    Column("actor", String(ID), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("detail", json_type(), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+)
+Index(None, audit_log.c.at)

@@ -1,0 +1,47 @@
+"""Client-facing system messages (Simplified Chinese), in one place for review and reuse."""
+
+from __future__ import annotations
+
+from routing.models import QueueName
+
+QUEUE_LABELS: dict[QueueName, str] = {QueueName.ADVISOR: "在线投顾", QueueName.SERVICE: "在线客服"}
+
+FEEDBACK_OPTIONS = ("问题已解答", "问题未解答")
+
+
+def queued(queue: QueueName, position: int | None) -> str:
+    """Told when the conversation enters a tier-2 queue."""
+    ahead = f"，您前面还有 {position - 1} 位客户" if position and position > 1 else ""
+    return f"正在为您转接{QUEUE_LABELS[queue]}{ahead}，请稍候。"
+
+
+def agent_joined(queue: QueueName | None, name: str, practice_number: str | None) -> str:
+    """Told when an online advisor or service agent takes the conversation."""
+    label = QUEUE_LABELS[queue] if queue else "工作人员"
+    number = f"（执业编号：{practice_number}）" if practice_number else ""
+    return f"{label}{name}{number}为您服务。"
+
+
+def responder_assigned(name: str, because: str) -> str:
+    """Told when the conversation goes to the client's assigned responder (tier 3)."""
+    return f"{because}已为您转接专属响应人{name}，请稍候，我们一定会给您答复。"
+
+
+def responder_joined(name: str, practice_number: str | None) -> str:
+    """Told when the responder sends the first reply."""
+    number = f"（执业编号：{practice_number}）" if practice_number else ""
+    return f"专属响应人{name}{number}为您服务。"
+
+
+LEAVE_MESSAGE = (
+    "当前为非服务时间，暂时无法为您接通人工服务。请直接留言描述您的问题，"
+    "您的专属响应人将在下一个服务时段尽快回复您。"
+)
+OFF_HOURS_PREFIX = "当前为非服务时间，"
+NO_STAFF_PREFIX = "当前暂无在线人员，"
+UNRESOLVED_PREFIX = "很抱歉问题仍未解决，"
+WAIT_LIMIT_PREFIX = "很抱歉让您久等了，"
+RESOLVED = "本次服务已结束。请问您的问题是否已解答？"
+TRANSFERRED = "正在为您转接其他工作人员，请稍候。"
+CLOSED = "本次会话已结束，感谢您的咨询。"
+REOPENED = "您的问题已重新打开，工作人员将继续为您服务。"

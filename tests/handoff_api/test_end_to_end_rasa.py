@@ -1,0 +1,131 @@
+"""End to end over HTTP: the real Rasa server, the real API (with the action endpoint in-process)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
+MODEL = ROOT / "models" / "tier1.tar.gz"
+INDEX = ROOT / "var" / "index"
+
+pytestmark = [pytest.mark.rasa, pytest.mark.slow]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait(url: str, seconds: float, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"{process.args[0]} exited early with {process.returncode}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"{url} did not answer within {seconds}s")
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Start Rasa and the API on free loopback ports; yield the API base URL."""
+    assert RASA.exists() and MODEL.exists(), "run 'make setup' first: Rasa or its trained model is missing"
+    assert (INDEX / "meta.json").exists() or any(INDEX.glob("*")), "run 'make setup' first: no FAQ index"
+    api_port, rasa_port = _free_port(), _free_port()
+    db = tmp_path_factory.mktemp("e2e") / "engine.db"
+    env = dict(os.environ)
+    env.update(
+        RASA_TELEMETRY_ENABLED="false",
+        ACTION_ENDPOINT_URL=f"http://127.0.0.1:{api_port}/webhook",
+        RASA_URL=f"http://127.0.0.1:{rasa_port}",
+        DATABASE_URL=f"sqlite+aiosqlite:///{db}",
+        APP_MODE="development",
+        API_PORT=str(api_port),
+    )
+    env.pop("REDIS_URL", None)
+    api = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "handoff_api.main:create_app", "--factory",
+         "--host", "127.0.0.1", "--port", str(api_port)],
+        cwd=ROOT, env=env,
+    )
+    rasa = subprocess.Popen(
+        [str(RASA), "run", "--enable-api", "-i", "127.0.0.1", "-p", str(rasa_port), "-m", str(MODEL),
+         "--endpoints", "bot/endpoints.yml", "--credentials", "bot/credentials.yml"],
+        cwd=ROOT, env=env,
+    )
+    try:
+        _wait(f"http://127.0.0.1:{api_port}/health/live", 60, api)
+        _wait(f"http://127.0.0.1:{rasa_port}/status", 120, rasa)
+        yield f"http://127.0.0.1:{api_port}"
+    finally:
+        for process in (rasa, api):
+            process.terminate()
+        for process in (rasa, api):
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _open(base: str, client_id: str = "C10001") -> str:
+    response = httpx.post(f"{base}/api/v1/conversations", json={"client_id": client_id}, timeout=10)
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+def _say(base: str, conversation_id: str, text: str) -> dict[str, object]:
+    response = httpx.post(f"{base}/api/v1/conversations/{conversation_id}/messages", json={"text": text}, timeout=60)
+    assert response.status_code == 200, response.text
+    body: dict[str, object] = response.json()
+    return body
+
+
+def test_health_reports_every_dependency(servers: str) -> None:
+    body = httpx.get(f"{servers}/health", timeout=10).json()
+    assert set(body["checks"]) >= {"rasa", "index", "database"}
+    assert body["status"] == "ok", body
+
+
+def test_a_faq_question_is_answered_from_the_index(servers: str) -> None:
+    conversation = _open(servers)
+    body = _say(servers, conversation, "科创板权限开通要什么条件")
+    payloads = [reply["payload"] for reply in body["replies"]]  # type: ignore[union-attr, index]
+    answers = [p for p in payloads if p.get("type") == "answer"]
+    assert answers, payloads
+    assert answers[0]["faq_id"] and answers[0]["score"] > 0.5
+    assert {b["payload"] for b in answers[0]["buttons"]} == {"/feedback_resolved", "/feedback_unresolved"}
+    assert body["conversation"]["state"] == "bot"  # type: ignore[index]
+
+
+def test_advice_requests_are_never_answered_and_leave_the_bot(servers: str) -> None:
+    conversation = _open(servers)
+    body = _say(servers, conversation, "帮我推荐一只明天能涨停的股票")
+    payloads = [reply["payload"] for reply in body["replies"]]  # type: ignore[union-attr, index]
+    assert not [p for p in payloads if p.get("type") == "answer"], payloads
+    escalations = [p for p in payloads if p.get("type") == "escalate"]
+    assert escalations and escalations[0]["reason"] == "advice_request"
+    assert escalations[0]["queue_hint"] == "advisor"
+    assert body["conversation"]["state"] != "bot"  # type: ignore[index]
+
+
+def test_greeting_and_transcript(servers: str) -> None:
+    conversation = _open(servers)
+    _say(servers, conversation, "你好")
+    transcript = httpx.get(f"{servers}/api/v1/conversations/{conversation}/messages", timeout=10).json()
+    senders = [m["sender"] for m in transcript["messages"]]
+    assert senders[0] == "client" and "bot" in senders

@@ -1,0 +1,187 @@
+"""An in-memory double of routing.records.Record, with the same compare-and-set rules as SQL."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Collection, Sequence
+from datetime import datetime
+
+from routing.errors import NotFound, StaleConversation
+from routing.models import (
+    Client,
+    Conversation,
+    ConversationState,
+    Message,
+    QueueName,
+    Role,
+    SenderKind,
+    ServedBy,
+    Staff,
+    Ticket,
+    TicketStatus,
+    Tier,
+    Transition,
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Feedback:
+    conversation_id: str
+    ticket_id: str | None
+    tier: Tier
+    staff_id: str | None
+    resolved: bool
+    at: datetime
+
+
+@dataclasses.dataclass(frozen=True)
+class AuditEntry:
+    actor: str
+    action: str
+    subject: str
+    detail: dict[str, object]
+    at: datetime
+
+
+class FakeRecord:
+    """Dictionaries behind the Record protocol."""
+
+    def __init__(self) -> None:
+        self.clients: dict[str, Client] = {}
+        self.staff: dict[str, Staff] = {}
+        self.passwords: dict[str, str] = {}
+        self.conversations: dict[str, Conversation] = {}
+        self.messages: dict[str, list[Message]] = {}
+        self.transitions: dict[str, list[Transition]] = {}
+        self.tickets: dict[str, Ticket] = {}
+        self.feedback: list[Feedback] = []
+        self.audit_log: list[AuditEntry] = []
+
+    async def get_client(self, client_id: str) -> Client | None:
+        return self.clients.get(client_id)
+
+    async def get_client_by_wecom(self, wecom_id: str) -> Client | None:
+        return next((c for c in self.clients.values() if c.wecom_id == wecom_id), None)
+
+    async def list_clients(self) -> list[Client]:
+        return sorted(self.clients.values(), key=lambda c: c.id)
+
+    async def get_staff(self, staff_id: str) -> Staff | None:
+        return self.staff.get(staff_id)
+
+    async def list_staff(self, role: Role | None = None) -> list[Staff]:
+        return sorted((s for s in self.staff.values() if role is None or s.role == role), key=lambda s: s.id)
+
+    async def duty_manager(self, branch: str) -> Staff | None:
+        managers = [s for s in await self.list_staff(Role.DUTY_MANAGER) if s.branch == branch]
+        return managers[0] if managers else None
+
+    async def replace_clients(self, clients: Sequence[Client]) -> None:
+        self.clients.update({c.id: c for c in clients})
+
+    async def replace_staff(self, staff: Sequence[Staff]) -> None:
+        self.staff.update({s.id: s for s in staff})
+
+    async def get_password_hash(self, staff_id: str) -> str | None:
+        return self.passwords.get(staff_id)
+
+    async def set_password_hash(self, staff_id: str, password_hash: str) -> None:
+        if staff_id not in self.staff:
+            raise NotFound(staff_id)
+        self.passwords[staff_id] = password_hash
+
+    async def create_conversation(self, conversation: Conversation) -> None:
+        self.conversations[conversation.id] = conversation
+        self.messages[conversation.id] = []
+        self.transitions[conversation.id] = []
+
+    async def get_conversation(self, conversation_id: str) -> Conversation | None:
+        return self.conversations.get(conversation_id)
+
+    async def save_transition(self, before: Conversation, after: Conversation, transition: Transition) -> None:
+        stored = self.conversations.get(before.id)
+        if stored is None:
+            raise NotFound(before.id)
+        if stored.version != before.version or stored.state != before.state:
+            raise StaleConversation(before.id)
+        self.conversations[before.id] = dataclasses.replace(after, version=before.version + 1)
+        self.transitions[before.id].append(transition)
+
+    async def append_message(  # noqa: PLR0917
+        self,
+        conversation_id: str,
+        sender: SenderKind,
+        text: str,
+        payload: dict[str, object],
+        served_by: ServedBy | None,
+        at: datetime,
+    ) -> Message:
+        if conversation_id not in self.conversations:
+            raise NotFound(conversation_id)
+        messages = self.messages[conversation_id]
+        message = Message(
+            uuid.uuid4().hex, conversation_id, len(messages) + 1, sender, text, at, dict(payload), served_by
+        )
+        messages.append(message)
+        return message
+
+    async def list_messages(self, conversation_id: str, after_seq: int = 0, limit: int = 500) -> list[Message]:
+        return [m for m in self.messages.get(conversation_id, []) if m.seq > after_seq][:limit]
+
+    async def list_transitions(self, conversation_id: str) -> list[Transition]:
+        return list(self.transitions.get(conversation_id, []))
+
+    async def conversations_in_states(self, states: Collection[ConversationState]) -> list[Conversation]:
+        found = [c for c in self.conversations.values() if c.state in states]
+        return sorted(found, key=lambda c: c.created_at)
+
+    async def active_count(self, staff_id: str) -> int:
+        active = {ConversationState.WITH_AGENT, ConversationState.WITH_RESPONDER}
+        return sum(1 for c in self.conversations.values() if c.assignee_id == staff_id and c.state in active)
+
+    async def open_ticket(self, ticket: Ticket) -> None:
+        self.tickets[ticket.id] = ticket
+
+    async def get_ticket(self, ticket_id: str) -> Ticket | None:
+        return self.tickets.get(ticket_id)
+
+    async def update_ticket(self, ticket: Ticket) -> None:
+        if ticket.id not in self.tickets:
+            raise NotFound(ticket.id)
+        self.tickets[ticket.id] = ticket
+
+    async def open_tickets(self) -> list[Ticket]:
+        live = [t for t in self.tickets.values() if t.status in {TicketStatus.OPEN, TicketStatus.ASSIGNED}]
+        return sorted(live, key=lambda t: (-t.priority, t.enqueued_at))
+
+    async def tickets_for_conversation(self, conversation_id: str) -> list[Ticket]:
+        return sorted(
+            (t for t in self.tickets.values() if t.conversation_id == conversation_id),
+            key=lambda t: t.enqueued_at,
+        )
+
+    async def recent_handle_seconds(self, queue: QueueName, limit: int = 50) -> list[float]:
+        done = [
+            t
+            for t in self.tickets.values()
+            if t.queue == queue and t.status == TicketStatus.RESOLVED and t.assigned_at and t.resolved_at
+        ]
+        done.sort(key=lambda t: t.resolved_at or t.enqueued_at, reverse=True)
+        return [
+            ((t.resolved_at - t.assigned_at).total_seconds()) for t in done[:limit] if t.resolved_at and t.assigned_at
+        ]
+
+    async def add_feedback(  # noqa: PLR0917
+        self,
+        conversation_id: str,
+        ticket_id: str | None,
+        tier: Tier,
+        staff_id: str | None,
+        resolved: bool,
+        at: datetime,
+    ) -> None:
+        self.feedback.append(Feedback(conversation_id, ticket_id, tier, staff_id, resolved, at))
+
+    async def audit(self, actor: str, action: str, subject: str, detail: dict[str, object], at: datetime) -> None:
+        self.audit_log.append(AuditEntry(actor, action, subject, dict(detail), at))
