@@ -15,6 +15,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from rasa_sdk.executor import ActionExecutor
+from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -39,6 +40,7 @@ from routing.memory import (
 )
 from routing.ports import Clock, EventBus, IdempotencyStore, PresenceStore, QueueStore
 from routing.records import Record
+from routing.redis_ports import connect, redis_ports
 from routing.service import RoutingService
 from routing.settings import RoutingSettings
 from routing.sql_record import SqlRecord, create_engine_for, migrate_async
@@ -56,29 +58,14 @@ class Stores:
     presence: PresenceStore
     events: EventBus
     idempotency: IdempotencyStore
-    closers: tuple[Any, ...] = ()
+    redis: Redis | None = None
 
 
 def build_stores(settings: Settings, routing_settings: RoutingSettings, clock: Clock) -> Stores:
     """Redis adapters when REDIS_URL is set, memory adapters otherwise."""
     if settings.redis_url:
-        from redis.asyncio import Redis
-        from routing.redis_stores import (
-            RedisEventBus,
-            RedisIdempotencyStore,
-            RedisPresenceStore,
-            RedisQueueStore,
-        )
-
-        redis = Redis.from_url(settings.redis_url, decode_responses=True)
-        prefix = routing_settings.redis_key_prefix
-        return Stores(
-            RedisQueueStore(redis, clock, prefix),
-            RedisPresenceStore(redis, clock, prefix),
-            RedisEventBus(redis, prefix),
-            RedisIdempotencyStore(redis, prefix),
-            (redis,),
-        )
+        ports = redis_ports(connect(settings.redis_url), clock, routing_settings.redis_key_prefix)
+        return Stores(ports.queues, ports.presence, ports.events, ports.idempotency, ports.client)
     return Stores(MemoryQueueStore(clock), MemoryPresenceStore(clock), MemoryEventBus(), MemoryIdempotencyStore(clock))
 
 
@@ -186,8 +173,8 @@ def create_app(
                 await ticker
             if isinstance(bot_client, RasaRestClient):
                 await bot_client.aclose()
-            for closer in stores.closers:
-                await closer.aclose()
+            if stores.redis is not None:
+                await stores.redis.aclose()
             await engine.dispose()
 
     app = FastAPI(title="Tiered Response Engine", version="0.1.0", lifespan=lifespan)

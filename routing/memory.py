@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Collection, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from routing.models import Presence, QueueName
@@ -105,9 +106,7 @@ class MemoryQueueStore:
             return None
         return self._lease(min(waiting.values(), key=service_order), claimer, lease_seconds)
 
-    async def claim_ticket(
-        self, queue: QueueName, ticket_id: str, claimer: str, lease_seconds: float
-    ) -> Lease | None:
+    async def claim_ticket(self, queue: QueueName, ticket_id: str, claimer: str, lease_seconds: float) -> Lease | None:
         """Lease one ticket, or None if it is not waiting in the queue."""
         entry = self._waiting[queue].get(ticket_id)
         return None if entry is None else self._lease(entry, claimer, lease_seconds)
@@ -291,6 +290,8 @@ class MemoryIdempotencyStore:
 
     async def claim(self, key: str, ttl_seconds: int) -> bool:
         """True the first time within the TTL."""
+        if ttl_seconds <= 0:
+            raise ValueError("ttl_seconds must be positive")
         now = self._clock.now()
         expires = self._keys.get(key)
         if expires is not None and expires > now:
@@ -299,3 +300,20 @@ class MemoryIdempotencyStore:
         if len(self._keys) > 10_000:
             self._keys = {k: v for k, v in self._keys.items() if v > now}
         return True
+
+
+@dataclass(frozen=True)
+class MemoryPorts:
+    """Every port's in-process adapter, sharing one clock."""
+
+    queues: MemoryQueueStore
+    presence: MemoryPresenceStore
+    events: MemoryEventBus
+    idempotency: MemoryIdempotencyStore
+
+
+def memory_ports(clock: Clock) -> MemoryPorts:
+    """The embedded default: one process, no Redis."""
+    return MemoryPorts(
+        MemoryQueueStore(clock), MemoryPresenceStore(clock), MemoryEventBus(), MemoryIdempotencyStore(clock)
+    )

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from redis import Redis
 from routing.settings import RoutingSettings
 
 from handoff_api.bot_client import BotPayload, BotUnavailable
@@ -73,11 +76,32 @@ def settings(tmp_path: Path) -> Settings:
     )
 
 
-@pytest.fixture
-def client(settings: Settings, bot: ScriptedBot) -> Iterator[TestClient]:
-    app = create_app(settings, bot=bot, routing_settings=RoutingSettings(always_open=True))
-    with TestClient(app) as test_client:
-        yield test_client
+REDIS_URL = os.environ.get("REDIS_URL_TEST", "redis://127.0.0.1:6379/0")
+
+
+def _drop_keys(prefix: str) -> None:
+    redis = Redis.from_url(REDIS_URL)
+    try:
+        keys = list(redis.scan_iter(match=f"{prefix}*"))
+        if keys:
+            redis.delete(*keys)
+    finally:
+        redis.close()
+
+
+@pytest.fixture(params=["memory", "redis"])
+def client(request: pytest.FixtureRequest, settings: Settings, bot: ScriptedBot) -> Iterator[TestClient]:
+    """The app on the embedded backends, and again with Redis behind routing's ports."""
+    prefix = f"tre-test-{uuid.uuid4().hex[:8]}:"
+    if request.param == "redis":
+        settings = settings.model_copy(update={"redis_url": REDIS_URL})
+    app = create_app(settings, bot=bot, routing_settings=RoutingSettings(always_open=True, redis_key_prefix=prefix))
+    try:
+        with TestClient(app) as test_client:
+            yield test_client
+    finally:
+        if request.param == "redis":
+            _drop_keys(prefix)
 
 
 def login(client: TestClient, staff_id: str, password: str = "demo1234") -> dict[str, str]:
