@@ -96,3 +96,31 @@ class FixedQueueClassifier:
     def classify(self, text: str) -> QueueName:
         """Always the configured queue."""
         return self._queue
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m handoff_api.classifier [--index DIR] FILE...`: accuracy of the question-type classifier."""
+    import argparse
+
+    from knowledge_base.service import FaqService
+
+    parser = argparse.ArgumentParser(description="Measure the advisor/service question-type classifier.")
+    parser.add_argument("--index", type=Path, default=Path("var/index"), help="FAQ index directory")
+    parser.add_argument(
+        "files", nargs="*", type=Path, help="labelled JSONL files (default: routing/data/question_types_*.jsonl)"
+    )
+    args = parser.parse_args(argv)
+    files = args.files or sorted(Path("routing/data").glob("question_types_*.jsonl"))
+    try:
+        labelled = load_labelled(files)
+        classifier = NearestEntriesClassifier(FaqService.load(args.index))
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}")
+        return 2
+    result = measure(classifier, labelled)
+    print(f"n={result.n} accuracy={result.accuracy:.4f} confusion={result.confusion}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

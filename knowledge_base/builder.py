@@ -17,23 +17,28 @@ import numpy as np
 from knowledge_base.calibration import Calibration, Outcome, calibrate
 from knowledge_base.corpus import Corpus, load_corpus
 from knowledge_base.encoders import Encoder, make_encoder
-from knowledge_base.engine import Engine, encode_batched
+from knowledge_base.engine import Engine, encode_batched, entry_document
 from knowledge_base.evaluation import LabelledQuery, load_queries, outcome_of
 from knowledge_base.index import (
     HNSW,
     HNSW_EF_SEARCH,
     PhrasingRow,
+    build_flat_index,
     build_vector_index,
     measure_recall,
     read_meta,
     write_index,
 )
 from knowledge_base.normalize import NORMALISER_VERSION, fold
+from knowledge_base.retriever import ScoringWeights
 
 OFF_TOPIC_FILE = Path(__file__).parent / "data" / "off_topic.txt"
 DEFAULT_HNSW_THRESHOLD = 20_000
-DEFAULT_LEXICAL_WEIGHT = 0.3
 LEAVE_ONE_OUT_SAMPLE = 5_000
+# Held-out corpus phrasings are harder than client questions (on the shipped set: top-1 0.70 for
+# leave-one-out phrasings against 0.95 for the labelled client questions), so the automatic bands ask
+# 0.85 precision of them; measured on the shipped eval set this gives about 0.97 on real questions.
+AUTO_TARGET_PRECISION = 0.85
 
 Log = Callable[[str], None]
 ProgressFactory = Callable[[int, str], Callable[[int], None]]
@@ -48,7 +53,7 @@ class BuildOptions:
     hnsw_threshold: int = DEFAULT_HNSW_THRESHOLD
     calibrate_file: Path | None = None
     off_topic_file: Path = OFF_TOPIC_FILE
-    lexical_weight: float = DEFAULT_LEXICAL_WEIGHT
+    weights: ScoringWeights = field(default_factory=ScoringWeights)
 
 
 @dataclass
@@ -117,9 +122,14 @@ def auto_calibration(engine: Engine, vectors: np.ndarray, corpus: Corpus, off_to
     negatives = [outcome_of(found, None) for found in engine.hits_for(negatives_text)] if negatives_text else []
     if not positives:
         raise ValueError("automatic calibration needs entries with 'similar' phrasings (or use --calibrate)")
-    result = calibrate([*positives, *negatives])
+    result = calibrate([*positives, *negatives], target_precision=AUTO_TARGET_PRECISION)
     result.extra.update(
-        {"source": "auto: leave-one-phrasing-out + off-topic list", "positives": len(positives), "negatives": len(negatives)}
+        {
+            "source": "auto: leave-one-phrasing-out + off-topic list",
+            "target_precision": AUTO_TARGET_PRECISION,
+            "positives": len(positives),
+            "negatives": len(negatives),
+        }
     )
     return result
 
@@ -173,7 +183,7 @@ def build(
         "off_topic_hash": None if options.calibrate_file else _optional_hash(options.off_topic_file),
         "index_answers": options.index_answers,
         "hnsw_threshold": options.hnsw_threshold,
-        "lexical_weight": options.lexical_weight,
+        "weights": options.weights.to_dict(),
         "normaliser_version": NORMALISER_VERSION,
     }
     if if_changed and up_to_date(out_dir, fingerprint):
@@ -183,9 +193,11 @@ def build(
     if encoder.name != options.encoder:
         raise ValueError(f"encoder '{encoder.name}' does not match the requested '{options.encoder}'")
     rows = phrasing_rows(corpus, options.index_answers)
-    tick = progress(len(rows), "encoding phrasings") if progress else None
+    tick = progress(len(rows) + len(corpus.entries), "encoding") if progress else None
     vectors = encode_batched(encoder, [row.text for row in rows], tick)
+    documents = encode_batched(encoder, [entry_document(e) for e in corpus.entries], tick, passages=True)
     vector_index = build_vector_index(vectors, options.hnsw_threshold)
+    document_index = build_flat_index(documents)
     meta: dict[str, Any] = {
         "encoder": encoder.name,
         "dim": encoder.dim,
@@ -194,7 +206,7 @@ def build(
         "phrasings": len(rows),
         "index_kind": vector_index.kind,
         "index_answers": options.index_answers,
-        "lexical_weight": options.lexical_weight,
+        "weights": options.weights.to_dict(),
         "normaliser_version": NORMALISER_VERSION,
         "sources": list(corpus.sources),
         "fingerprint": fingerprint,
@@ -204,7 +216,7 @@ def build(
         meta["hnsw_ef_search"] = HNSW_EF_SEARCH
         meta["hnsw_recall_at_10"] = round(recall, 4)
         log(f"HNSW index: recall@10 against exact search = {recall:.4f}")
-    engine = Engine(encoder, vector_index, rows, corpus.entries, lexical_weight=options.lexical_weight)
+    engine = Engine(encoder, vector_index, rows, corpus.entries, document_index, options.weights)
     if queries is not None:
         calibration = calibrate(labelled_outcomes(engine, queries))
         calibration.extra["source"] = f"labelled: {options.calibrate_file}"
@@ -219,7 +231,7 @@ def build(
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.building-", dir=out_dir.parent))
     staging.chmod(0o755)
     try:
-        write_index(staging, vector_index, rows, corpus.entries, meta)
+        write_index(staging, vector_index, document_index, rows, corpus.entries, meta)
         _swap_in(staging, out_dir)
     finally:
         if staging.exists():

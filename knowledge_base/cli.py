@@ -9,10 +9,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from knowledge_base.builder import DEFAULT_HNSW_THRESHOLD, DEFAULT_LEXICAL_WEIGHT, BuildOptions, build
+from knowledge_base.builder import BuildOptions, build
 from knowledge_base.corpus import CorpusError, category_counts, load_corpus
 from knowledge_base.encoders import EncoderError
 from knowledge_base.index import KnowledgeIndexError
+from knowledge_base.retriever import ScoringWeights
 from knowledge_base.settings import KnowledgeBaseSettings
 
 EXIT_OK = 0
@@ -41,13 +42,29 @@ def _tqdm_progress(total: int, label: str) -> Callable[[int], None]:
     return advance
 
 
+def parse_weights(spec: str | None) -> ScoringWeights:
+    """Parse ``name=value,...`` scoring weights; None gives the defaults."""
+    if spec is None:
+        return ScoringWeights()
+    values: dict[str, float] = {}
+    for part in spec.split(","):
+        name, _, value = part.partition("=")
+        if name.strip() not in ("document", "best", "mean", "lexical"):
+            raise CliError(f"unknown scoring weight '{name.strip()}' (document, best, mean, lexical)")
+        try:
+            values[name.strip()] = float(value)
+        except ValueError as exc:
+            raise CliError(f"scoring weight '{part}' is not name=number") from exc
+    return ScoringWeights.from_dict(values)
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     options = BuildOptions(
         encoder=args.encoder,
         index_answers=args.index_answers,
         hnsw_threshold=args.hnsw_threshold,
         calibrate_file=args.calibrate,
-        lexical_weight=args.lexical_weight,
+        weights=parse_weights(args.weights),
     )
     if args.calibrate is not None and not args.calibrate.is_file():
         raise CliError(f"calibration file not found: {args.calibrate}")
@@ -193,8 +210,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="skip when DIR already holds an index of the same corpus, encoder and calibration file")
     p.add_argument("--hnsw-threshold", type=int, default=settings.hnsw_threshold, metavar="N",
                    help="use an approximate HNSW index from N phrasings on (default %(default)s)")
-    p.add_argument("--lexical-weight", type=float, default=DEFAULT_LEXICAL_WEIGHT, metavar="W",
-                   help="weight of the character-bigram score fused with the cosine (default %(default)s)")
+    p.add_argument("--weights", default=None, metavar="SPEC",
+                   help="entry scoring weights, e.g. 'document=0.6,best=0.2,mean=0.2,lexical=0' (they must sum "
+                   "to 1; default: the measured defaults)")
     p.set_defaults(handler=cmd_build)
 
     p = commands.add_parser("search", help="show the top entries and the band for a question")

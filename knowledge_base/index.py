@@ -16,10 +16,11 @@ from knowledge_base.encoders.base import Vectors
 from knowledge_base.models import FaqEntry
 
 INDEX_FILE = "index.faiss"
+DOCUMENTS_FILE = "documents.faiss"
 ID_MAP_FILE = "id_map.json"
 ENTRIES_FILE = "entries.json"
 META_FILE = "meta.json"
-INDEX_FILES = (INDEX_FILE, ID_MAP_FILE, ENTRIES_FILE, META_FILE)
+INDEX_FILES = (INDEX_FILE, DOCUMENTS_FILE, ID_MAP_FILE, ENTRIES_FILE, META_FILE)
 FORMAT_VERSION = 1
 
 FLAT = "flat"
@@ -62,11 +63,24 @@ class VectorIndex:
     def size(self) -> int:
         return int(self.faiss_index.ntotal)
 
+    def vectors(self) -> Vectors:
+        """All stored vectors, row-aligned (reconstructed from the index)."""
+        if self.size == 0:
+            return np.zeros((0, int(self.faiss_index.d)), dtype=np.float32)
+        return np.ascontiguousarray(self.faiss_index.reconstruct_n(0, self.size), dtype=np.float32)
+
     def search(self, vectors: Vectors, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` (scores, row ids) per query vector; missing slots have row -1."""
         k = max(1, min(k, self.size))
         scores, rows = self.faiss_index.search(np.ascontiguousarray(vectors, dtype=np.float32), k)
         return scores, rows
+
+
+def build_flat_index(vectors: Vectors) -> VectorIndex:
+    """Exact inner-product index."""
+    flat = faiss.IndexFlatIP(int(vectors.shape[1]))
+    flat.add(vectors)
+    return VectorIndex(flat, FLAT)
 
 
 def build_vector_index(vectors: Vectors, hnsw_threshold: int) -> VectorIndex:
@@ -78,9 +92,7 @@ def build_vector_index(vectors: Vectors, hnsw_threshold: int) -> VectorIndex:
         index.hnsw.efSearch = HNSW_EF_SEARCH
         index.add(vectors)
         return VectorIndex(index, HNSW)
-    flat = faiss.IndexFlatIP(dim)
-    flat.add(vectors)
-    return VectorIndex(flat, FLAT)
+    return build_flat_index(vectors)
 
 
 def measure_recall(
@@ -103,12 +115,14 @@ def measure_recall(
 def write_index(
     directory: Path,
     vector_index: VectorIndex,
+    document_index: VectorIndex,
     rows: list[PhrasingRow],
     entries: tuple[FaqEntry, ...],
     meta: dict[str, Any],
 ) -> None:
-    """Write the four index files into ``directory`` (which must exist)."""
+    """Write the index files into ``directory`` (which must exist)."""
     faiss.write_index(vector_index.faiss_index, str(directory / INDEX_FILE))
+    faiss.write_index(document_index.faiss_index, str(directory / DOCUMENTS_FILE))
     id_map = [[row.entry_id, row.text] for row in rows]
     (directory / ID_MAP_FILE).write_text(json.dumps(id_map, ensure_ascii=False), encoding="utf-8")
     entry_data = [entry.to_dict() for entry in entries]
@@ -138,6 +152,7 @@ class LoadedIndex:
     """Everything an index directory holds, checked for consistency."""
 
     vector_index: VectorIndex
+    document_index: VectorIndex
     rows: list[PhrasingRow]
     entries: tuple[FaqEntry, ...]
     meta: dict[str, Any]
@@ -181,20 +196,31 @@ def read_index(directory: Path, expected_encoder: str | None = None) -> LoadedIn
     known = {entry.id for entry in entries}
     if any(row.entry_id not in known for row in rows):
         raise IndexMismatchError(f"index at '{directory}': the id map names entries that are not in the corpus")
-    path = directory / INDEX_FILE
-    if not path.is_file():
-        raise IndexLoadError(f"index at '{directory}' is incomplete: {INDEX_FILE} is missing")
-    try:
-        faiss_index = faiss.read_index(str(path))
-    except RuntimeError as exc:
-        raise IndexLoadError(f"index file '{path}' is corrupt: {exc}") from exc
+    faiss_index = _read_faiss(directory / INDEX_FILE)
+    documents = _read_faiss(directory / DOCUMENTS_FILE)
     if int(faiss_index.ntotal) != len(rows):
         raise IndexMismatchError(
             f"index at '{directory}': {faiss_index.ntotal} vectors but {len(rows)} id-map rows; rebuild the index"
         )
-    if int(faiss_index.d) != int(meta.get("dim", -1)):
-        raise IndexMismatchError(f"index at '{directory}': vector dimension {faiss_index.d} != recorded {meta.get('dim')}")
+    if int(documents.ntotal) != len(entries):
+        raise IndexMismatchError(
+            f"index at '{directory}': {documents.ntotal} entry documents but {len(entries)} entries; rebuild it"
+        )
+    for index in (faiss_index, documents):
+        if int(index.d) != int(meta.get("dim", -1)):
+            raise IndexMismatchError(
+                f"index at '{directory}': vector dimension {index.d} != recorded {meta.get('dim')}"
+            )
     kind = str(meta.get("index_kind", FLAT))
     if kind == HNSW:
         faiss_index.hnsw.efSearch = int(meta.get("hnsw_ef_search", HNSW_EF_SEARCH))
-    return LoadedIndex(VectorIndex(faiss_index, kind), rows, entries, meta)
+    return LoadedIndex(VectorIndex(faiss_index, kind), VectorIndex(documents, FLAT), rows, entries, meta)
+
+
+def _read_faiss(path: Path) -> Any:
+    if not path.is_file():
+        raise IndexLoadError(f"index at '{path.parent}' is incomplete: {path.name} is missing")
+    try:
+        return faiss.read_index(str(path))
+    except RuntimeError as exc:
+        raise IndexLoadError(f"index file '{path}' is corrupt: {exc}") from exc

@@ -2,36 +2,41 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from knowledge_base.models import Band, FaqEntry, Hit, Retrieval, ScoreBands
+from knowledge_base.models import Band, Hit, Retrieval, ScoreBands
 
 SUGGESTION_COUNT = 3
 
 
 @dataclass(frozen=True)
-class ScoredPhrasing:
-    """One candidate phrasing with its fused similarity to the query."""
+class ScoringWeights:
+    """How an entry's score blends its signals (weights sum to 1 so scores stay cosine-like):
+    ``document``: query vs the entry document (question, tags and answer, encoded as a passage);
+    ``best``: the best-matching phrasing; ``mean``: the mean over its phrasings;
+    ``lexical``: character-bigram similarity of the best lexical phrasing."""
 
-    entry: FaqEntry
-    phrasing: str
-    score: float
+    document: float = 0.39
+    best: float = 0.39
+    mean: float = 0.2
+    lexical: float = 0.02
 
+    def __post_init__(self) -> None:
+        weights = (self.document, self.best, self.mean, self.lexical)
+        if any(w < 0 for w in weights) or abs(sum(weights) - 1.0) > 1e-6:
+            raise ValueError(f"scoring weights must be non-negative and sum to 1, got {weights}")
 
-def fuse(dense: float, lexical: float, lexical_weight: float) -> float:
-    """Blend the dense cosine with the lexical similarity."""
-    return (1.0 - lexical_weight) * dense + lexical_weight * lexical
+    def combine(self, document: float, best: float, mean: float, lexical: float) -> float:
+        """The entry score."""
+        return self.document * document + self.best * best + self.mean * mean + self.lexical * lexical
 
+    def to_dict(self) -> dict[str, float]:
+        return {"document": self.document, "best": self.best, "mean": self.mean, "lexical": self.lexical}
 
-def best_per_entry(candidates: Iterable[ScoredPhrasing]) -> list[Hit]:
-    """One hit per entry, scored by its best phrasing, best first (ties by entry id)."""
-    best: dict[str, Hit] = {}
-    for candidate in candidates:
-        current = best.get(candidate.entry.id)
-        if current is None or candidate.score > current.score:
-            best[candidate.entry.id] = Hit(candidate.entry, candidate.score, candidate.phrasing)
-    return sorted(best.values(), key=lambda hit: (-hit.score, hit.entry.id))
+    @classmethod
+    def from_dict(cls, data: dict[str, float]) -> ScoringWeights:
+        return cls(**{key: float(data.get(key, 0.0)) for key in ("document", "best", "mean", "lexical")})
 
 
 def top_margin(hits: Sequence[Hit]) -> float:

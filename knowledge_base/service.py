@@ -12,7 +12,7 @@ from knowledge_base.encoders import Encoder, make_encoder
 from knowledge_base.engine import Engine
 from knowledge_base.index import LoadedIndex, read_index
 from knowledge_base.models import FaqEntry, Hit, Retrieval, ScoreBands
-from knowledge_base.retriever import make_retrieval
+from knowledge_base.retriever import ScoringWeights, make_retrieval
 
 
 class FaqService:
@@ -36,7 +36,8 @@ class FaqService:
             loaded.vector_index,
             loaded.rows,
             loaded.entries,
-            lexical_weight=float(loaded.meta.get("lexical_weight", 0.0)),
+            loaded.document_index,
+            ScoringWeights.from_dict(loaded.meta.get("weights", {})),
         )
         self._entries = {entry.id: entry for entry in loaded.entries}
 
@@ -85,7 +86,7 @@ class FaqService:
             "corpus_hash": meta.get("corpus_hash"),
             "bands": self.bands.to_dict(),
             "index_kind": meta.get("index_kind"),
-            "lexical_weight": meta.get("lexical_weight"),
+            "weights": meta.get("weights"),
             "calibration": meta.get("calibration"),
             "built_at": meta.get("built_at"),
         }

@@ -6,6 +6,7 @@ Each operation runs without awaiting in the middle, so it is atomic with respect
 from __future__ import annotations
 
 import asyncio
+import bisect
 import json
 from collections.abc import AsyncIterator, Collection, Mapping
 from dataclasses import dataclass
@@ -52,24 +53,38 @@ def service_order(entry: QueueEntry) -> tuple[int, datetime, str]:
 
 
 class MemoryQueueStore:
-    """Priority queues with claim leases, kept in dictionaries."""
+    """Priority queues with claim leases: a sorted list per queue plus an index by ticket."""
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
         self._waiting: dict[QueueName, dict[str, QueueEntry]] = {queue: {} for queue in QueueName}
+        self._order: dict[QueueName, list[tuple[int, datetime, str]]] = {queue: [] for queue in QueueName}
         self._leases: dict[str, Lease] = {}
+
+    def _put(self, entry: QueueEntry) -> None:
+        self._waiting[entry.queue][entry.ticket_id] = entry
+        bisect.insort(self._order[entry.queue], service_order(entry))
+
+    def _take(self, entry: QueueEntry) -> None:
+        del self._waiting[entry.queue][entry.ticket_id]
+        order = self._order[entry.queue]
+        del order[bisect.bisect_left(order, service_order(entry))]
 
     def _drop(self, ticket_id: str) -> bool:
         found = self._leases.pop(ticket_id, None) is not None
         for waiting in self._waiting.values():
-            found = waiting.pop(ticket_id, None) is not None or found
+            entry = waiting.get(ticket_id)
+            if entry is not None:
+                self._take(entry)
+                found = True
         return found
 
-    def _ordered(self, queue: QueueName) -> list[QueueEntry]:
-        return sorted(self._waiting[queue].values(), key=service_order)
+    def _ordered(self, queue: QueueName, limit: int | None = None) -> list[QueueEntry]:
+        keys = self._order[queue] if limit is None else self._order[queue][: max(limit, 0)]
+        return [self._waiting[queue][ticket_id] for _p, _e, ticket_id in keys]
 
     def _lease(self, entry: QueueEntry, claimer: str, lease_seconds: float) -> Lease:
-        del self._waiting[entry.queue][entry.ticket_id]
+        self._take(entry)
         lease = Lease(entry, claimer, self._clock.now() + timedelta(seconds=lease_seconds))
         self._leases[entry.ticket_id] = lease
         return lease
@@ -77,23 +92,23 @@ class MemoryQueueStore:
     async def enqueue(self, entry: QueueEntry) -> None:
         """Put (or move) the ticket in its queue."""
         self._drop(entry.ticket_id)
-        self._waiting[entry.queue][entry.ticket_id] = entry
+        self._put(entry)
 
     async def position(self, queue: QueueName, ticket_id: str) -> int | None:
         """1-based place, or None."""
-        for index, entry in enumerate(self._ordered(queue), start=1):
-            if entry.ticket_id == ticket_id:
-                return index
-        return None
+        entry = self._waiting[queue].get(ticket_id)
+        if entry is None:
+            return None
+        return bisect.bisect_left(self._order[queue], service_order(entry)) + 1
 
     async def peek(self, queue: QueueName) -> QueueEntry | None:
         """The head, unclaimed."""
-        ordered = self._ordered(queue)
+        ordered = self._ordered(queue, 1)
         return ordered[0] if ordered else None
 
     async def entries(self, queue: QueueName, limit: int = 100) -> list[QueueEntry]:
         """The first `limit` entries in service order."""
-        return self._ordered(queue)[: max(limit, 0)]
+        return self._ordered(queue, limit)
 
     async def length(self, queue: QueueName) -> int:
         """Waiting tickets in the queue."""
@@ -101,10 +116,8 @@ class MemoryQueueStore:
 
     async def claim_head(self, queue: QueueName, claimer: str, lease_seconds: float) -> Lease | None:
         """Lease the head, or None if empty."""
-        waiting = self._waiting[queue]
-        if not waiting:
-            return None
-        return self._lease(min(waiting.values(), key=service_order), claimer, lease_seconds)
+        head = self._ordered(queue, 1)
+        return self._lease(head[0], claimer, lease_seconds) if head else None
 
     async def claim_ticket(self, queue: QueueName, ticket_id: str, claimer: str, lease_seconds: float) -> Lease | None:
         """Lease one ticket, or None if it is not waiting in the queue."""
@@ -125,7 +138,7 @@ class MemoryQueueStore:
         if lease is None or lease.claimer != claimer:
             return False
         del self._leases[ticket_id]
-        self._waiting[lease.entry.queue][ticket_id] = lease.entry
+        self._put(lease.entry)
         return True
 
     async def remove(self, ticket_id: str) -> bool:
@@ -138,7 +151,7 @@ class MemoryQueueStore:
         expired = [lease for lease in self._leases.values() if lease.expires_at <= now]
         for lease in expired:
             del self._leases[lease.entry.ticket_id]
-            self._waiting[lease.entry.queue][lease.entry.ticket_id] = lease.entry
+            self._put(lease.entry)
         return sorted((lease.entry for lease in expired), key=service_order)
 
     async def leases(self) -> list[Lease]:

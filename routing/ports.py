@@ -86,9 +86,7 @@ class QueueStore(Protocol):
         """Atomically take the head under a lease; None if the queue is empty."""
         ...
 
-    async def claim_ticket(
-        self, queue: QueueName, ticket_id: str, claimer: str, lease_seconds: float
-    ) -> Lease | None:
+    async def claim_ticket(self, queue: QueueName, ticket_id: str, claimer: str, lease_seconds: float) -> Lease | None:
         """Atomically take one ticket under a lease; None if it is not waiting in the queue."""
         ...
 

@@ -23,6 +23,8 @@ _EPOCH_2020 = datetime(2020, 1, 1, tzinfo=UTC)
 _PRIORITY_STEP = 10**12
 _QUEUE_NAMES = [queue.value for queue in QueueName]
 
+# Members of a queue's sorted set are "<sub-millisecond µs, 3 digits>|<ticket id>": the score carries
+# the millisecond, the member prefix keeps FIFO order inside one millisecond.
 # KEYS: entries, leases, owners, queue_1..queue_n ; ARGV[1..n]: queue names (then script arguments)
 _PRELUDE = """
 local n = #KEYS - 3
@@ -30,23 +32,28 @@ local function queue_key(name)
   for i = 1, n do if ARGV[i] == name then return KEYS[3 + i] end end
   return redis.error_reply('unknown queue ' .. name)
 end
+local function stored(ticket)
+  local raw = redis.call('HGET', KEYS[1], ticket)
+  if raw then return raw, cjson.decode(raw) end
+  return nil, nil
+end
 local function drop(ticket)
-  for i = 1, n do redis.call('ZREM', KEYS[3 + i], ticket) end
+  local _, entry = stored(ticket)
+  if entry then
+    for i = 1, n do redis.call('ZREM', KEYS[3 + i], entry.m) end
+  end
   redis.call('ZREM', KEYS[2], ticket)
   redis.call('HDEL', KEYS[3], ticket)
 end
 local function back_to_queue(ticket)
-  local raw = redis.call('HGET', KEYS[1], ticket)
-  if raw then
-    local entry = cjson.decode(raw)
-    redis.call('ZADD', queue_key(entry.q), entry.s, ticket)
-  end
+  local raw, entry = stored(ticket)
+  if entry then redis.call('ZADD', queue_key(entry.q), entry.s, entry.m) end
   redis.call('ZREM', KEYS[2], ticket)
   redis.call('HDEL', KEYS[3], ticket)
   return raw
 end
-local function lease(ticket, queue, claimer, expires)
-  redis.call('ZREM', queue, ticket)
+local function lease(ticket, member, queue, claimer, expires)
+  redis.call('ZREM', queue, member)
   redis.call('ZADD', KEYS[2], expires, ticket)
   redis.call('HSET', KEYS[3], ticket, claimer)
   return {ticket, redis.call('HGET', KEYS[1], ticket), expires}
@@ -60,7 +67,7 @@ local ticket, raw = ARGV[n + 1], ARGV[n + 2]
 local entry = cjson.decode(raw)
 drop(ticket)
 redis.call('HSET', KEYS[1], ticket, raw)
-redis.call('ZADD', queue_key(entry.q), entry.s, ticket)
+redis.call('ZADD', queue_key(entry.q), entry.s, entry.m)
 return 1
 """
 )
@@ -71,7 +78,7 @@ _CLAIM_HEAD = (
 local queue, claimer, expires = queue_key(ARGV[n + 1]), ARGV[n + 2], ARGV[n + 3]
 local head = redis.call('ZRANGE', queue, 0, 0)
 if #head == 0 then return false end
-return lease(head[1], queue, claimer, expires)
+return lease(string.sub(head[1], 5), head[1], queue, claimer, expires)
 """
 )
 
@@ -79,8 +86,9 @@ _CLAIM_TICKET = (
     _PRELUDE
     + """
 local queue, ticket, claimer, expires = queue_key(ARGV[n + 1]), ARGV[n + 2], ARGV[n + 3], ARGV[n + 4]
-if not redis.call('ZSCORE', queue, ticket) then return false end
-return lease(ticket, queue, claimer, expires)
+local _, entry = stored(ticket)
+if not entry or not redis.call('ZSCORE', queue, entry.m) then return false end
+return lease(ticket, entry.m, queue, claimer, expires)
 """
 )
 
@@ -127,6 +135,20 @@ return entries
 """
 )
 
+# Returns {where, rank}: where = queue name, 'lease' or false; rank is 0-based within the queue.
+_LOCATE = (
+    _PRELUDE
+    + """
+local ticket = ARGV[n + 1]
+if redis.call('ZSCORE', KEYS[2], ticket) then return {'lease', -1} end
+local _, entry = stored(ticket)
+if not entry then return {false, -1} end
+local rank = redis.call('ZRANK', queue_key(entry.q), entry.m)
+if not rank then return {false, -1} end
+return {entry.q, rank}
+"""
+)
+
 
 def _ms(at: datetime) -> int:
     return int(at.timestamp() * 1000)
@@ -141,6 +163,11 @@ def queue_score(priority: int, enqueued_at: datetime) -> int:
     return -priority * _PRIORITY_STEP + since_2020_ms
 
 
+def queue_member(entry: QueueEntry) -> str:
+    """Sorted-set member: the sub-millisecond microseconds (FIFO within a millisecond), then the id."""
+    return f"{entry.enqueued_at.microsecond % 1000:03d}|{entry.ticket_id}"
+
+
 def encode_entry(entry: QueueEntry) -> str:
     """JSON of a queue entry as the scripts store it (q = queue, s = score)."""
     return json.dumps(
@@ -151,6 +178,7 @@ def encode_entry(entry: QueueEntry) -> str:
             "p": entry.priority,
             "e": entry.enqueued_at.isoformat(),
             "s": str(queue_score(entry.priority, entry.enqueued_at)),
+            "m": queue_member(entry),
         }
     )
 
@@ -188,6 +216,7 @@ class RedisQueueStore:
                 "requeue": _REQUEUE,
                 "remove": _REMOVE,
                 "reclaim": _RECLAIM,
+                "locate": _LOCATE,
             }.items()
         }
 
@@ -211,8 +240,8 @@ class RedisQueueStore:
 
     async def position(self, queue: QueueName, ticket_id: str) -> int | None:
         """1-based place, or None."""
-        rank: Any = await self._redis.zrank(self._keys.queue(queue), ticket_id)
-        return None if rank is None else int(rank) + 1
+        where, rank = await self._run("locate", ticket_id)
+        return int(rank) + 1 if where and _text(where) == queue.value else None
 
     async def peek(self, queue: QueueName) -> QueueEntry | None:
         """The head, unclaimed."""
@@ -223,9 +252,10 @@ class RedisQueueStore:
         """The first `limit` entries in service order."""
         if limit <= 0:
             return []
-        tickets: list[Any] = await self._redis.zrange(self._keys.queue(queue), 0, limit - 1)
-        if not tickets:
+        members: list[Any] = await self._redis.zrange(self._keys.queue(queue), 0, limit - 1)
+        if not members:
             return []
+        tickets = [_text(member)[4:] for member in members]
         raws = await self._redis.hmget(self._keys.queue_entries, tickets)
         return [decode_entry(raw) for raw in raws if raw is not None]
 
@@ -280,14 +310,8 @@ class RedisQueueStore:
 
     async def location(self, ticket_id: str) -> QueueName | str | None:
         """The ticket's queue, LEASED, or None (one atomic snapshot)."""
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.zscore(self._keys.queue_leases, ticket_id)
-            for queue in QueueName:
-                pipe.zscore(self._keys.queue(queue), ticket_id)
-            leased, *waiting = await pipe.execute()
-        if leased is not None:
-            return LEASED
-        for queue, score in zip(QueueName, waiting, strict=True):
-            if score is not None:
-                return queue
-        return None
+        where, _rank = await self._run("locate", ticket_id)
+        if not where:
+            return None
+        text = _text(where)
+        return LEASED if text == LEASED else QueueName(text)

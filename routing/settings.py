@@ -79,9 +79,20 @@ class RoutingSettings(BaseSettings):
     always_open: bool = False
     """Ignore the calendar (demos and tests): tier 2 is always within service hours."""
     client_tier_ranks: dict[str, int] = Field(
-        default_factory=lambda: {"diamond": 4, "platinum": 3, "gold": 2, "silver": 1, "standard": 0}
+        default_factory=lambda: {
+            "diamond": 4,
+            "钻石": 4,
+            "platinum": 3,
+            "铂金": 3,
+            "gold": 2,
+            "黄金": 2,
+            "silver": 1,
+            "白银": 1,
+            "standard": 0,
+            "普通": 0,
+        }
     )
-    """Queue priority of each directory client tier (higher first); unknown tiers rank 0."""
+    """Queue priority of each directory client tier, English or Chinese names (higher first); unknown tiers rank 0."""
     vip_priority_boost: int = Field(1000, ge=1)
     """Added to a VIP client's priority so every VIP is served before every ordinary client."""
     redis_key_prefix: str = "tre:"

@@ -34,8 +34,7 @@ def responder_joined(name: str, practice_number: str | None) -> str:
 
 
 LEAVE_MESSAGE = (
-    "当前为非服务时间，暂时无法为您接通人工服务。请直接留言描述您的问题，"
-    "您的专属响应人将在下一个服务时段尽快回复您。"
+    "当前为非服务时间，暂时无法为您接通人工服务。请直接留言描述您的问题，您的专属响应人将在下一个服务时段尽快回复您。"
 )
 OFF_HOURS_PREFIX = "当前为非服务时间，"
 NO_STAFF_PREFIX = "当前暂无在线人员，"

@@ -10,7 +10,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 from knowledge_base.models import Retrieval
 
@@ -54,6 +54,15 @@ class LazyRetriever:
         self._retriever: Retriever | None = None
         self._lock = threading.Lock()
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle only the loader: a spawned worker process loads its own copy."""
+        return {"load": self._load}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._load = state["load"]
+        self._retriever = None
+        self._lock = threading.Lock()
+
     def __call__(self) -> Retriever:
         with self._lock:
             if self._retriever is None:
@@ -66,17 +75,23 @@ class LazyRetriever:
 
 
 def load_faq_service() -> Retriever:
-    """The FaqService over the index named by the knowledge-base settings (KB_INDEX_DIR)."""
-    from knowledge_base.service import FaqService
+    """The process's shared FaqService over the index named by KB_INDEX_DIR (one copy with the API's)."""
+    from knowledge_base.service import shared_service
     from knowledge_base.settings import KnowledgeBaseSettings
 
     index_dir = KnowledgeBaseSettings().index_dir
     logger.info("loading the knowledge base from %s", index_dir)
-    return FaqService.load(index_dir)
+    return shared_service(index_dir)
 
 
 default_retriever: RetrieverProvider = LazyRetriever(load_faq_service)
 """The process-wide knowledge base shared by every action."""
+
+
+def resolve(provider: RetrieverProvider | None) -> RetrieverProvider:
+    """The injected provider, else this process's default (looked up at call time, so actions
+    pickled into a spawned worker share that worker's single knowledge base)."""
+    return provider if provider is not None else default_retriever
 
 
 async def retrieve_or_none(provider: RetrieverProvider, question: str) -> Retrieval | None:

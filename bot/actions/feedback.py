@@ -26,9 +26,7 @@ class ActionFeedback(Action):  # type: ignore[misc]
     def name(self) -> str:
         return "action_feedback"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[Event]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[Event]:
         faq_id = slot_text(tracker, LAST_FAQ_ID)
         if latest_intent(tracker) == RESOLVED_INTENT:
             dispatcher.utter_message(json_message=feedback_payload(faq_id))

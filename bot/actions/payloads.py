@@ -108,8 +108,7 @@ def suggestions_payload(hits: Sequence[Hit], limit: int = SUGGESTION_LIMIT) -> P
         "band": Band.SUGGEST.value,
         "score": rounded_score(shown[0].score),
         "suggestions": [
-            {"faq_id": hit.entry.id, "question": hit.entry.question, "score": rounded_score(hit.score)}
-            for hit in shown
+            {"faq_id": hit.entry.id, "question": hit.entry.question, "score": rounded_score(hit.score)} for hit in shown
         ],
         "buttons": [dict(ASK_HUMAN_BUTTON)],
     }

@@ -92,9 +92,7 @@ class AssetDirectory:
             return PlainTextResponse("not found", status_code=404)
         headers = {
             "ETag": asset.etag,
-            "Cache-Control": "no-cache"
-            if page
-            else f"public, max-age={ASSET_MAX_AGE_SECONDS}, must-revalidate",
+            "Cache-Control": "no-cache" if page else f"public, max-age={ASSET_MAX_AGE_SECONDS}, must-revalidate",
             "X-Content-Type-Options": "nosniff",
         }
         if page:

@@ -25,12 +25,13 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from handoff_api.bot_client import BotUnavailable
 from handoff_api.container import Container
-from handoff_api.realtime import RealtimeHub
+from handoff_api.realtime import Listener, RealtimeHub, finish_then_cancel
 from handoff_api.widget import envelopes
 from handoff_api.widget.envelopes import Envelope
 from handoff_api.widget.ratelimit import BucketRegistry, TokenBucket
-from routing.errors import IllegalTransition, RoutingError, ValidationFailed
+from routing.errors import RoutingError, ValidationFailed
 from routing.models import Conversation, ConversationState, SenderKind
+from routing.ports import Event
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,17 @@ class WidgetRuntime:
             self._recent.popitem(last=False)
 
 
+STOP: Event = {"type": "stop"}
+"""Put on a connection's listener to end its event pump after the event in hand (never mid-query)."""
+
+
+async def stop_pump(listener: Listener, pump: asyncio.Task[None], within_seconds: float = 5.0) -> None:
+    """End an event pump gracefully: cancelling it mid-query would leave a database connection half-used."""
+    listener.queue.put_nowait(STOP)
+    with contextlib.suppress(asyncio.CancelledError, TimeoutError, Exception):
+        await asyncio.wait_for(pump, within_seconds)
+
+
 class ProtocolViolation(Exception):
     """The peer broke the protocol badly enough to be disconnected."""
 
@@ -154,19 +166,23 @@ class WidgetConnection:
             await self.close(violation.code, violation.reason)
         finally:
             self.hub.forget(listener)
-            pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await pump
+            await stop_pump(listener, pump)
 
     def _wants(self, event: dict[str, object]) -> bool:
         if event.get("conversation_id") == self.conversation_id:
             return True
         return self.state == S.QUEUED and event.get("type") in QUEUE_EVENTS
 
+    @property
+    def open(self) -> bool:
+        """Both sides of the socket are still connected."""
+        connected = WebSocketState.CONNECTED
+        return self.ws.application_state == connected and self.ws.client_state == connected
+
     async def send(self, envelope: Envelope) -> None:
         """Send one envelope (serialised: frames never interleave)."""
         async with self._send_lock:
-            if self.ws.application_state == WebSocketState.CONNECTED:
+            if self.open:
                 await self.ws.send_text(json.dumps(envelope, ensure_ascii=False))
 
     async def close(self, code: int, reason: str) -> None:
@@ -187,9 +203,7 @@ class WidgetConnection:
             if text is None:
                 raise ProtocolViolation(CLOSE_UNSUPPORTED, "binary frames are not supported")
             if len(text.encode("utf-8")) > self.limits.max_frame_bytes:
-                raise ProtocolViolation(
-                    CLOSE_TOO_BIG, f"frame larger than {self.limits.max_frame_bytes} bytes"
-                )
+                raise ProtocolViolation(CLOSE_TOO_BIG, f"frame larger than {self.limits.max_frame_bytes} bytes")
             if not self._frames.take():
                 await self._violation("rate_limited")
                 continue
@@ -300,20 +314,21 @@ class WidgetConnection:
         """Hand the text to the conversation flow; the seq of the stored client message, if stored."""
         self._in_flight = client_msg_id
         stored: int | None = None
+        problem: Envelope | None = None
         try:
-            result = await self.container.flow.client_message(self.conversation_id, text)
+            result = await finish_then_cancel(self.container.flow.client_message(self.conversation_id, text))
             stored = result.client_message.seq
         except BotUnavailable:
-            await self.send(envelopes.error("bot_unavailable", client_msg_id=client_msg_id))
-        except IllegalTransition:
-            await self.send(envelopes.error("not_allowed", client_msg_id=client_msg_id))
+            problem = envelopes.error("bot_unavailable", client_msg_id=client_msg_id)
         except RoutingError as exc:
             log.info("widget message refused: %s", exc)
-            await self.send(envelopes.error("not_allowed", client_msg_id=client_msg_id))
+            problem = envelopes.error("not_allowed", client_msg_id=client_msg_id)
         finally:
             await self.sync()
             self._in_flight = None
-            await self.refresh_state()
+        if problem is not None:
+            await self.send(problem)
+        await self.refresh_state()
         if stored is None and client_msg_id:
             stored = self._seq_of_last_client_message
         return stored
@@ -340,10 +355,12 @@ class WidgetConnection:
 
     # ---------------------------------------------------------------- outbound
 
-    async def _pump(self, listener: Any) -> None:
+    async def _pump(self, listener: Listener) -> None:
         refresh = self.limits.queue_refresh_seconds
         while True:
             event = await listener.next(refresh if self.state == S.QUEUED else None)
+            if event is STOP:
+                return
             try:
                 if event is None:
                     await self.refresh_state(force=True)
@@ -366,9 +383,7 @@ class WidgetConnection:
         if kind == "typing":
             if event.get("sender") != "client":
                 name = event.get("name")
-                await self.send(
-                    envelopes.typing(str(event.get("sender")), name if isinstance(name, str) else None)
-                )
+                await self.send(envelopes.typing(str(event.get("sender")), name if isinstance(name, str) else None))
             return
         await self.sync()
         if kind in STATE_EVENTS:
@@ -380,8 +395,8 @@ class WidgetConnection:
             if not self.resumed:
                 return
             while True:
-                batch = await self.container.record.list_messages(
-                    self.conversation_id, after_seq=self.sent_seq, limit=SYNC_BATCH
+                batch = await finish_then_cancel(
+                    self.container.record.list_messages(self.conversation_id, after_seq=self.sent_seq, limit=SYNC_BATCH)
                 )
                 for item in batch:
                     client_msg_id = None
@@ -397,7 +412,7 @@ class WidgetConnection:
 
     async def refresh_state(self, force: bool = False) -> None:
         """Tell the client about hand-overs, its queue position and who serves it (when these changed)."""
-        facts = await self.container.routing.client_facts(self.conversation_id)
+        facts = await finish_then_cancel(self.container.routing.client_facts(self.conversation_id))
         self.state = facts.state
         serving = facts.serving
         queue = facts.queue.value if facts.queue else None
@@ -412,9 +427,7 @@ class WidgetConnection:
         previous, self._announced = self._announced, key
         if key == previous and not force:
             return
-        changed_hands = (
-            previous is None or previous[0] != key[0] or previous[1] != key[1] or previous[4] != key[4]
-        )
+        changed_hands = previous is None or previous[0] != key[0] or previous[1] != key[1] or previous[4] != key[4]
         if changed_hands and not (previous is None and facts.state == S.BOT):
             name = serving.name if serving else None
             await self.send(envelopes.handoff(facts.state.value, queue, int(facts.tier), name))
@@ -423,8 +436,6 @@ class WidgetConnection:
         elif serving is not None and facts.state in {S.WITH_AGENT, S.WITH_RESPONDER}:
             if changed_hands or force:
                 role = serving.role.value
-                await self.send(
-                    envelopes.agent_joined(serving.name, role, serving.practice_number, int(facts.tier))
-                )
+                await self.send(envelopes.agent_joined(serving.name, role, serving.practice_number, int(facts.tier)))
         elif facts.state == S.CLOSED and (changed_hands or force):
             await self.send(envelopes.closed())

@@ -74,9 +74,7 @@ def derived(item: Message) -> list[Envelope]:
     if item.sender == SenderKind.BOT and kind == "answer":
         return [{"type": "feedback_request", "seq": item.seq, "tier": 1, "faq_id": payload.get("faq_id")}]
     if item.sender in HUMAN_SENDERS:
-        tier = (
-            int(item.served_by.tier) if item.served_by else (3 if item.sender == SenderKind.RESPONDER else 2)
-        )
+        tier = int(item.served_by.tier) if item.served_by else (3 if item.sender == SenderKind.RESPONDER else 2)
         return [{"type": "feedback_request", "seq": item.seq, "tier": tier}]
     return []
 

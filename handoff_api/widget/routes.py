@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from handoff_api.client_tokens import InvalidClientToken, decode_client_token, issue_client_token
 from handoff_api.container import Container
 from handoff_api.deps import ContainerDep
-from handoff_api.realtime import realtime_hub
+from handoff_api.realtime import finish_then_cancel, realtime_hub
 from handoff_api.widget import envelopes
 from handoff_api.widget.assets import AssetDirectory
 from handoff_api.widget.connection import WidgetConnection, WidgetLimits, WidgetRuntime
@@ -111,9 +111,7 @@ async def open_conversation(container: Container, client_id: str, requested_id: 
 
 
 async def _refuse(websocket: WebSocket, code: int, reason: str, message: str) -> None:
-    await websocket.send_json(
-        envelopes.error("unauthorized" if code == CLOSE_UNAUTHORIZED else "forbidden", message)
-    )
+    await websocket.send_json(envelopes.error("unauthorized" if code == CLOSE_UNAUTHORIZED else "forbidden", message))
     await websocket.close(code, reason)
 
 
@@ -127,18 +125,14 @@ async def widget_socket(websocket: WebSocket, token: str = "", conversation_id: 
     except InvalidClientToken as exc:
         await _refuse(websocket, CLOSE_UNAUTHORIZED, exc.reason, "身份验证失败或已过期，请重新进入。")
         return
-    if await container.record.get_client(client_id) is None:
+    if await finish_then_cancel(container.record.get_client(client_id)) is None:
         await _refuse(websocket, CLOSE_UNAUTHORIZED, "unknown client", "身份验证失败，请重新进入。")
         return
     try:
-        conversation = await open_conversation(container, client_id, conversation_id)
+        conversation = await finish_then_cancel(open_conversation(container, client_id, conversation_id))
     except Forbidden:
-        await _refuse(
-            websocket, CLOSE_FORBIDDEN, "conversation belongs to another client", "无权访问该会话。"
-        )
+        await _refuse(websocket, CLOSE_FORBIDDEN, "conversation belongs to another client", "无权访问该会话。")
         return
     hub = await realtime_hub(websocket.app)
-    connection = WidgetConnection(
-        websocket, container, hub, widget_runtime(websocket, container), conversation
-    )
+    connection = WidgetConnection(websocket, container, hub, widget_runtime(websocket, container), conversation)
     await connection.run()

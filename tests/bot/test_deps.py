@@ -1,15 +1,18 @@
 from __future__ import annotations
 
+import pickle
 import threading
 from pathlib import Path
 
 import pytest
+from rasa_sdk.executor import ActionExecutor
 
 from bot.actions import deps
 from bot.actions.deps import (
     KnowledgeBaseUnavailable,
     LazyRetriever,
     SerializedRetriever,
+    resolve,
     retrieve_or_none,
 )
 from knowledge_base.models import Band
@@ -96,8 +99,31 @@ def test_default_retriever_reports_a_missing_index(tmp_path: Path, monkeypatch):
         provider()
 
 
-def test_default_retriever_is_process_wide():
-    from bot.actions import answer_faq, handoff
+def test_resolve_prefers_the_injected_provider():
+    injected = provider_of(FakeRetriever())
+    assert resolve(injected) is injected
+    assert resolve(None) is deps.default_retriever
 
-    assert answer_faq.ActionAnswerFaq()._retriever is deps.default_retriever
-    assert handoff.ActionRequestHandoff()._retriever is deps.default_retriever
+
+def test_lazy_retriever_pickles_without_its_lock_or_loaded_service():
+    provider = LazyRetriever(_load_fake)
+    loaded = provider()
+
+    copy = pickle.loads(pickle.dumps(provider))
+
+    assert copy._retriever is None
+    assert copy() is not loaded
+    assert copy().retrieve("q").band is Band.ESCALATE
+
+
+def _load_fake():
+    return FakeRetriever(make_retrieval("q", Band.ESCALATE))
+
+
+def test_registered_executor_survives_pickling_for_spawned_workers():
+    executor = ActionExecutor()
+    executor.register_package("bot.actions")
+
+    copy = pickle.loads(pickle.dumps(executor))
+
+    assert {"action_answer_faq", "action_feedback", "action_request_handoff"} <= set(copy.actions)

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.handoff import ActionRequestHandoff
-from knowledge_base.models import Band
+from bot.actions.handoff import ActionRequestHandoff, named_queue
+from knowledge_base.models import Band, FollowUpQueue
 from tests.bot.conftest import (
     FakeRetriever,
     make_hit,
@@ -30,9 +31,7 @@ def test_name_and_no_argument_construction():
 
 
 async def test_advice_request_goes_to_a_licensed_advisor_with_a_compliance_notice():
-    payload, events = await run_handoff(
-        ActionRequestHandoff(never_called), "茅台明天会涨吗", "request_advice"
-    )
+    payload, events = await run_handoff(ActionRequestHandoff(never_called), "茅台明天会涨吗", "request_advice")
 
     assert payload["type"] == "escalate"
     assert payload["reason"] == "advice_request"
@@ -87,6 +86,45 @@ async def test_ask_human_without_history_has_no_queue_hint():
     assert payload["queue_hint"] is None
     assert payload["question"] == "我要真人"
     assert "人工服务" in payload["text"]
+
+
+async def test_ask_human_naming_an_advisor_goes_to_the_advisors_whatever_came_before():
+    slots = {"last_question": "怎么改密码", "last_queue": "service"}
+    payload, _ = await run_handoff(ActionRequestHandoff(never_called), "转在线投顾", "ask_human", slots)
+    assert payload["queue_hint"] == "advisor"
+    assert "在线投顾" in payload["text"]
+
+
+async def test_ask_human_naming_customer_service_only_decides_without_history():
+    action = ActionRequestHandoff(never_called)
+    without_history, _ = await run_handoff(action, "我要找人工客服", "ask_human")
+    after_advisor_question, _ = await run_handoff(
+        action, "我要找人工客服", "ask_human", {"last_question": "什么是资产配置", "last_queue": "advisor"}
+    )
+    assert without_history["queue_hint"] == "service"
+    assert after_advisor_question["queue_hint"] == "advisor"
+
+
+async def test_ask_human_naming_customer_service_when_the_lookup_finds_nothing():
+    retriever = FakeRetriever(make_retrieval("随便", Band.ESCALATE))
+    slots = {"last_question": "随便"}
+    payload, _ = await run_handoff(ActionRequestHandoff(provider_of(retriever)), "找客服", "ask_human", slots)
+    assert payload["queue_hint"] == "service"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("转人工", None),
+        ("叫你们经理来", None),
+        ("找客服", FollowUpQueue.SERVICE),
+        ("我想咨询人工投顾", FollowUpQueue.ADVISOR),
+        ("让投资顾问跟我聊", FollowUpQueue.ADVISOR),
+        ("客服帮我转投顾", FollowUpQueue.ADVISOR),
+    ],
+)
+def test_named_queue(text, expected):
+    assert named_queue(text) is expected
 
 
 async def test_ask_human_button_payload_is_not_taken_as_the_question():

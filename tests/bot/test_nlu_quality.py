@@ -68,9 +68,7 @@ def test_training_data_validates_without_warnings():
 def test_intent_accuracy_on_held_out_examples(tmp_path: Path):
     require_rasa_and_model()
     out = tmp_path / "nlu-results"
-    result = run_rasa(
-        "test", "nlu", "--nlu", TEST_DATA, "--model", str(MODEL.relative_to(ROOT)), "--out", str(out)
-    )
+    result = run_rasa("test", "nlu", "--nlu", TEST_DATA, "--model", str(MODEL.relative_to(ROOT)), "--out", str(out))
     report_file = out / "intent_report.json"
     output = result.stdout[-3000:] + result.stderr[-3000:]
     assert report_file.exists(), f"rasa test nlu wrote no report:\n{output}"
@@ -79,6 +77,4 @@ def test_intent_accuracy_on_held_out_examples(tmp_path: Path):
     accuracy = float(report["accuracy"])
     print(f"NLU intent accuracy on {TEST_DATA}: {accuracy:.3f}")
     print(describe_errors(report, out))
-    assert accuracy >= MIN_ACCURACY, (
-        f"intent accuracy {accuracy:.3f} < {MIN_ACCURACY}:\n{describe_errors(report, out)}"
-    )
+    assert accuracy >= MIN_ACCURACY, f"intent accuracy {accuracy:.3f} < {MIN_ACCURACY}:\n{describe_errors(report, out)}"

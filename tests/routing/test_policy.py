@@ -86,3 +86,16 @@ def test_responder_off_too_means_leave_a_message():
 def test_responder_presence_does_not_matter_when_tier2_is_open():
     decision = decide(escalation(), never_called, CALENDAR, Availability(EVERYONE.online_by_queue, False), RULES)
     assert decision.route == Route.QUEUE
+
+
+def test_default_tier_ranks_know_the_directory_s_chinese_tier_names() -> None:
+    from routing.settings import RoutingSettings
+
+    settings = RoutingSettings()
+    rules = PriorityRules(settings.client_tier_ranks, settings.vip_priority_boost)
+
+    def client(tier: str, vip: bool = False) -> Client:
+        return Client("c", "客户", tier, vip, "上海浦东营业部", "rsp01")
+
+    assert rules.priority(client("钻石")) > rules.priority(client("黄金")) > rules.priority(client("普通"))
+    assert rules.priority(client("普通", vip=True)) > rules.priority(client("钻石"))

@@ -444,3 +444,10 @@ async def test_audit_log_records_staff_actions():
     actions = [(a.actor, a.action) for a in record.audit_log]
     assert ("adv1", "transition.resolve") in actions
     assert ("adv1", "presence") in actions
+
+
+async def test_a_client_without_a_known_responder_reaches_the_duty_manager(world: World):
+    conversation = await escalate(world, "c-orphan")  # nobody online, responder unknown
+    assert (conversation.state, conversation.assignee_id) == (S.AWAITING_RESPONDER, "dm")
+    ticket = await ticket_of(world, conversation.ticket_id)
+    assert ticket.responder_step == ResponderStep.DUTY_MANAGER

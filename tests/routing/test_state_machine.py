@@ -1,4 +1,5 @@
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,7 @@ S = ConversationState
 T = TransitionName
 AT = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 
-EXPECTED = {
+EXPECTED: dict[tuple[TransitionName, ConversationState], ConversationState | None] = {
     (T.ESCALATE_TO_QUEUE, S.BOT): S.QUEUED,
     (T.ASSIGN, S.QUEUED): S.WITH_AGENT,
     (T.TRANSFER_QUEUE, S.QUEUED): S.QUEUED,
@@ -75,7 +76,7 @@ def test_every_pair_is_allowed_or_raises(name, state):
         assert error.value.state == state.value and error.value.transition == name.value
         return
     assert is_allowed(name, state)
-    changes = {}
+    changes: dict[str, Any] = {}
     if name in {T.ASSIGN, T.TRANSFER_AGENT, T.ESCALATE_TO_RESPONDER, T.LEAVE_MESSAGE, T.RESPONDER_REASSIGN}:
         changes["assignee_id"] = "a2"
     if name in {T.ESCALATE_TO_QUEUE, T.TRANSFER_QUEUE}:

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from starlette.testclient import TestClient
 
 from handoff_api.client_tokens import issue_client_token
-from tests.handoff_api.widget.support import FakeBot, build_app, copy_database, make_seeded_database, app_settings
+from tests.handoff_api.widget.support import FakeBot, app_settings, build_app, copy_database, make_seeded_database
 
 
 @pytest.fixture(scope="session")

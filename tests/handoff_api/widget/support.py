@@ -14,12 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from fastapi import FastAPI
-from routing.directory_import import seed_demo
-from routing.memory import MemoryEventBus, MemoryIdempotencyStore, MemoryPresenceStore, MemoryQueueStore, SystemClock
-from routing.models import QueueName
-from routing.service import RoutingService
-from routing.settings import RoutingSettings
-from routing.sql_record import SqlRecord, create_engine_for, migrate
+from starlette.testclient import TestClient
 
 from handoff_api.bot_client import BotPayload, BotUnavailable
 from handoff_api.container import Container
@@ -27,6 +22,12 @@ from handoff_api.errors import install_error_handlers
 from handoff_api.flow import ConversationFlow
 from handoff_api.realtime import stop_realtime
 from handoff_api.settings import Settings
+from routing.directory_import import seed_demo
+from routing.memory import MemoryEventBus, MemoryIdempotencyStore, MemoryPresenceStore, MemoryQueueStore, SystemClock
+from routing.models import QueueName
+from routing.service import RoutingService
+from routing.settings import RoutingSettings
+from routing.sql_record import SqlRecord, create_engine_for, migrate
 
 T = TypeVar("T")
 DEMO_PASSWORD = "demo1234"
@@ -76,7 +77,14 @@ class FakeBot:
             raise BotUnavailable("fake bot switched off")
         question = self.last_question.get(conversation_id, "")
         if text == "/feedback_resolved":
-            return [{"type": "feedback", "resolved": True, "text": "很高兴能帮到您，还有其他问题请随时提问。", "faq_id": None}]
+            return [
+                {
+                    "type": "feedback",
+                    "resolved": True,
+                    "text": "很高兴能帮到您，还有其他问题请随时提问。",
+                    "faq_id": None,
+                }
+            ]
         if text == "/feedback_unresolved":
             return [self._escalate("client_unresolved", question, "service")]
         if text == "/ask_human":
@@ -179,7 +187,7 @@ def copy_database(template: Path, target: Path) -> Path:
 def app_settings(**overrides: Any) -> Settings:
     values: dict[str, Any] = {"app_mode": "development", "max_message_chars": 500}
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 def routing_settings() -> RoutingSettings:
@@ -247,3 +255,19 @@ def build_app(
         app.include_router(staff_router)
     app.state.fake_bot = fake_bot
     return app
+
+
+async def occupy(container: Container, staff_id: str) -> None:
+    """Put a tier-2 colleague online with every slot taken, so escalations queue instead of going to tier 3."""
+    from routing.models import Presence
+
+    staff = await container.record.get_staff(staff_id)
+    assert staff is not None
+    await container.routing.set_presence(staff_id, Presence.ONLINE)
+    await container.routing.presence.set_load(staff_id, staff.max_concurrency)
+
+
+def on_app_loop(client: TestClient, function: Callable[..., Awaitable[T]], *args: Any) -> T:
+    """Run an async function of the app on the test client's event loop."""
+    assert client.portal is not None, "use the TestClient as a context manager"
+    return client.portal.call(function, *args)

@@ -123,3 +123,11 @@ async def test_remove_drops_from_queue_or_lease(stores: Stores):
     assert await stores.queues.location("t-old") is None
     assert await stores.queues.leases() == []
     assert await stores.queues.length(A) == 3
+
+
+async def test_fifo_holds_within_one_millisecond(stores: Stores):
+    base = stores.clock.now()
+    for micro, ticket in ((900, "a"), (100, "z"), (500, "m")):
+        await stores.queues.enqueue(QueueEntry(ticket, f"c-{ticket}", A, 0, base + timedelta(microseconds=micro)))
+    assert [e.ticket_id for e in await stores.queues.entries(A)] == ["z", "m", "a"]
+    assert await stores.queues.position(A, "a") == 3

@@ -1,0 +1,49 @@
+"""Console routes: the page, its static assets and the live-event WebSocket."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Request, Response, WebSocket
+
+from handoff_api.console.socket import ConsoleConnection
+from handoff_api.container import Container
+from handoff_api.realtime import finish_then_cancel, realtime_hub
+from handoff_api.staff.auth import InvalidToken, decode_staff_token
+from handoff_api.widget.assets import AssetDirectory
+
+STATIC = AssetDirectory(Path(__file__).resolve().parent / "static")
+CLOSE_UNAUTHORIZED = 4401
+
+router = APIRouter(tags=["console"])
+
+
+@router.get("/console", include_in_schema=False)
+async def console_page(request: Request) -> Response:
+    """The agent console (one page for every staff role)."""
+    return STATIC.respond(request, "console.html", page=True)
+
+
+@router.get("/console/static/{name}", include_in_schema=False)
+async def console_asset(name: str, request: Request) -> Response:
+    """Scripts and styles of the console."""
+    return STATIC.respond(request, name)
+
+
+@router.websocket("/ws/console")
+async def console_socket(websocket: WebSocket, token: str = "") -> None:
+    """Live events for a staff member; refused with 4401 when the staff token is missing, invalid or expired."""
+    container: Container = websocket.app.state.container
+    await websocket.accept()
+    try:
+        staff_id = decode_staff_token(container.settings, token)
+    except InvalidToken as exc:
+        await websocket.send_json({"type": "error", "code": "unauthorized", "message": "登录已失效，请重新登录"})
+        await websocket.close(CLOSE_UNAUTHORIZED, str(exc))
+        return
+    staff = await finish_then_cancel(container.record.get_staff(staff_id))
+    if staff is None:
+        await websocket.close(CLOSE_UNAUTHORIZED, "unknown staff member")
+        return
+    hub = await realtime_hub(websocket.app)
+    await ConsoleConnection(websocket, container, hub, staff).run()

@@ -1,0 +1,80 @@
+"""Which live events a staff member's console may receive.
+
+Supervisors (duty manager, admin) see everything. Others see their own presence, events naming them,
+queue movements of the queues they serve, and events of conversations they may open (checked against
+routing's access rules, cached briefly per connection and dropped when the conversation changes hands).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+from routing.models import Role, Staff
+
+SUPERVISORS = frozenset({Role.DUTY_MANAGER, Role.ADMIN})
+TIER2 = frozenset({Role.ADVISOR, Role.SERVICE})
+QUEUE_EVENTS = frozenset({"queued", "position_changed", "transferred"})
+HAND_EVENTS = frozenset({"queued", "agent_joined", "escalated", "transferred", "resolved", "closed", "reopened"})
+CACHE_SECONDS = 10.0
+
+CanView = Callable[[str], Awaitable[bool]]
+
+
+class Visibility:
+    """Decides per event; `may_view(conversation_id)` asks routing whether the staff member may open it."""
+
+    def __init__(self, staff: Staff, may_view: CanView, clock: Callable[[], float] = time.monotonic) -> None:
+        self.staff = staff
+        self._may_view = may_view
+        self._clock = clock
+        self._cache: dict[str, tuple[bool, float]] = {}
+
+    @property
+    def supervisor(self) -> bool:
+        """Sees every event."""
+        return self.staff.role in SUPERVISORS
+
+    def quick(self, event: dict[str, object]) -> bool:
+        """A cheap first filter (no I/O): could this event concern the staff member at all?"""
+        kind = event.get("type")
+        if self.supervisor:
+            return True
+        if kind == "presence":
+            return event.get("staff_id") == self.staff.id
+        return isinstance(event.get("conversation_id"), str)
+
+    async def allows(self, event: dict[str, object]) -> bool:
+        """The full decision (may look the conversation up)."""
+        if not self.quick(event):
+            return False
+        if self.supervisor or event.get("type") == "presence":
+            return True
+        conversation_id = str(event["conversation_id"])
+        if event.get("type") in HAND_EVENTS:
+            self._cache.pop(conversation_id, None)
+        if event.get("staff_id") == self.staff.id:
+            return True
+        if self._serves_queue(event):
+            return True
+        return await self._viewable(conversation_id)
+
+    def _serves_queue(self, event: dict[str, object]) -> bool:
+        queue = event.get("queue")
+        return (
+            self.staff.role in TIER2
+            and event.get("type") in QUEUE_EVENTS
+            and isinstance(queue, str)
+            and queue in {skill.value for skill in self.staff.skills}
+        )
+
+    async def _viewable(self, conversation_id: str) -> bool:
+        now = self._clock()
+        cached = self._cache.get(conversation_id)
+        if cached is not None and now - cached[1] < CACHE_SECONDS:
+            return cached[0]
+        allowed = await self._may_view(conversation_id)
+        if len(self._cache) > 2_000:
+            self._cache.clear()
+        self._cache[conversation_id] = (allowed, now)
+        return allowed

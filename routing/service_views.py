@@ -1,0 +1,141 @@
+"""Read models: the queue as the console shows it, a staff member's conversations, the client's facts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from routing.assignment import TIER2_ROLES, can_serve_queue
+from routing.errors import Forbidden
+from routing.eta import estimate_wait_seconds
+from routing.models import Conversation, ConversationState, EscalationReason, QueueName, Role, Tier
+from routing.service_core import RoutingCore, S
+
+
+@dataclass(frozen=True)
+class ServingStaff:
+    """Who serves a conversation, as the client may see it."""
+
+    staff_id: str
+    name: str
+    role: Role
+    practice_number: str | None
+
+
+@dataclass(frozen=True)
+class ClientFacts:
+    """What the client sees at any moment: state, queue position, estimated wait, who serves."""
+
+    conversation_id: str
+    state: ConversationState
+    tier: Tier
+    queue: QueueName | None
+    position: int | None
+    estimated_wait_seconds: float | None
+    serving: ServingStaff | None
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """One waiting conversation as the console shows it."""
+
+    ticket_id: str
+    conversation_id: str
+    queue: QueueName
+    position: int
+    priority: int
+    vip: bool
+    client_id: str
+    client_name: str
+    client_tier: str
+    question: str
+    reason: EscalationReason
+    enqueued_at: datetime
+    waiting_seconds: float
+
+
+class Views(RoutingCore):
+    """Read-only views with access rules."""
+
+    async def queue_view(self, queue: QueueName, viewer_id: str) -> list[QueueItem]:
+        """The waiting conversations of a queue, in service order, for skilled staff or supervisors."""
+        viewer = await self._staff(viewer_id)
+        if not (self._is_supervisor(viewer) or (viewer.role in TIER2_ROLES and can_serve_queue(viewer, queue))):
+            raise Forbidden(f"{viewer.id} may not see the {queue.value} queue")
+        now = self.clock.now()
+        items = []
+        for position, entry in enumerate(await self.queues.entries(queue, limit=200), start=1):
+            ticket = await self.record.get_ticket(entry.ticket_id)
+            client = await self.record.get_client(ticket.client_id) if ticket else None
+            if ticket is None or client is None:
+                continue
+            items.append(
+                QueueItem(
+                    ticket_id=ticket.id,
+                    conversation_id=entry.conversation_id,
+                    queue=queue,
+                    position=position,
+                    priority=entry.priority,
+                    vip=client.vip,
+                    client_id=client.id,
+                    client_name=client.name,
+                    client_tier=client.tier,
+                    question=ticket.question,
+                    reason=ticket.reason,
+                    enqueued_at=entry.enqueued_at,
+                    waiting_seconds=max((now - entry.enqueued_at).total_seconds(), 0.0),
+                )
+            )
+        return items
+
+    async def staff_conversations(self, staff_id: str) -> list[Conversation]:
+        """Live conversations a staff member holds (supervisors: all; responders: also their clients')."""
+        staff = await self._staff(staff_id)
+        live = await self.record.conversations_in_states({S.WITH_AGENT, S.AWAITING_RESPONDER, S.WITH_RESPONDER})
+        if self._is_supervisor(staff):
+            return live
+        mine = [c for c in live if c.assignee_id == staff.id]
+        if staff.role == Role.RESPONDER:
+            held = {c.id for c in mine}
+            for conversation in live:
+                if conversation.id in held or conversation.tier != Tier.RESPONDER:
+                    continue
+                client = await self.record.get_client(conversation.client_id)
+                if client is not None and client.responder_id == staff.id:
+                    mine.append(conversation)
+        return mine
+
+    async def client_facts(self, conversation_id: str) -> ClientFacts:
+        """State, queue position, estimated wait and who serves, for the client's screen."""
+        conversation = await self._conversation(conversation_id)
+        position: int | None = None
+        wait: float | None = None
+        if conversation.state == S.QUEUED and conversation.queue and conversation.ticket_id:
+            position = await self.queues.position(conversation.queue, conversation.ticket_id)
+            if position is not None:
+                wait = await self.estimated_wait(conversation.queue, position)
+        serving = None
+        if conversation.assignee_id and conversation.state in {
+            S.WITH_AGENT,
+            S.WITH_RESPONDER,
+            S.AWAITING_RESPONDER,
+        }:
+            staff = await self._staff(conversation.assignee_id)
+            serving = ServingStaff(staff.id, staff.name, staff.role, staff.practice_number)
+        return ClientFacts(
+            conversation.id,
+            conversation.state,
+            conversation.tier,
+            conversation.queue,
+            position,
+            wait,
+            serving,
+        )
+
+    async def estimated_wait(self, queue: QueueName, position: int) -> float | None:
+        """Seconds until `position` is likely served, from recent handle times and online slots."""
+        staff = await self._online_staff(queue)
+        loads = await self.presence.loads([member.id for member in staff])
+        history = await self.record.recent_handle_seconds(queue, self.settings.handle_history)
+        slots = [(loads.get(member.id, 0), member.max_concurrency) for member in staff]
+        return estimate_wait_seconds(position, history, slots, self.settings.default_handle_seconds)

