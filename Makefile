@@ -36,7 +36,6 @@ venv: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt
 	@test -n "$(PY311)" || { echo "Python 3.11 not found: install Python 3.11 (e.g. 'pyenv install 3.11')" >&2; exit 1; }
 	@test -x $(PY) || $(PY311) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.txt
 	@touch $@
 
@@ -44,7 +43,6 @@ venv-rasa: $(VENV_RASA)/.installed
 $(VENV_RASA)/.installed: requirements-rasa.txt
 	@test -n "$(PY310)" || { echo "Python 3.10 not found. Rasa 3.6 runs only on Python 3.8-3.10: install Python 3.10 (e.g. 'pyenv install 3.10.13', or 'apt-get install python3.10 python3.10-venv') and run make again (or pass PY310=/path/to/python3.10)." >&2; exit 1; }
 	@test -x $(VENV_RASA)/bin/python || $(PY310) -m venv $(VENV_RASA)
-	$(VENV_RASA)/bin/python -m pip install -q --upgrade "pip<24.1"
 	$(VENV_RASA)/bin/python -m pip install -q -r requirements-rasa.txt
 	@touch $@
 

@@ -13,6 +13,7 @@ import signal
 import socket
 import sys
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -155,14 +156,13 @@ async def stop_all(running: list[Child]) -> None:
                 await child.process.wait()
 
 
-async def supervise(settings: Settings, rasa_port: int) -> int:
-    """Start, watch and stop the processes; the exit code says whether one died."""
-    procs = children(settings, rasa_port)
+async def supervise(procs: list[Child], ready_check: Callable[[], Awaitable[bool]], ready_banner: str) -> int:
+    """Start, watch and stop the processes; the exit code says whether one died (1) or all stopped cleanly (0)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    pumps = []
+    pumps: dict[str, asyncio.Task[None]] = {}
     for child in procs:
         child.process = await asyncio.create_subprocess_exec(
             *child.argv,
@@ -172,16 +172,16 @@ async def supervise(settings: Settings, rasa_port: int) -> int:
             stderr=asyncio.subprocess.STDOUT,
             start_new_session=True,
         )
-        pumps.append(asyncio.create_task(pump(child)))
+        pumps[child.name] = asyncio.create_task(pump(child))
     exits: dict[asyncio.Future[Any], Child] = {asyncio.ensure_future(c.process.wait()): c for c in procs if c.process}
-    ready = asyncio.create_task(wait_ready(settings, rasa_port))
+    ready = asyncio.ensure_future(ready_check())
     stopper = asyncio.create_task(stop.wait())
     code = 0
     pending: set[asyncio.Future[Any]] = {*exits, ready, stopper}
     while True:
         done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
         if ready in done:
-            print(banner(settings, rasa_port) if ready.result() else "Servers did not become ready in time.")
+            print(ready_banner if ready.result() else "Servers did not become ready in time.", flush=True)
             if not ready.result():
                 code = 1
                 break
@@ -192,14 +192,17 @@ async def supervise(settings: Settings, rasa_port: int) -> int:
         if died:
             child = died[0]
             assert child.process
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(pumps[child.name]), 2.0)  # drain its last words
             print(f"\n{child.name} exited with code {child.process.returncode}; stopping the others.")
             print(f"Last lines from {child.name}:")
             for line in child.tail:
                 print(f"    {line}")
+            sys.stdout.flush()
             code = 1
             break
     await stop_all(procs)
-    for task in [*pending, *pumps]:
+    for task in [*pending, *pumps.values()]:
         task.cancel()
     print("Stopped." if code == 0 else "Stopped after a failure.", flush=True)
     return code
@@ -225,7 +228,13 @@ def main() -> int:
                 file=sys.stderr,
             )
             return 2
-    return asyncio.run(supervise(settings, rasa_port))
+    return asyncio.run(
+        supervise(
+            children(settings, rasa_port),
+            lambda: wait_ready(settings, rasa_port),
+            banner(settings, rasa_port),
+        )
+    )
 
 
 if __name__ == "__main__":

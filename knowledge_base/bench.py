@@ -16,19 +16,25 @@ from typing import Any
 
 import numpy as np
 
-from knowledge_base.builder import OFF_TOPIC_FILE, labelled_outcomes, leave_one_out_outcomes, phrasing_rows
-from knowledge_base.builder import read_off_topic
+from knowledge_base.builder import (
+    AUTO_TARGET_PRECISION,
+    OFF_TOPIC_FILE,
+    labelled_outcomes,
+    leave_one_out_outcomes,
+    phrasing_rows,
+    read_off_topic,
+)
 from knowledge_base.calibration import Calibration, Outcome, calibrate
+from knowledge_base.cli import parse_weights
 from knowledge_base.corpus import load_corpus
 from knowledge_base.encoders import Encoder, make_encoder
 from knowledge_base.encoders.base import Vectors
-from knowledge_base.cli import parse_weights
 from knowledge_base.engine import Engine, encode_batched, entry_document
 from knowledge_base.evaluation import load_queries, outcome_of
 from knowledge_base.index import build_flat_index
 from knowledge_base.models import ScoreBands
-from knowledge_base.retriever import ScoringWeights
 from knowledge_base.normalize import canonical, fold
+from knowledge_base.retriever import ScoringWeights
 
 
 class CachingEncoder:
@@ -94,11 +100,17 @@ def run_setting(
     vectors = encode_batched(encoder, [row.text for row in rows], prepare=prepare)
     documents = encode_batched(encoder, [entry_document(e) for e in corpus.entries], prepare=prepare, passages=True)
     engine = Engine(
-        encoder, build_flat_index(vectors), rows, corpus.entries, build_flat_index(documents), weights, prepare
+        encoder,
+        build_flat_index(vectors),
+        rows,
+        corpus.entries,
+        build_flat_index(documents),
+        weights=weights,
+        prepare=prepare,
     )
     positives = leave_one_out_outcomes(engine, vectors, corpus)
     negatives = [outcome_of(h, None) for h in engine.hits_for(read_off_topic(OFF_TOPIC_FILE))]
-    auto: Calibration = calibrate([*positives, *negatives])
+    auto: Calibration = calibrate([*positives, *negatives], target_precision=AUTO_TARGET_PRECISION)
     report: dict[str, Any] = {
         "weights": weights.to_dict(),
         "loo_top1": round(sum(o.top1_correct for o in positives) / len(positives), 4),
@@ -120,7 +132,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--weights",
         nargs="+",
-        default=["document=0.6,best=0.2,mean=0.2", "document=1", "best=1", "document=0.5,best=0.2,mean=0.2,lexical=0.1"],
+        default=[
+            "document=0.6,best=0.2,mean=0.2",
+            "document=1",
+            "best=1",
+            "document=0.5,best=0.2,mean=0.2,lexical=0.1",
+        ],
         help="scoring weight specs to compare",
     )
     parser.add_argument("--fold-only", action="store_true", help="also compare without the domain-word table")

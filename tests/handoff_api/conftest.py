@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from fastapi.testclient import TestClient
 from redis import Redis
-from routing.settings import RoutingSettings
 
 from handoff_api.bot_client import BotPayload, BotUnavailable
 from handoff_api.main import create_app
 from handoff_api.settings import Settings
+from routing.settings import RoutingSettings
 
 ANSWER: BotPayload = {
     "type": "answer",
@@ -45,13 +47,31 @@ class ScriptedBot:
         if self.down:
             raise BotUnavailable("Rasa server unreachable: ConnectError")
         if text == "/feedback_unresolved":
-            return [{"type": "escalate", "text": "正在为您转接人工服务……", "reason": "client_unresolved",
-                     "queue_hint": "advisor", "question": "科创板门槛", "faq_id": ANSWER["faq_id"], "score": None}]
+            return [
+                {
+                    "type": "escalate",
+                    "text": "正在为您转接人工服务……",
+                    "reason": "client_unresolved",
+                    "queue_hint": "advisor",
+                    "question": "科创板门槛",
+                    "faq_id": ANSWER["faq_id"],
+                    "score": None,
+                }
+            ]
         if text == "/feedback_resolved":
             return [{"type": "feedback", "resolved": True, "text": "很高兴能帮到您。", "faq_id": ANSWER["faq_id"]}]
         if "推荐" in text:
-            return [{"type": "escalate", "text": "根据监管要求……正在为您转接持牌投资顾问。", "reason": "advice_request",
-                     "queue_hint": "advisor", "question": text, "faq_id": None, "score": None}]
+            return [
+                {
+                    "type": "escalate",
+                    "text": "根据监管要求……正在为您转接持牌投资顾问。",
+                    "reason": "advice_request",
+                    "queue_hint": "advisor",
+                    "question": text,
+                    "faq_id": None,
+                    "score": None,
+                }
+            ]
         if text in {"你好", "您好"}:
             return [{"type": "text", "text": "您好，我是智能投顾机器人。"}]
         return [dict(ANSWER)]
@@ -122,3 +142,28 @@ def say(client: TestClient, conversation_id: str, text: str) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+POSTGRES_ADMIN_URL = os.environ.get("POSTGRES_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+async def _admin(sql: str) -> None:
+    connection = await asyncpg.connect(POSTGRES_ADMIN_URL)
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+@pytest.fixture
+def postgres_client(settings: Settings, bot: ScriptedBot) -> Iterator[TestClient]:
+    """The app with PostgreSQL as the record (a fresh database, dropped afterwards)."""
+    name = f"tre_api_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    settings = settings.model_copy(update={"database_url": f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"})
+    try:
+        app = create_app(settings, bot=bot, routing_settings=RoutingSettings(always_open=True))
+        with TestClient(app) as test_client:
+            yield test_client
+    finally:
+        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
+from handoff_api.classifier import FixedQueueClassifier, NearestEntriesClassifier, load_labelled, main, measure
 from knowledge_base.models import Band, Category, FaqEntry, FollowUpQueue, Hit
 from knowledge_base.service import FaqService
 from routing.models import QueueName
-
-from handoff_api.classifier import FixedQueueClassifier, NearestEntriesClassifier, load_labelled, main, measure
 
 ROOT = Path(__file__).resolve().parents[2]
 INDEX = ROOT / "var" / "index"

@@ -83,3 +83,11 @@ def test_button_payloads_are_stored_as_the_words_clicked(client: TestClient) -> 
     assert body["message"]["text"] == "问题未解答"
     assert body["conversation"]["state"] in {"queued", "awaiting_responder"}
     assert body["conversation"]["escalation_reason"] in {"client_unresolved", "no_staff_online"}
+
+
+def test_conversations_and_messages_are_stored_in_postgresql(postgres_client: TestClient) -> None:
+    conversation = open_conversation(postgres_client)
+    say(postgres_client, conversation, "两融利率多少")
+    assert postgres_client.get("/health").json()["checks"]["database"] == {"ok": True, "backend": "postgresql"}
+    transcript = postgres_client.get(f"/api/v1/conversations/{conversation}/messages").json()["messages"]
+    assert [(m["seq"], m["sender"]) for m in transcript] == [(1, "client"), (2, "bot")]

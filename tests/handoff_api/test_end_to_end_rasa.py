@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -31,7 +32,7 @@ def _wait(url: str, seconds: float, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"{process.args[0]} exited early with {process.returncode}")
+            raise AssertionError(f"{url}: the server exited early with {process.returncode}")
         try:
             if httpx.get(url, timeout=2).status_code == 200:
                 return
@@ -59,14 +60,38 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     env.pop("REDIS_URL", None)
     api = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "handoff_api.main:create_app", "--factory",
-         "--host", "127.0.0.1", "--port", str(api_port)],
-        cwd=ROOT, env=env,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "handoff_api.main:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(api_port),
+        ],
+        cwd=ROOT,
+        env=env,
     )
     rasa = subprocess.Popen(
-        [str(RASA), "run", "--enable-api", "-i", "127.0.0.1", "-p", str(rasa_port), "-m", str(MODEL),
-         "--endpoints", "bot/endpoints.yml", "--credentials", "bot/credentials.yml"],
-        cwd=ROOT, env=env,
+        [
+            str(RASA),
+            "run",
+            "--enable-api",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(rasa_port),
+            "-m",
+            str(MODEL),
+            "--endpoints",
+            "bot/endpoints.yml",
+            "--credentials",
+            "bot/credentials.yml",
+        ],
+        cwd=ROOT,
+        env=env,
     )
     try:
         _wait(f"http://127.0.0.1:{api_port}/health/live", 60, api)
@@ -88,10 +113,10 @@ def _open(base: str, client_id: str = "C10001") -> str:
     return str(response.json()["id"])
 
 
-def _say(base: str, conversation_id: str, text: str) -> dict[str, object]:
+def _say(base: str, conversation_id: str, text: str) -> dict[str, Any]:
     response = httpx.post(f"{base}/api/v1/conversations/{conversation_id}/messages", json={"text": text}, timeout=60)
     assert response.status_code == 200, response.text
-    body: dict[str, object] = response.json()
+    body: dict[str, Any] = response.json()
     return body
 
 
@@ -104,23 +129,23 @@ def test_health_reports_every_dependency(servers: str) -> None:
 def test_a_faq_question_is_answered_from_the_index(servers: str) -> None:
     conversation = _open(servers)
     body = _say(servers, conversation, "科创板权限开通要什么条件")
-    payloads = [reply["payload"] for reply in body["replies"]]  # type: ignore[union-attr, index]
+    payloads = [reply["payload"] for reply in body["replies"]]
     answers = [p for p in payloads if p.get("type") == "answer"]
     assert answers, payloads
     assert answers[0]["faq_id"] and answers[0]["score"] > 0.5
     assert {b["payload"] for b in answers[0]["buttons"]} == {"/feedback_resolved", "/feedback_unresolved"}
-    assert body["conversation"]["state"] == "bot"  # type: ignore[index]
+    assert body["conversation"]["state"] == "bot"
 
 
 def test_advice_requests_are_never_answered_and_leave_the_bot(servers: str) -> None:
     conversation = _open(servers)
     body = _say(servers, conversation, "帮我推荐一只明天能涨停的股票")
-    payloads = [reply["payload"] for reply in body["replies"]]  # type: ignore[union-attr, index]
+    payloads = [reply["payload"] for reply in body["replies"]]
     assert not [p for p in payloads if p.get("type") == "answer"], payloads
     escalations = [p for p in payloads if p.get("type") == "escalate"]
     assert escalations and escalations[0]["reason"] == "advice_request"
     assert escalations[0]["queue_hint"] == "advisor"
-    assert body["conversation"]["state"] != "bot"  # type: ignore[index]
+    assert body["conversation"]["state"] != "bot"
 
 
 def test_greeting_and_transcript(servers: str) -> None:

@@ -56,10 +56,14 @@ def test_bot_then_advisor_then_assigned_responder_then_resolved(client: TestClie
     assert client.get(f"/api/v1/staff/conversations/{conversation}", headers=other_responder).status_code == 403
 
     answer = client.post(
-        f"/api/v1/staff/conversations/{conversation}/reply", json={"text": "我是您的专属服务人员赵磊。"}, headers=responder
+        f"/api/v1/staff/conversations/{conversation}/reply",
+        json={"text": "我是您的专属服务人员赵磊。"},
+        headers=responder,
     )
     assert answer.status_code == 200 and answer.json()["served_by"] == {
-        "tier": 3, "staff_id": "rsp01", "at": answer.json()["served_by"]["at"]
+        "tier": 3,
+        "staff_id": "rsp01",
+        "at": answer.json()["served_by"]["at"],
     }
     assert client.get(f"/api/v1/conversations/{conversation}").json()["state"] == "with_responder"
 

@@ -38,9 +38,7 @@ def test_if_changed_skips_identical_inputs_only(
     first = build([sample_corpus], out, options(off_topic), encoder=char_encoder, log=lambda _: None)
     again = build([sample_corpus], out, options(off_topic), if_changed=True, encoder=char_encoder)
     assert again.skipped and again.meta["built_at"] == first.meta["built_at"]
-    answers = build(
-        [sample_corpus], out, options(off_topic, index_answers=True), if_changed=True, encoder=char_encoder
-    )
+    answers = build([sample_corpus], out, options(off_topic, index_answers=True), if_changed=True, encoder=char_encoder)
     assert not answers.skipped and answers.meta["phrasings"] == 25
 
 

@@ -33,8 +33,12 @@ def test_threshold_separates_right_answers_from_off_topic() -> None:
 
 def test_constraints_hold_on_the_calibration_data() -> None:
     rng = np.random.default_rng(1)
-    outcomes = [right(float(s), float(m)) for s, m in zip(rng.normal(0.92, 0.02, 300), rng.uniform(0, 0.1, 300))]
-    outcomes += [wrong(float(s), float(m)) for s, m in zip(rng.normal(0.89, 0.02, 60), rng.uniform(0, 0.02, 60))]
+    outcomes = [
+        right(float(s), float(m)) for s, m in zip(rng.normal(0.92, 0.02, 300), rng.uniform(0, 0.1, 300), strict=True)
+    ]
+    outcomes += [
+        wrong(float(s), float(m)) for s, m in zip(rng.normal(0.89, 0.02, 60), rng.uniform(0, 0.02, 60), strict=True)
+    ]
     outcomes += [null(float(s)) for s in rng.normal(0.86, 0.02, 100)]
     result = calibrate(outcomes)
     chosen = answered(outcomes, result.bands.answer, result.bands.margin)

@@ -28,7 +28,9 @@ def built_index(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return faq, out
 
 
-def test_build_prints_summary_and_if_changed(built_index: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+def test_build_prints_summary_and_if_changed(
+    built_index: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
     faq, out = built_index
     assert main(["build", "--faq", str(faq), "--out", str(out), "--if-changed"]) == 0
     assert "index up to date" in capsys.readouterr().out
@@ -51,13 +53,24 @@ def test_eval_json(built_index: tuple[Path, Path], tmp_path: Path, capsys: pytes
     queries.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in EVAL_ROWS), encoding="utf-8")
     assert main(["eval", "--index", str(out), "--queries", str(queries), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
-    for key in ("n", "top1", "top3", "mrr10", "answered_rate", "answered_precision", "out_of_scope_rejected",
-                "latency_ms_p50", "latency_ms_p95"):
+    for key in (
+        "n",
+        "top1",
+        "top3",
+        "mrr10",
+        "answered_rate",
+        "answered_precision",
+        "out_of_scope_rejected",
+        "latency_ms_p50",
+        "latency_ms_p95",
+    ):
         assert key in summary
     assert summary["n"] == 3 and summary["top1"] == 1.0
 
 
-def test_eval_bad_queries_exit_2(built_index: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_eval_bad_queries_exit_2(
+    built_index: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     _, out = built_index
     queries = tmp_path / "q.jsonl"
     queries.write_text('{"query": "x", "expected_id": "nope"}\n{oops\n', encoding="utf-8")
@@ -70,8 +83,9 @@ def test_eval_bad_queries_exit_2(built_index: tuple[Path, Path], tmp_path: Path,
     assert main(["eval", "--index", str(out), "--queries", str(tmp_path / "none.jsonl")]) == 2
 
 
-def test_bad_corpus_exits_2_and_keeps_index(built_index: tuple[Path, Path], tmp_path: Path,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_corpus_exits_2_and_keeps_index(
+    built_index: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     faq, out = built_index
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     bad = tmp_path / "bad.yml"
@@ -109,7 +123,9 @@ def test_bad_arguments_give_a_message_not_a_traceback(argv: list[str], capsys: p
 
 
 def test_module_entry_point_help_and_usage_errors() -> None:
-    ok = subprocess.run([sys.executable, "-m", "knowledge_base", "--help"], capture_output=True, text=True)
+    ok = subprocess.run([sys.executable, "-m", "knowledge_base", "--help"], capture_output=True, text=True, check=False)
     assert ok.returncode == 0 and "build" in ok.stdout and "eval" in ok.stdout
-    bad = subprocess.run([sys.executable, "-m", "knowledge_base", "search"], capture_output=True, text=True)
+    bad = subprocess.run(
+        [sys.executable, "-m", "knowledge_base", "search"], capture_output=True, text=True, check=False
+    )
     assert bad.returncode == 2 and "Traceback" not in bad.stderr

@@ -11,7 +11,7 @@ from knowledge_base.models import Category, FollowUpQueue
 
 from .conftest import SAMPLE_YAML
 
-GOOD = {
+GOOD: dict[str, object] = {
     "id": "x-1",
     "category": "finance_wiki",
     "queue": "advisor",

@@ -65,7 +65,7 @@ def test_refuses_edited_corpus(built: Path) -> None:
 @pytest.mark.parametrize("name", [INDEX_FILE, DOCUMENTS_FILE, ENTRIES_FILE, META_FILE, "id_map.json"])
 def test_refuses_missing_file(built: Path, name: str) -> None:
     (built / name).unlink()
-    with pytest.raises(IndexLoadError, match="missing|incomplete"):
+    with pytest.raises(IndexLoadError, match=r"missing|incomplete"):
         read_index(built)
 
 

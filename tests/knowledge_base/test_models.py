@@ -18,7 +18,7 @@ def entry(entry_id: str, queue: FollowUpQueue = FollowUpQueue.SERVICE, **kwargs:
 
 
 def test_enums_are_strings() -> None:
-    assert Band.ANSWER == "answer"
+    assert Band.ANSWER.value == "answer"
     assert FollowUpQueue("advisor") is FollowUpQueue.ADVISOR
     assert {c.value for c in Category} == {
         "smart_investing",

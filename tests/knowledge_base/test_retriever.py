@@ -46,10 +46,12 @@ def test_make_retrieval_keeps_three_suggestions_even_for_k1() -> None:
 
 
 def test_scoring_weights_must_sum_to_one() -> None:
-    assert ScoringWeights(document=0.5, best=0.5, mean=0.0).combine(0.8, 1.0, 0.0, 0.0) == pytest.approx(0.9)
+    assert ScoringWeights(document=0.5, best=0.5, mean=0.0, lexical=0.0).combine(0.8, 1.0, 0.0, 0.0) == pytest.approx(
+        0.9
+    )
     with pytest.raises(ValueError):
-        ScoringWeights(document=0.5, best=0.6, mean=0.0)
+        ScoringWeights(document=0.5, best=0.6, mean=0.0, lexical=0.0)
     with pytest.raises(ValueError):
-        ScoringWeights(document=1.2, best=-0.2, mean=0.0)
+        ScoringWeights(document=1.2, best=-0.2, mean=0.0, lexical=0.0)
     weights = ScoringWeights(document=0.2, best=0.5, mean=0.2, lexical=0.1)
     assert ScoringWeights.from_dict(weights.to_dict()) == weights

@@ -56,6 +56,13 @@ def test_entries_outside_their_window_are_not_served(index_dir: Path) -> None:
     assert before.entry("wm-margin-open") is None
 
 
+def test_blank_question_escalates_without_hits(index_dir: Path) -> None:
+    service = FaqService.load(index_dir, encoder=CharEncoder())
+    assert service.retrieve("   ").band is Band.ESCALATE
+    assert service.retrieve("").hits == ()
+    assert service.search(" ") == []
+
+
 def test_search_entry_info_and_encoder(index_dir: Path) -> None:
     service = FaqService.load(index_dir, encoder=CharEncoder())
     assert len(service.search("科创板", k=2)) == 2

@@ -436,6 +436,7 @@
   function sendText(text) {
     var clean = text.trim();
     if (!clean) { return; }
+    state.lastTypingSent = 0;
     var pending = { id: newId(), text: clean, el: el("div", "msg me sending"), sentAfter: state.lastSeq };
     pending.el.appendChild(el("div", "text", clean));
     transcript.appendChild(pending.el);

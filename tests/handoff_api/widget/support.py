@@ -271,3 +271,24 @@ def on_app_loop(client: TestClient, function: Callable[..., Awaitable[T]], *args
     """Run an async function of the app on the test client's event loop."""
     assert client.portal is not None, "use the TestClient as a context manager"
     return client.portal.call(function, *args)
+
+
+class FakeKnowledgeBase:
+    """Agent-assist double: `search` returns the fake FAQ entries whose keyword occurs in the query."""
+
+    def search(self, query: str, k: int = 5) -> list[Any]:
+        from knowledge_base.models import Category, FaqEntry, FollowUpQueue, Hit
+
+        hits = []
+        for keyword, entry in FAQ.items():
+            if keyword in query:
+                faq = FaqEntry(
+                    id=entry["faq_id"],
+                    category=Category(entry["category"]),
+                    queue=FollowUpQueue(entry["queue"]),
+                    question=entry["question"],
+                    similar=(),
+                    answer=entry["text"],
+                )
+                hits.append(Hit(faq, 0.91, entry["question"]))
+        return hits[:k]

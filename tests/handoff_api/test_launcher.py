@@ -1,0 +1,67 @@
+"""The `make run` supervisor: one dying process stops the others and is named; SIGINT stops all cleanly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+SCRIPT = textwrap.dedent(
+    """
+    import asyncio, os, sys
+    from handoff_api.launcher import Child, supervise
+
+    env = dict(os.environ)
+    sleeper = Child("api", [sys.executable, "-c", "import time; print('api up', flush=True); time.sleep(60)"], env)
+    die = "import sys, time; time.sleep(float(sys.argv[1])); print('model missing', flush=True); sys.exit(3)"
+    dying = Child("rasa", [sys.executable, "-c", die, sys.argv[1]], env)
+
+    async def ready() -> bool:
+        await asyncio.sleep(0.2)
+        return True
+
+    code = asyncio.run(supervise([sleeper, dying], ready, "READY"))
+    print(f"launcher exit {code}", flush=True)
+    sys.exit(code)
+    """
+)
+
+
+def _run(seconds_until_death: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", SCRIPT, seconds_until_death],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def test_a_dying_process_stops_the_others_and_is_named() -> None:
+    launcher = _run("1.0")
+    out, _ = launcher.communicate(timeout=60)
+    assert launcher.returncode == 1, out
+    assert "READY" in out
+    assert "rasa exited with code 3; stopping the others." in out
+    assert "model missing" in out.split("Last lines from rasa:")[1]
+    assert "launcher exit 1" in out
+
+
+def test_ctrl_c_stops_everything_cleanly() -> None:
+    launcher = _run("120")
+    deadline = time.monotonic() + 30
+    assert launcher.stdout is not None
+    seen = ""
+    while "READY" not in seen and time.monotonic() < deadline:
+        seen += launcher.stdout.readline()
+    launcher.send_signal(signal.SIGINT)
+    out, _ = launcher.communicate(timeout=60)
+    assert launcher.returncode == 0, seen + out
+    assert "Stopping ..." in out and "Stopped." in out
