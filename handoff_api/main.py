@@ -23,12 +23,15 @@ from handoff_api.actions_route import make_actions_router
 from handoff_api.bot_client import BotClient, RasaRestClient
 from handoff_api.classifier import FixedQueueClassifier, NearestEntriesClassifier
 from handoff_api.container import Container
+from handoff_api.console import router as console_router
 from handoff_api.conversations.routes import router as conversations_router
 from handoff_api.errors import install_error_handlers
 from handoff_api.flow import ConversationFlow
 from handoff_api.health import router as health_router
+from handoff_api.realtime import stop_realtime
 from handoff_api.settings import Settings
 from handoff_api.staff.routes import router as staff_router
+from handoff_api.widget import router as widget_router
 from knowledge_base.service import FaqService, shared_service
 from routing.directory_import import seed_demo
 from routing.memory import (
@@ -168,6 +171,7 @@ def create_app(
         try:
             yield
         finally:
+            await stop_realtime(app)
             ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await ticker
@@ -183,4 +187,6 @@ def create_app(
     app.include_router(make_actions_router(executor))
     app.include_router(conversations_router)
     app.include_router(staff_router)
+    app.include_router(widget_router)
+    app.include_router(console_router)
     return app

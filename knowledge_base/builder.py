@@ -22,10 +22,13 @@ from knowledge_base.evaluation import LabelledQuery, load_queries, outcome_of
 from knowledge_base.index import (
     HNSW,
     HNSW_EF_SEARCH,
+    META_FILE,
+    KnowledgeIndexError,
     PhrasingRow,
     build_flat_index,
     build_vector_index,
     measure_recall,
+    read_index,
     read_meta,
     write_index,
 )
@@ -35,10 +38,17 @@ from knowledge_base.retriever import ScoringWeights
 OFF_TOPIC_FILE = Path(__file__).parent / "data" / "off_topic.txt"
 DEFAULT_HNSW_THRESHOLD = 20_000
 LEAVE_ONE_OUT_SAMPLE = 5_000
+# Bump when scoring or calibration logic changes, so --if-changed rebuilds existing indexes.
+BUILD_LOGIC_VERSION = 2
 # Held-out corpus phrasings are harder than client questions (on the shipped set: top-1 0.70 for
 # leave-one-out phrasings against 0.95 for the labelled client questions), so the automatic bands ask
 # 0.85 precision of them; measured on the shipped eval set this gives about 0.97 on real questions.
 AUTO_TARGET_PRECISION = 0.85
+# Thresholds picked on a labelled file are optimistic on that same file: asking 0.96 precision and at
+# most 3% out-of-scope answers in-sample kept precision >= 0.95 in 2-fold cross-validation on the
+# shipped set (0.956 precision, 0.90 answered, 0.98 out-of-scope rejected), where 0.95 in-sample gave 0.947.
+LABELLED_TARGET_PRECISION = 0.96
+LABELLED_MAX_OUT_OF_SCOPE = 0.03
 
 Log = Callable[[str], None]
 ProgressFactory = Callable[[int, str], Callable[[int], None]]
@@ -136,10 +146,18 @@ def auto_calibration(engine: Engine, vectors: np.ndarray, corpus: Corpus, off_to
 def up_to_date(out_dir: Path, fingerprint: dict[str, Any]) -> bool:
     """Whether ``out_dir`` holds an index built from the same inputs."""
     try:
-        meta = read_meta(out_dir)
-    except Exception:
+        meta = read_index(out_dir).meta
+    except KnowledgeIndexError:
         return False
     return all(meta.get("fingerprint", {}).get(key) == value for key, value in fingerprint.items())
+
+
+def check_output_dir(out_dir: Path) -> None:
+    """Refuse to replace a directory that is not an index (it would be deleted by the swap)."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"--out '{out_dir}' exists and is not a directory")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / META_FILE).is_file():
+        raise ValueError(f"--out '{out_dir}' is a non-empty directory that holds no index; refusing to replace it")
 
 
 def _swap_in(staging: Path, out_dir: Path) -> None:
@@ -172,6 +190,8 @@ def build(
     """Build the index for ``faq_paths`` into ``out_dir``. Raises CorpusError / QueriesError on bad input,
     leaving any existing index untouched."""
     started = time.perf_counter()
+    out_dir = Path(out_dir)
+    check_output_dir(out_dir)
     corpus = load_corpus(faq_paths)
     known_ids = {entry.id for entry in corpus.entries}
     queries = load_queries(options.calibrate_file, known_ids) if options.calibrate_file else None
@@ -184,6 +204,7 @@ def build(
         "hnsw_threshold": options.hnsw_threshold,
         "weights": options.weights.to_dict(),
         "normaliser_version": NORMALISER_VERSION,
+        "build_logic_version": BUILD_LOGIC_VERSION,
     }
     if if_changed and up_to_date(out_dir, fingerprint):
         return BuildResult(out_dir, skipped=True, meta=read_meta(out_dir))
@@ -217,8 +238,18 @@ def build(
         log(f"HNSW index: recall@10 against exact search = {recall:.4f}")
     engine = Engine(encoder, vector_index, rows, corpus.entries, document_index, weights=options.weights)
     if queries is not None:
-        calibration = calibrate(labelled_outcomes(engine, queries))
-        calibration.extra["source"] = f"labelled: {options.calibrate_file}"
+        calibration = calibrate(
+            labelled_outcomes(engine, queries),
+            target_precision=LABELLED_TARGET_PRECISION,
+            max_out_of_scope=LABELLED_MAX_OUT_OF_SCOPE,
+        )
+        calibration.extra.update(
+            {
+                "source": f"labelled: {options.calibrate_file}",
+                "target_precision": LABELLED_TARGET_PRECISION,
+                "max_out_of_scope": LABELLED_MAX_OUT_OF_SCOPE,
+            }
+        )
     else:
         calibration = auto_calibration(engine, vectors, corpus, options.off_topic_file)
     meta["bands"] = calibration.bands.to_dict()

@@ -51,6 +51,17 @@ async def me(staff: CurrentStaff, container: ContainerDep) -> MeOut:
     return MeOut(**StaffOut.of(staff).model_dump(), presence=presence.value, active=active)
 
 
+@router.get("/colleagues")
+async def colleagues(staff: CurrentStaff, container: ContainerDep) -> list[StaffOut]:
+    """Staff a conversation can be transferred to: tier-2 colleagues of the same branch, and their presence."""
+    candidates = [
+        member
+        for member in await container.record.list_staff()
+        if member.id != staff.id and member.skills and member.role.value in {"advisor", "service", "duty_manager"}
+    ]
+    return [StaffOut.of(member) for member in candidates]
+
+
 @router.get("/queues/{queue}")
 async def queue_view(queue: QueueName, staff: CurrentStaff, container: ContainerDep) -> list[QueueItemOut]:
     """Waiting conversations in service order (VIP first, then FIFO)."""

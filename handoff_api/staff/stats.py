@@ -15,7 +15,8 @@ from routing import sql_tables as t
 
 BRANCH_TIMEZONE = ZoneInfo("Asia/Shanghai")
 TOP_UNRESOLVED = 10
-BOT_GAVE_UP = ("low_score", "client_unresolved", "asked_human", "kb_unavailable")
+BOT_GAVE_UP = ("low_score", "client_unresolved", "asked_human", "kb_unavailable", "no_staff_online", "off_hours")
+"""Ticket reasons of bot escalations (routing stores off_hours/no_staff_online when tier 2 was closed)."""
 
 
 class UnresolvedQuestion(BaseModel):

@@ -8,7 +8,6 @@ and catches up on replies a restart may have missed; ``stop()`` undoes all of it
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
@@ -39,6 +38,8 @@ from routing.service import RoutingService
 logger = logging.getLogger(__name__)
 
 Job = Callable[[], Awaitable[object]]
+LISTEN_POLL_SECONDS = 0.5
+STOP_TIMEOUT_SECONDS = 5.0
 
 
 class WeComChannelSettings(BaseSettings, WeComSettings):
@@ -156,12 +157,16 @@ class WeComChannel:
         self._stop.set()
         for task in self._loops:
             task.cancel()
-        for task in self._loops:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self._loops:
+            _done, stuck = await asyncio.wait(self._loops, timeout=STOP_TIMEOUT_SECONDS)
+            for task in stuck:
+                logger.error("wecom background loop %s did not stop in time", task.get_name())
         self._loops = []
         if self._subscription is not None:
-            await self._subscription.close()
+            try:
+                await asyncio.wait_for(self._subscription.close(), timeout=STOP_TIMEOUT_SECONDS)
+            except TimeoutError:
+                logger.error("wecom event subscription did not close in time")
             self._subscription = None
         await self.deps.tasks.aclose()
         await self._jobs.aclose()
@@ -185,15 +190,19 @@ class WeComChannel:
             self._dispatcher.submit(key, lambda: self.notifier.handle(event))
 
     async def _listen(self, subscription: Subscription) -> None:
+        # Polls rather than iterating for ever, so that stop() ends it even if a cancellation is lost
+        # inside the Redis client (a cancel racing a read timeout can surface as a plain timeout).
         while not self._stop.is_set():
             try:
-                async for event in subscription:
-                    self.dispatch(event)
+                event = await subscription.next_event(LISTEN_POLL_SECONDS)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 logger.exception("wecom event subscription failed; listening again in 1s")
                 await asyncio.sleep(1.0)
+                continue
+            if event is not None:
+                self.dispatch(event)
 
     async def _catch_up_once(self) -> None:
         relayed = await self.relay.catch_up(datetime.now(UTC) - self._catch_up)

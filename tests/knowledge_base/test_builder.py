@@ -63,6 +63,27 @@ def test_labelled_calibration_and_bad_queries(
     assert json.loads((out / META_FILE).read_text())["calibration"]["answerable"] == 3
 
 
+def test_refuses_to_replace_a_directory_that_is_not_an_index(
+    sample_corpus: Path, tmp_path: Path, char_encoder: CharEncoder, off_topic: Path
+) -> None:
+    precious = tmp_path / "home"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("keep me", encoding="utf-8")
+    with pytest.raises(ValueError, match="holds no index"):
+        build([sample_corpus], precious, options(off_topic), encoder=char_encoder)
+    assert (precious / "notes.txt").read_text(encoding="utf-8") == "keep me"
+
+
+def test_if_changed_rebuilds_a_damaged_index(
+    sample_corpus: Path, tmp_path: Path, char_encoder: CharEncoder, off_topic: Path
+) -> None:
+    out = tmp_path / "index"
+    build([sample_corpus], out, options(off_topic), encoder=char_encoder)
+    (out / "index.faiss").unlink()
+    again = build([sample_corpus], out, options(off_topic), if_changed=True, encoder=char_encoder)
+    assert not again.skipped and (out / "index.faiss").is_file()
+
+
 def test_phrasing_rows_skip_duplicates_within_an_entry(sample_corpus: Path) -> None:
     corpus = load_corpus([sample_corpus])
     rows = phrasing_rows(corpus, index_answers=False)
