@@ -22,8 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from handoff_api.actions_route import make_actions_router
 from handoff_api.bot_client import BotClient, RasaRestClient
 from handoff_api.classifier import FixedQueueClassifier, NearestEntriesClassifier
-from handoff_api.container import Container
 from handoff_api.console import router as console_router
+from handoff_api.container import Container
 from handoff_api.conversations.routes import router as conversations_router
 from handoff_api.errors import install_error_handlers
 from handoff_api.flow import ConversationFlow
