@@ -11,32 +11,20 @@ import asyncio
 import logging.config
 import os
 
-from sqlalchemy import Connection, MetaData
+from sqlalchemy import Connection
 
 from alembic import context
+from handoff_api.wecom.channel import wecom_channel_metadata
+from handoff_api.wecom.outbox import wecom_metadata as wecom_outbox_metadata
 from routing.sql_record import DEFAULT_DATABASE_URL, create_engine_for
 from routing.sql_tables import metadata as routing_metadata
-
-
-def _wecom_metadata() -> MetaData | None:
-    """The WeCom outbox tables, when the API package that defines them is present."""
-    try:
-        from handoff_api.wecom.outbox_sql import wecom_metadata
-    except ImportError:
-        try:
-            from handoff_api.wecom.outbox import wecom_metadata
-        except ImportError:
-            return None
-    found: MetaData = wecom_metadata
-    return found
-
 
 config = context.config
 if config.config_file_name is not None:
     logging.config.fileConfig(config.config_file_name, disable_existing_loggers=False)
 
-_wecom = _wecom_metadata()
-target_metadata = [routing_metadata] if _wecom is None else [routing_metadata, _wecom]
+target_metadata = [routing_metadata, wecom_outbox_metadata, wecom_channel_metadata]
+"""The whole schema: routing's system of record and the WeCom channel's tables."""
 
 
 def database_url() -> str:

@@ -6,6 +6,7 @@ produce the same token in any language from the shared secret.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -25,14 +26,28 @@ class InvalidClientToken(Exception):
         self.reason = reason
 
 
+@dataclass(frozen=True)
+class ClientIdentity:
+    """Who a valid client token names, and until when it is valid."""
+
+    client_id: str
+    expires_at: datetime
+
+
 def issue_client_token(
-    settings: Settings, client_id: str, now: datetime | None = None, minutes: int | None = None
+    settings: Settings,
+    client_id: str,
+    now: datetime | None = None,
+    minutes: int | None = None,
+    *,
+    lifetime: timedelta | None = None,
 ) -> str:
-    """A signed token for `client_id`, valid for CLIENT_TOKEN_MINUTES (or `minutes`)."""
+    """A signed token for `client_id`, valid for `lifetime`, else `minutes`, else CLIENT_TOKEN_MINUTES."""
     if not client_id or len(client_id) > MAX_CLIENT_ID_CHARS:
         raise ValueError(f"client_id must be 1..{MAX_CLIENT_ID_CHARS} characters")
     issued = now or datetime.now(UTC)
-    lifetime = timedelta(minutes=minutes if minutes is not None else settings.client_token_minutes)
+    if lifetime is None:
+        lifetime = timedelta(minutes=minutes if minutes is not None else settings.client_token_minutes)
     claims = {
         "client_id": client_id,
         "aud": AUDIENCE,
@@ -44,6 +59,11 @@ def issue_client_token(
 
 def decode_client_token(settings: Settings, token: str) -> str:
     """The client id of a valid token; InvalidClientToken("token expired" | "invalid token") otherwise."""
+    return read_client_token(settings, token).client_id
+
+
+def read_client_token(settings: Settings, token: str) -> ClientIdentity:
+    """The client id and expiry of a valid token; InvalidClientToken("token expired" | "invalid token") otherwise."""
     if not token:
         raise InvalidClientToken("missing token")
     try:
@@ -61,4 +81,7 @@ def decode_client_token(settings: Settings, token: str) -> str:
     client_id = claims["client_id"]
     if not isinstance(client_id, str) or not client_id or len(client_id) > MAX_CLIENT_ID_CHARS:
         raise InvalidClientToken("invalid token")
-    return client_id
+    expires = claims["exp"]
+    if not isinstance(expires, int | float) or isinstance(expires, bool):
+        raise InvalidClientToken("invalid token")
+    return ClientIdentity(client_id, datetime.fromtimestamp(expires, UTC))

@@ -14,6 +14,11 @@ from routing.models import Conversation, ConversationState, EscalationReason, Me
 log = logging.getLogger(__name__)
 
 BOT_STATES = frozenset({ConversationState.BOT, ConversationState.RESOLVED})
+"""Where a client's text goes to the bot (a resolved question's next message starts a new one)."""
+RATED_HUMAN_STATES = frozenset(
+    {ConversationState.WITH_AGENT, ConversationState.WITH_RESPONDER, ConversationState.RESOLVED}
+)
+"""Where 问题已解答 / 问题未解答 rate a human answer (while waiting for a person there is nothing to rate)."""
 FEEDBACK_PAYLOADS = {"/feedback_resolved": True, "/feedback_unresolved": False}
 BUTTON_TEXTS = {
     "/feedback_resolved": "问题已解答",
@@ -85,19 +90,31 @@ class ConversationFlow:
         clean = self.check_text(text)
         conversation = await self._routing.get_conversation(conversation_id)
         shown = BUTTON_TEXTS.get(clean, clean)
+        feedback = FEEDBACK_PAYLOADS.get(clean)
+        state = conversation.state
+        if feedback is not None and state in RATED_HUMAN_STATES:
+            return await self._human_feedback(conversation, shown, feedback)
         stored = await self._routing.record_client_message(conversation_id, shown)
-        if conversation.state not in BOT_STATES:
-            if clean in FEEDBACK_PAYLOADS:
-                await self._routing.client_feedback(conversation_id, FEEDBACK_PAYLOADS[clean])
+        if state not in BOT_STATES:
             return FlowResult(stored, [], await self._routing.get_conversation(conversation_id))
-        if clean in FEEDBACK_PAYLOADS:
-            await self._routing.rate_bot_answer(conversation_id, FEEDBACK_PAYLOADS[clean])
+        if feedback is not None:
+            await self._routing.rate_bot_answer(conversation_id, feedback)
         payloads = await self._bot.send(conversation_id, clean)
         replies = await self._routing.record_bot_replies(conversation_id, payloads)
         for payload in payloads:
             if payload.get("type") == "escalate":
                 await self._escalate(conversation_id, payload, clean)
         return FlowResult(stored, replies, await self._routing.get_conversation(conversation_id))
+
+    async def _human_feedback(self, conversation: Conversation, shown: str, resolved: bool) -> FlowResult:
+        """Rate a human answer: routing moves it first (storing a message after a resolve returns it to the bot)."""
+        if conversation.state == ConversationState.RESOLVED:
+            await self._routing.client_feedback(conversation.id, resolved)
+            stored = await self._routing.record_client_message(conversation.id, shown)
+        else:
+            stored = await self._routing.record_client_message(conversation.id, shown)
+            await self._routing.client_feedback(conversation.id, resolved)
+        return FlowResult(stored, [], await self._routing.get_conversation(conversation.id))
 
     async def feedback(self, conversation_id: str, resolved: bool) -> FlowResult:
         """The client's 问题已解答 / 问题未解答, whoever is serving."""

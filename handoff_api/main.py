@@ -31,6 +31,8 @@ from handoff_api.health import router as health_router
 from handoff_api.realtime import stop_realtime
 from handoff_api.settings import Settings
 from handoff_api.staff.routes import router as staff_router
+from handoff_api.startup import startup_lock
+from handoff_api.wecom.wiring import WeComChannel, build_wecom_channel
 from handoff_api.widget import router as widget_router
 from knowledge_base.service import FaqService, shared_service
 from routing.directory_import import seed_demo
@@ -121,6 +123,35 @@ async def tick_forever(routing: RoutingService, seconds: float) -> None:
         await asyncio.sleep(seconds)
 
 
+async def open_record(settings: Settings) -> tuple[AsyncEngine, Record]:
+    """Migrate the database and, in development, seed the demo directory; one worker at a time."""
+    async with startup_lock(settings.database_url):
+        await migrate_async(settings.database_url)
+        engine = create_engine_for(settings.database_url)
+        record = SqlRecord(engine)
+        if settings.seeds_demo_directory and not await record.list_staff():
+            await seed_demo(record)
+            log.info("seeded the demo directory (development mode)")
+    return engine, record
+
+
+def build_wecom(settings: Settings, container: Container, stores: Stores, engine: AsyncEngine) -> WeComChannel | None:
+    """The WeCom channel when WECOM_ENABLED is set."""
+    if not settings.wecom.enabled:
+        return None
+    return build_wecom_channel(
+        settings.wecom,
+        routing=container.routing,
+        flow=container.flow,
+        record=container.record,
+        events=stores.events,
+        idempotency=stores.idempotency,
+        engine=engine,
+        redis=stores.redis,
+        console_base_url=settings.wecom.console_base_url or settings.base_url,
+    )
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -133,30 +164,18 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await migrate_async(settings.database_url)
-        engine = create_engine_for(settings.database_url)
-        record: Record = SqlRecord(engine)
-        if settings.seeds_demo_directory and not await record.list_staff():
-            await seed_demo(record)
-            log.info("seeded the demo directory (development mode)")
+        engine, record = await open_record(settings)
         limits = routing_settings or RoutingSettings()
         clock = SystemClock()
         stores = build_stores(settings, limits, clock)
         kb = load_knowledge_base(settings)
         classifier = NearestEntriesClassifier(kb) if kb else FixedQueueClassifier()
         routing = RoutingService(
-            record,
-            stores.queues,
-            stores.presence,
-            stores.events,
-            stores.idempotency,
-            clock,
-            classifier,
-            limits,
+            record, stores.queues, stores.presence, stores.events, stores.idempotency, clock, classifier, limits
         )
         await routing.rebuild_queues()
         bot_client = bot or RasaRestClient(settings.rasa_url, settings.rasa_timeout_seconds)
-        app.state.container = Container(
+        container = Container(
             settings=settings,
             routing=routing,
             record=record,
@@ -167,10 +186,17 @@ def create_app(
             knowledge_base=kb,
             health_checks=health_checks(engine, bot_client, kb, settings),
         )
+        app.state.container = container
+        wecom = build_wecom(settings, container, stores, engine)
+        if wecom is not None:
+            wecom.mount(app)
+            await wecom.start()
         ticker = asyncio.create_task(tick_forever(routing, settings.tick_seconds))
         try:
             yield
         finally:
+            if wecom is not None:
+                await wecom.stop()
             await stop_realtime(app)
             ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -183,10 +209,13 @@ def create_app(
 
     app = FastAPI(title="Tiered Response Engine", version="0.1.0", lifespan=lifespan)
     install_error_handlers(app)
-    app.include_router(health_router)
-    app.include_router(make_actions_router(executor))
-    app.include_router(conversations_router)
-    app.include_router(staff_router)
-    app.include_router(widget_router)
-    app.include_router(console_router)
+    for router in (
+        health_router,
+        make_actions_router(executor),
+        conversations_router,
+        staff_router,
+        widget_router,
+        console_router,
+    ):
+        app.include_router(router)
     return app

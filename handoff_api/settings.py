@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from handoff_api.wecom.wiring import WeComChannelSettings
+
 DEVELOPMENT_SECRET = "development-only-secret-do-not-use-in-production"
 
 
@@ -33,6 +35,8 @@ class Settings(BaseSettings):
     integration_api_key: SecretStr | None = None
     seed_demo_directory: bool | None = None
     tick_seconds: float = Field(default=2.0, gt=0)
+    wecom: WeComChannelSettings = Field(default_factory=WeComChannelSettings)
+    """The WeCom channel, read from WECOM_* variables (off unless WECOM_ENABLED=true)."""
 
     @model_validator(mode="after")
     def _refuse_default_secret_outside_development(self) -> Settings:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, Response, WebSocket
 
 from handoff_api.console.socket import ConsoleConnection
 from handoff_api.container import Container
+from handoff_api.log_filters import install_token_masking
 from handoff_api.realtime import finish_then_cancel, realtime_hub
 from handoff_api.staff.auth import InvalidToken, decode_staff_token
 from handoff_api.widget.assets import AssetDirectory
@@ -16,6 +17,7 @@ STATIC = AssetDirectory(Path(__file__).resolve().parent / "static")
 CLOSE_UNAUTHORIZED = 4401
 
 router = APIRouter(tags=["console"])
+install_token_masking()  # the staff token travels in the WebSocket URL, which uvicorn logs
 
 
 @router.get("/console", include_in_schema=False)

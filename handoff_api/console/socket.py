@@ -1,6 +1,7 @@
 """The console WebSocket: live events for one signed-in staff member, filtered by what they may see.
 
-Server → console: {"type": "hello", staff}, {"type": "event", "event": {...routing event...}},
+Server → console: {"type": "hello", staff, worker (pid, development mode only)},
+{"type": "event", "event": {...routing event...}},
 {"type": "resync"} (events may have been missed: reload lists), {"type": "error", ...}, {"type": "pong"}.
 Console → server: {"type": "typing", "conversation_id"} (forwarded to the client's widget when the staff
 member holds the conversation), {"type": "ping"}.
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 from typing import Any
 
 from fastapi import WebSocket
@@ -71,9 +73,13 @@ class ConsoleConnection:
     async def run(self) -> None:
         """Greet, then forward events while reading the console's frames."""
         listener = self.hub.listen(self.visibility.quick)
-        await self.send(
-            {"type": "hello", "staff": {"id": self.staff.id, "name": self.staff.name, "role": self.staff.role.value}}
-        )
+        hello: dict[str, Any] = {
+            "type": "hello",
+            "staff": {"id": self.staff.id, "name": self.staff.name, "role": self.staff.role.value},
+        }
+        if self.container.settings.is_development:
+            hello["worker"] = os.getpid()  # which API worker holds the socket (multi-worker tests)
+        await self.send(hello)
         pump = asyncio.create_task(self._pump(listener), name=f"console-pump-{self.staff.id}")
         try:
             await self._read()

@@ -11,6 +11,7 @@ from handoff_api.staff.canned import CANNED_REPLIES
 from handoff_api.staff.schemas import (
     CannedReply,
     ClientCard,
+    ColleagueOut,
     ConversationDetail,
     KbHitOut,
     Login,
@@ -24,10 +25,13 @@ from handoff_api.staff.schemas import (
     Transfer,
 )
 from handoff_api.staff.stats import TodayStats, today_stats
-from routing.models import QueueName, Staff
+from routing.models import QueueName, Role, Staff
 from routing.passwords import verify_password_async
 
 router = APIRouter(prefix="/api/v1/staff", tags=["staff"])
+
+TRANSFER_ROLES = frozenset({Role.ADVISOR, Role.SERVICE})
+"""Who can receive an agent-to-agent transfer."""
 
 
 @router.post("/login")
@@ -52,14 +56,18 @@ async def me(staff: CurrentStaff, container: ContainerDep) -> MeOut:
 
 
 @router.get("/colleagues")
-async def colleagues(staff: CurrentStaff, container: ContainerDep) -> list[StaffOut]:
-    """Staff a conversation can be transferred to: tier-2 colleagues of the same branch, and their presence."""
+async def colleagues(staff: CurrentStaff, container: ContainerDep) -> list[ColleagueOut]:
+    """Tier-2 staff a conversation can be transferred to (advisors and service staff), with their presence."""
     candidates = [
         member
         for member in await container.record.list_staff()
-        if member.id != staff.id and member.skills and member.role.value in {"advisor", "service", "duty_manager"}
+        if member.id != staff.id and member.role in TRANSFER_ROLES and member.skills
     ]
-    return [StaffOut.of(member) for member in candidates]
+    presence = container.routing.presence
+    return [
+        ColleagueOut(**StaffOut.of(member).model_dump(), presence=(await presence.presence(member.id)).value)
+        for member in candidates
+    ]
 
 
 @router.get("/queues/{queue}")

@@ -52,6 +52,12 @@ class TokenOut(BaseModel):
     staff: StaffOut
 
 
+class ColleagueOut(StaffOut):
+    """A colleague one can transfer to, and whether they are online."""
+
+    presence: str
+
+
 class MeOut(StaffOut):
     """The signed-in staff member with presence and load."""
 

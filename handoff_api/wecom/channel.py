@@ -8,7 +8,8 @@ are handed to the staff reply handler instead.
 
 The link between a conversation and the WeCom identity it talks through (who, which kind, which
 微信客服 account) is kept in SQL (table ``wecom_conversations``), so replies find their way back
-after a restart and from any worker.
+after a restart and from any worker; the 微信客服 sync cursor is kept in SQL too (``wecom_state``),
+so a restart does not pull (and answer) old messages again.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from typing import Any, Protocol
 
 from sqlalchemy import (
     Column,
-    DateTime,
     Index,
     Integer,
     MetaData,
@@ -54,6 +54,7 @@ from routing.models import (
     Staff,
 )
 from routing.models import SenderKind as MessageSender
+from routing.sql_tables import UtcDateTime
 
 logger = logging.getLogger(__name__)
 
@@ -102,8 +103,8 @@ wecom_conversations = Table(
     Column("kind", String(24), nullable=False),
     Column("open_kfid", String(128), nullable=True),
     Column("relayed_seq", Integer, nullable=False, default=0),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
     Index("ix_wecom_conversations_user_created", "wecom_user_id", "created_at"),
 )
 
@@ -126,10 +127,6 @@ class ConversationLink:
         return WeComIdentity(self.wecom_user_id, self.kind, self.open_kfid)
 
 
-def _as_utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def _link(row: Any) -> ConversationLink:
     return ConversationLink(
         conversation_id=row.conversation_id,
@@ -137,7 +134,7 @@ def _link(row: Any) -> ConversationLink:
         client_id=row.client_id,
         kind=row.kind,
         open_kfid=row.open_kfid,
-        created_at=_as_utc(row.created_at),
+        created_at=row.created_at,
         relayed_seq=row.relayed_seq,
     )
 
@@ -221,7 +218,7 @@ wecom_state = Table(
     wecom_channel_metadata,
     Column("key", String(255), primary_key=True),
     Column("value", String(1024), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
 )
 
 
@@ -236,7 +233,7 @@ class SqlStateCache:
         statement = select(wecom_state.c.value, wecom_state.c.expires_at).where(wecom_state.c.key == key)
         async with self._engine.connect() as connection:
             row = (await connection.execute(statement)).first()
-        if row is None or _as_utc(row.expires_at) <= datetime.now(UTC):
+        if row is None or row.expires_at <= datetime.now(UTC):
             return None
         return str(row.value)
 

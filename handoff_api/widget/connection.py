@@ -2,7 +2,10 @@
 
 Client → server: message {text, client_msg_id}, typing, feedback {resolved}, ask_human, resume {last_seq}, ping.
 Server → client: session, message, suggestions, feedback_request, queue_position, agent_joined, handoff,
-typing, closed, resumed, ack, error, pong (see `envelopes`).
+typing, closed, resumed, ack, error, pong (see `envelopes`). In development mode `session` also names the
+API worker process holding the socket (`worker`: its pid). When the client token expires mid-session the
+connection sends `error {code: token_expired}` and closes with 4401 "token expired"; the widget renews its
+token and resumes.
 
 No message is lost or doubled across reconnects: the record is the source. After `resume {last_seq}` the
 connection sends every message with a larger seq from SQL and remembers the highest seq sent; each later
@@ -16,8 +19,10 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import WebSocket
@@ -53,6 +58,8 @@ STATE_EVENTS = frozenset(
 CLOSE_TOO_BIG = 1009
 CLOSE_POLICY = 1008
 CLOSE_UNSUPPORTED = 1003
+CLOSE_UNAUTHORIZED = 4401
+TOKEN_EXPIRED = "token expired"
 MAX_CLIENT_MSG_ID = 64
 SYNC_BATCH = 200
 
@@ -125,8 +132,11 @@ class WidgetConnection:
         hub: RealtimeHub,
         runtime: WidgetRuntime,
         conversation: Conversation,
+        *,
+        expires_at: datetime | None = None,
     ) -> None:
         self.ws = websocket
+        self.expires_at = expires_at
         self.container = container
         self.hub = hub
         self.runtime = runtime
@@ -150,23 +160,35 @@ class WidgetConnection:
     async def run(self) -> None:
         """Send the session envelope, then read frames while pushing events, until closed."""
         listener = self.hub.listen(self._wants)
-        await self.send(
-            {
-                "type": "session",
-                "conversation_id": self.conversation_id,
-                "client_id": self.client_id,
-                "state": self.state.value,
-                "limits": {"max_chars": self.container.settings.max_message_chars},
-            }
-        )
+        session: Envelope = {
+            "type": "session",
+            "conversation_id": self.conversation_id,
+            "client_id": self.client_id,
+            "state": self.state.value,
+            "limits": {"max_chars": self.container.settings.max_message_chars},
+        }
+        if self.container.settings.is_development:
+            session["worker"] = os.getpid()  # which API worker holds the socket (multi-worker tests)
+        await self.send(session)
         pump = asyncio.create_task(self._pump(listener), name=f"widget-pump-{self.conversation_id}")
+        expiry = asyncio.create_task(self._close_at_expiry(), name=f"widget-expiry-{self.conversation_id}")
         try:
             await self._read_frames()
         except ProtocolViolation as violation:
             await self.close(violation.code, violation.reason)
         finally:
+            expiry.cancel()
             self.hub.forget(listener)
             await stop_pump(listener, pump)
+
+    async def _close_at_expiry(self) -> None:
+        """When the client token expires, say so and close with 4401: the widget fetches a new token and resumes."""
+        if self.expires_at is None:
+            return
+        await asyncio.sleep(max(0.0, (self.expires_at - datetime.now(UTC)).total_seconds()))
+        log.info("widget token of client %s expired; closing its session", self.client_id)
+        await self.send(envelopes.error("token_expired"))
+        await self.close(CLOSE_UNAUTHORIZED, TOKEN_EXPIRED)
 
     def _wants(self, event: dict[str, object]) -> bool:
         if event.get("conversation_id") == self.conversation_id:

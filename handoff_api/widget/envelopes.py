@@ -37,6 +37,7 @@ ERROR_TEXTS = {
     "not_allowed": "当前状态下无法执行该操作。",
     "internal": "系统繁忙，请稍后再试。",
     "not_resumed": "会话尚未就绪，请稍候。",
+    "token_expired": "身份凭证已过期，正在重新验证…",
 }
 
 

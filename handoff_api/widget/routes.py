@@ -8,9 +8,10 @@ from pathlib import Path
 from fastapi import APIRouter, HTTPException, Request, Response, WebSocket
 from pydantic import BaseModel, Field
 
-from handoff_api.client_tokens import InvalidClientToken, decode_client_token, issue_client_token
+from handoff_api.client_tokens import InvalidClientToken, issue_client_token, read_client_token
 from handoff_api.container import Container
 from handoff_api.deps import ContainerDep
+from handoff_api.log_filters import install_token_masking
 from handoff_api.realtime import finish_then_cancel, realtime_hub
 from handoff_api.widget import envelopes
 from handoff_api.widget.assets import AssetDirectory
@@ -26,6 +27,7 @@ CLOSE_FORBIDDEN = 4403
 MAX_ID_CHARS = 64
 
 router = APIRouter(tags=["widget"])
+install_token_masking()  # the widget's token travels in the WebSocket URL, which uvicorn logs
 
 
 class DemoTokenRequest(BaseModel):
@@ -117,14 +119,19 @@ async def _refuse(websocket: WebSocket, code: int, reason: str, message: str) ->
 
 @router.websocket("/ws/widget")
 async def widget_socket(websocket: WebSocket, token: str = "", conversation_id: str | None = None) -> None:
-    """One client session; refused with 4401 (bad/expired token) or 4403 (another client's conversation)."""
+    """One client session; refused with 4401 (bad/expired token) or 4403 (another client's conversation).
+
+    A session whose token expires is closed with 4401 "token expired" after an `error` envelope with code
+    `token_expired`; the widget then asks its host page for a fresh token and resumes where it was.
+    """
     container: Container = websocket.app.state.container
     await websocket.accept()
     try:
-        client_id = decode_client_token(container.settings, token)
+        identity = read_client_token(container.settings, token)
     except InvalidClientToken as exc:
         await _refuse(websocket, CLOSE_UNAUTHORIZED, exc.reason, "身份验证失败或已过期，请重新进入。")
         return
+    client_id = identity.client_id
     if await finish_then_cancel(container.record.get_client(client_id)) is None:
         await _refuse(websocket, CLOSE_UNAUTHORIZED, "unknown client", "身份验证失败，请重新进入。")
         return
@@ -134,5 +141,6 @@ async def widget_socket(websocket: WebSocket, token: str = "", conversation_id: 
         await _refuse(websocket, CLOSE_FORBIDDEN, "conversation belongs to another client", "无权访问该会话。")
         return
     hub = await realtime_hub(websocket.app)
-    connection = WidgetConnection(websocket, container, hub, widget_runtime(websocket, container), conversation)
+    runtime = widget_runtime(websocket, container)
+    connection = WidgetConnection(websocket, container, hub, runtime, conversation, expires_at=identity.expires_at)
     await connection.run()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from playwright.sync_api import Locator, Page, expect
 
 DEMO_PASSWORD = "demo1234"
@@ -42,3 +44,12 @@ def console_login(page: Page, base_url: str, staff_id: str) -> None:
     page.click("#login-form button[type=submit]")
     expect(page.locator("#app")).to_be_visible()
     expect(page.locator("#connection")).to_have_text("实时连接正常")
+
+
+def wait_until(page: Page, expression: str, timeout: float = 10.0) -> None:
+    """Poll a page expression until truthy (page.evaluate, so the pages' CSP forbidding eval does not apply)."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout}s: {expression}")
+        time.sleep(0.05)

@@ -31,18 +31,8 @@ def free_port() -> int:
 
 
 def build_real_app(database: Path, bot: FakeBot) -> FastAPI:
-    """create_app with the fake bot; mounts the channels itself if the composition root does not yet."""
-    app = create_app(app_settings(database_url=sqlite_url(database)), bot=bot)
-    paths = {getattr(route, "path", None) for route in app.routes}
-    if "/ws/widget" not in paths:
-        from handoff_api.widget import router as widget_router
-
-        app.include_router(widget_router)
-    if "/ws/console" not in paths:
-        from handoff_api.console import router as console_router
-
-        app.include_router(console_router)
-    return app
+    """create_app (the composition root, with the widget and console routers) with the fake bot."""
+    return create_app(app_settings(database_url=sqlite_url(database)), bot=bot)
 
 
 @dataclass

@@ -90,3 +90,55 @@ def test_console_refuses_a_wrong_password(server: LiveServer, screens: Screens) 
     page.click("#login-form button[type=submit]")
     expect(page.locator("#login-error")).to_have_text("工号或密码错误")
     expect(page.locator("#app")).to_be_hidden()
+
+
+def test_transfer_to_a_colleague_picked_from_the_list(server: LiveServer, screens: Screens) -> None:
+    first = screens.page(DESKTOP)
+    console_login(first, server.url, "svc01")
+    first.select_option("#presence", "online")
+    expect(first.locator("#notice")).to_have_text("状态已更新")
+
+    client = screens.page(PHONE)
+    open_widget_as(client, server.url, "C10003")
+    widget(client).locator(".human").click()
+    expect(widget(client).locator(".status")).to_contain_text("刘洋 为您服务")
+    first.locator(".conv-item").click()
+
+    colleague = screens.page(DESKTOP)
+    console_login(colleague, server.url, "svc02")
+    colleague.select_option("#presence", "online")
+    expect(colleague.locator("#notice")).to_have_text("状态已更新")
+
+    # only tier-2 colleagues who serve this conversation's queue are offered; no typed id is needed
+    expect(first.locator("#transfer-staff-id")).to_be_hidden()
+    picker = first.locator("#transfer-staff")
+    expect(picker).to_be_visible()
+    labels = picker.locator("option").all_inner_texts()
+    assert labels == ["选择同事…", "李娜（adv02，在线投顾）", "陈静（svc02，在线客服）", "杨帆（svc03，在线客服）"]
+    first.click("#btn-transfer-staff")
+    expect(first.locator("#notice")).to_have_text("请选择同事")
+    picker.select_option("svc02")
+    first.click("#btn-transfer-staff")
+    expect(first.locator("#notice")).to_have_text("已转给 陈静（svc02，在线客服）")
+    expect(first.locator(".conv-item")).to_have_count(0)
+
+    expect(colleague.locator(".conv-item")).to_have_count(1)
+    expect(colleague.locator(".conv-item")).to_contain_text("马国栋")
+    expect(widget(client).locator(".status")).to_contain_text("陈静 为您服务")
+
+
+def test_typed_staff_id_is_the_fallback_when_no_colleague_is_listed(server: LiveServer, screens: Screens) -> None:
+    agent = screens.page(DESKTOP)
+    agent.route("**/api/v1/staff/colleagues", lambda route: route.fulfill(json=[]))
+    console_login(agent, server.url, "svc01")
+    agent.select_option("#presence", "online")
+    client = screens.page(PHONE)
+    open_widget_as(client, server.url, "C10003")
+    widget(client).locator(".human").click()
+    agent.locator(".conv-item").click()
+    expect(agent.locator("#transfer-staff")).to_be_hidden()
+    agent.click("#btn-transfer-staff")
+    expect(agent.locator("#notice")).to_have_text("请输入同事工号")
+    agent.fill("#transfer-staff-id", "svc03")
+    agent.click("#btn-transfer-staff")
+    expect(agent.locator("#notice")).to_contain_text("操作失败")  # svc03 is offline: routing refuses

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
+
 import httpx
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Route, expect
 
+from handoff_api.client_tokens import issue_client_token
 from tests.browser.conftest import DESKTOP, PHONE, Screens, screenshot
-from tests.browser.pages import ask, console_login, last_message, message_seqs, open_widget_as, widget
+from tests.browser.pages import ask, console_login, last_message, message_seqs, open_widget_as, wait_until, widget
 from tests.browser.server import LiveServer
-from tests.handoff_api.widget.support import occupy
+from tests.handoff_api.widget.support import app_settings, occupy
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -65,6 +69,51 @@ def test_invalid_token_is_refused_with_a_clear_notice(server: LiveServer, screen
     expect(widget(client).locator(".status")).to_have_text("身份验证已失效")
     client.wait_for_function("window.authRequired === 'invalid token'")
     assert widget(client).locator(".msg").count() == 0
+
+
+def test_expired_token_is_renewed_from_the_token_url_and_the_session_resumes(
+    server: LiveServer, screens: Screens
+) -> None:
+    settings = app_settings()
+    renewals: list[str] = []
+
+    def issue(route: Route) -> None:
+        assert route.request.method == "POST"
+        renewals.append(route.request.url)
+        route.fulfill(json={"token": issue_client_token(settings, "C10003")})
+
+    client = screens.page(PHONE)
+    client.route(f"{server.url}/client-app/chat-token", issue)
+    client.goto(f"{server.url}/demo")
+    client.evaluate(
+        """([api, token]) => {
+            const script = document.createElement("script");
+            script.src = "/widget/widget.js";
+            script.dataset.api = api;
+            script.dataset.token = token;
+            script.dataset.tokenUrl = "/client-app/chat-token";
+            script.dataset.open = "true";
+            document.body.appendChild(script);
+        }""",
+        [server.url, issue_client_token(settings, "C10003", lifetime=timedelta(seconds=3))],
+    )
+    wait_until(client, "Boolean(window.TREWidget && window.TREWidget.connected)")
+    conversation_id = client.evaluate("window.TREWidget.conversationId")
+    ask(client, "科创板权限怎么开通")
+    expect(last_message(client, "bot")).to_contain_text("开通科创板交易权限")
+
+    # the server closes the session when the 3-second token runs out; the widget renews it and resumes
+    deadline = time.monotonic() + 10
+    while not renewals and time.monotonic() < deadline:
+        client.wait_for_timeout(50)  # lets Playwright run the route handler
+    assert len(renewals) == 1, "the widget did not ask the token URL for a new token"
+    wait_until(client, "window.TREWidget.connected === true")
+    assert client.evaluate("window.TREWidget.conversationId") == conversation_id
+    expect(widget(client).locator(".status")).to_have_text("智能助手为您服务")
+    ask(client, "融资融券呢")
+    expect(last_message(client, "bot")).to_contain_text("开通融资融券")
+    assert message_seqs(client) == stored_seqs(server, conversation_id) == [1, 2, 3, 4]
+    expect(widget(client).locator(".banner")).to_be_hidden()
 
 
 def test_vip_client_overtakes_an_ordinary_client(server: LiveServer, screens: Screens) -> None:

@@ -6,7 +6,7 @@ import time
 
 from fastapi.testclient import TestClient
 
-from tests.handoff_api.conftest import login, open_conversation, say
+from tests.handoff_api.conftest import ScriptedBot, login, open_conversation, say
 
 
 def _wait_for_state(client: TestClient, conversation_id: str, state: str, seconds: float = 5.0) -> dict[str, object]:
@@ -98,3 +98,41 @@ def test_illegal_transitions_are_409_and_change_nothing(client: TestClient) -> N
     assert client.get(f"/api/v1/conversations/{conversation}").json()["state"] == "bot"
     stale = client.post(f"/api/v1/staff/conversations/{conversation}/claim", headers=advisor)
     assert stale.status_code == 409
+
+
+def test_unresolved_after_an_agent_resolved_moves_up_to_the_responder_not_back_to_the_bot(
+    client: TestClient, bot: ScriptedBot
+) -> None:
+    advisor = login(client, "adv01")
+    client.post("/api/v1/staff/presence", json={"presence": "online"}, headers=advisor)
+    conversation = open_conversation(client, "C10002")
+    say(client, conversation, "给我推荐一只股票")
+    state = _wait_for_state(client, conversation, "with_agent")
+    if state["state"] == "queued":
+        client.post(f"/api/v1/staff/conversations/{conversation}/claim", headers=advisor)
+    client.post(f"/api/v1/staff/conversations/{conversation}/reply", json={"text": "建议您关注风险。"}, headers=advisor)
+    assert client.post(f"/api/v1/staff/conversations/{conversation}/resolve", headers=advisor).status_code == 200
+    calls = len(bot.calls)
+    body = client.post(f"/api/v1/conversations/{conversation}/feedback", json={"resolved": False}).json()
+    assert body["message"]["text"] == "问题未解答"
+    assert body["conversation"]["state"] == "awaiting_responder" and body["conversation"]["tier"] == 3
+    assert len(bot.calls) == calls
+
+
+def test_clicking_resolved_while_waiting_for_a_person_is_stored_and_changes_nothing(client: TestClient) -> None:
+    conversation = open_conversation(client, "C10003")
+    say(client, conversation, "给我推荐一只股票")
+    before = client.get(f"/api/v1/conversations/{conversation}").json()["state"]
+    response = client.post(f"/api/v1/conversations/{conversation}/feedback", json={"resolved": True})
+    assert response.status_code == 200
+    assert response.json()["conversation"]["state"] == before
+
+
+def test_colleagues_are_tier2_staff_with_their_presence(client: TestClient) -> None:
+    advisor = login(client, "adv01")
+    client.post("/api/v1/staff/presence", json={"presence": "online"}, headers=login(client, "svc01"))
+    colleagues = client.get("/api/v1/staff/colleagues", headers=advisor).json()
+    roles = {member["role"] for member in colleagues}
+    assert roles <= {"advisor", "service"} and "adv01" not in {member["id"] for member in colleagues}
+    presence = {member["id"]: member["presence"] for member in colleagues}
+    assert presence["svc01"] == "online" and presence["svc02"] == "offline"

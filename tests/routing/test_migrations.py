@@ -28,14 +28,12 @@ RECORD_TABLES = {
 }
 
 
-def wecom_metadata() -> MetaData:
-    """The WeCom outbox tables, wherever the API package keeps them (as alembic/env.py looks)."""
-    try:
-        from handoff_api.wecom.outbox_sql import wecom_metadata as found
-    except ImportError:
-        from handoff_api.wecom.outbox import wecom_metadata as found
-    assert isinstance(found, MetaData)
-    return found
+def channel_metadata() -> list[MetaData]:
+    """The WeCom channel's tables, which the same migrations create (alembic/env.py's target metadata)."""
+    from handoff_api.wecom.channel import wecom_channel_metadata
+    from handoff_api.wecom.outbox import wecom_metadata
+
+    return [wecom_metadata, wecom_channel_metadata]
 
 
 async def table_names(url: str) -> set[str]:
@@ -51,7 +49,7 @@ async def schema_differences(url: str) -> list[Any]:
     def compare(sync: Connection) -> list[Any]:
         context = MigrationContext.configure(sync, opts={"compare_type": True})
         # compare_metadata accepts several MetaData objects at run time, as target_metadata does
-        both = cast(MetaData, [metadata, wecom_metadata()])
+        both = cast(MetaData, [metadata, *channel_metadata()])
         return list(compare_metadata(context, both))
 
     engine = create_engine_for(url)
@@ -65,7 +63,12 @@ async def schema_differences(url: str) -> list[Any]:
 async def test_upgrade_from_empty_matches_the_tables_and_downgrades(empty_database_url: str) -> None:
     assert await table_names(empty_database_url) == set()
     await migrate_async(empty_database_url)
-    assert RECORD_TABLES | {"wecom_outbox", "alembic_version"} <= await table_names(empty_database_url)
+    assert RECORD_TABLES | {
+        "wecom_outbox",
+        "wecom_conversations",
+        "wecom_state",
+        "alembic_version",
+    } <= await table_names(empty_database_url)
     assert await schema_differences(empty_database_url) == []
 
     await migrate_async(empty_database_url)  # idempotent at head
@@ -84,7 +87,7 @@ def test_alembic_cli_defaults_to_sqlite_under_var(tmp_path: Path) -> None:
     current = subprocess.run(
         [*alembic, "current"], cwd=tmp_path, env=environment, check=True, capture_output=True, text=True
     )
-    assert "0001 (head)" in current.stdout
+    assert "0002 (head)" in current.stdout
 
 
 def test_alembic_cli_reads_database_url(tmp_path: Path) -> None:

@@ -59,6 +59,7 @@ async function call(method, path, body) {
 export const api = {
   login: (staffId, password) => call("POST", "/login", { staff_id: staffId, password }),
   me: () => call("GET", "/me"),
+  colleagues: () => call("GET", "/colleagues"),
   queue: (name) => call("GET", `/queues/${name}`),
   conversations: () => call("GET", "/conversations"),
   conversation: (id) => call("GET", `/conversations/${encodeURIComponent(id)}`),

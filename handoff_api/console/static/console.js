@@ -31,6 +31,7 @@ const state = {
   me: null,
   queues: [],
   queueItems: [],
+  colleagues: [],         // who a conversation can be handed to (GET /colleagues)
   conversations: [],
   details: new Map(),     // conversation id -> detail (conversation, client, ticket, transcript)
   unread: new Map(),
@@ -137,6 +138,7 @@ async function start() {
   show($("queue-panel"), state.queues.length > 0);
   show($("tab-stats"), SUPERVISORS.has(role));
   $("mine-title").textContent = role === "responder" ? "我的专属待办" : SUPERVISORS.has(role) ? "进行中的会话" : "我的会话";
+  state.colleagues = (await attempt(() => api.colleagues())) || [];
   const canned = await attempt(() => api.canned());
   const select = $("canned");
   select.length = 1;
@@ -389,9 +391,41 @@ function renderActions(conversation) {
   $("btn-escalate").disabled = !(tier2Live || (conversation.state === "queued" && supervisor));
   $("btn-transfer-queue").disabled = !(tier2Live || conversation.state === "queued");
   $("btn-transfer-queue").textContent = `转至${conversation.queue === "advisor" ? "客服" : "投顾"}队列`;
+  renderTransferTargets(conversation);
   $("btn-transfer-staff").disabled = !tier2Live;
   $("send-reply").disabled = !canReply;
   $("reply-text").disabled = !canReply;
+}
+
+// Colleagues who serve the conversation's queue; typing a staff id is the fallback when none are listed.
+function renderTransferTargets(conversation) {
+  const select = $("transfer-staff");
+  const chosen = select.value;
+  select.length = 1;
+  const targets = state.colleagues.filter(
+    (member) => member.id !== conversation.assignee_id && TIER2.has(member.role)
+      && (!conversation.queue || member.skills.includes(conversation.queue)),
+  );
+  for (const member of targets) {
+    const option = el("option", null, `${member.name}（${member.id}，${ROLE_LABELS[member.role] || member.role}）`);
+    option.value = member.id;
+    select.appendChild(option);
+  }
+  if (targets.some((member) => member.id === chosen)) { select.value = chosen; }
+  const listed = targets.length > 0;
+  show(select, listed);
+  show($("transfer-staff-id"), !listed);
+  select.disabled = !listed;
+}
+
+function transferTarget() {
+  const select = $("transfer-staff");
+  if (!select.classList.contains("hidden")) {
+    const option = select.selectedOptions[0];
+    return { id: select.value, name: option && select.value ? option.textContent : "" };
+  }
+  const typed = $("transfer-staff-id").value.trim();
+  return { id: typed, name: typed };
 }
 
 async function act(action, success) {
@@ -628,9 +662,9 @@ $("btn-transfer-queue").addEventListener("click", () => {
   act((id) => api.transferToQueue(id, target), `已转至${QUEUE_LABELS[target]}`);
 });
 $("btn-transfer-staff").addEventListener("click", () => {
-  const target = $("transfer-staff-id").value.trim();
-  if (!target) { notify("请输入同事工号", "error"); return; }
-  act((id) => api.transferToStaff(id, target), `已转给 ${target}`);
+  const target = transferTarget();
+  if (!target.id) { notify(state.colleagues.length ? "请选择同事" : "请输入同事工号", "error"); return; }
+  act((id) => api.transferToStaff(id, target.id), `已转给 ${target.name}`);
 });
 $("tab-work").addEventListener("click", () => showTab("work"));
 $("tab-stats").addEventListener("click", () => showTab("stats"));

@@ -1,7 +1,15 @@
 /* Tiered Response Engine chat widget: embed with one tag.
- *   <script src="https://api.example/widget/widget.js" data-api="https://api.example" data-token="<client token>"></script>
- * Optional: data-title, data-open="true". The host page may call window.TREWidget.setToken(token) when it
- * receives a "tre-widget:auth-required" event (the token expired). No dependencies, no build step.
+ *   <script src="https://api.example/widget/widget.js" data-api="https://api.example" data-token="<client token>"
+ *           data-token-url="https://app.example/chat-token"></script>
+ * Optional: data-title, data-open="true".
+ *
+ * Client tokens are short-lived. When the server closes the session with 4401 (e.g. "token expired"), the
+ * widget renews its token and resumes the same conversation from the last message it showed:
+ *   - with data-token-url, it POSTs to that URL with the page's cookies (credentials: "include") and expects
+ *     JSON {"token": "<new client token>"} from the client app's backend;
+ *   - otherwise (or if that fails) it dispatches a "tre-widget:auth-required" event on window, and the host
+ *     page calls window.TREWidget.setToken(token).
+ * A renewed token that is refused again stops the widget until setToken is called. No dependencies, no build step.
  */
 (function () {
   "use strict";
@@ -11,6 +19,7 @@
   var config = {
     api: (script.dataset.api || new URL(script.src).origin).replace(/\/+$/, ""),
     token: script.dataset.token || "",
+    tokenUrl: script.dataset.tokenUrl || "",
     title: script.dataset.title || "智能投顾 · 在线咨询",
     open: script.dataset.open === "true"
   };
@@ -50,7 +59,8 @@
     feedbackSeq: 0,
     lastClientSeq: 0,
     typingTimer: null,
-    lastTypingSent: 0
+    lastTypingSent: 0,
+    renewals: 0             // token renewals since the last successful resume
   };
 
   // ------------------------------------------------------------------ DOM
@@ -323,6 +333,7 @@
     resumed: function () {
       state.resumed = true;
       state.attempts = 0;
+      state.renewals = 0;
       banner.classList.add("hidden");
       resendPending();
     },
@@ -352,6 +363,7 @@
       forgetConversation();
     },
     error: function (e) {
+      if (e.code === "token_expired") { setConnection("正在重新验证身份…"); return; }
       showBanner(e.message);
       if (e.client_msg_id) { markFailed(e.client_msg_id, e.code); }
     },
@@ -401,10 +413,7 @@
 
   function onClose(event) {
     if (event.code === 4401) {
-      state.stopped = true;
-      setConnection("身份验证已失效");
-      showBanner("身份验证失败或已过期，请重新进入。");
-      window.dispatchEvent(new CustomEvent("tre-widget:auth-required", { detail: { reason: event.reason } }));
+      renewToken(event.reason);
       return;
     }
     if (event.code === 4403) {
@@ -414,6 +423,52 @@
     }
     if (ERROR_CLOSE_TEXT[event.code]) { showBanner(ERROR_CLOSE_TEXT[event.code]); }
     scheduleReconnect();
+  }
+
+  // ------------------------------------------------------------------ token renewal
+  var MAX_RENEWALS = 3;
+
+  function askHost(reason) {
+    state.stopped = true;
+    setConnection("身份验证已失效");
+    showBanner("身份验证失败或已过期，请重新进入。");
+    window.dispatchEvent(new CustomEvent("tre-widget:auth-required", { detail: { reason: reason } }));
+  }
+
+  function fetchToken() {
+    return fetch(config.tokenUrl, {
+      method: "POST",
+      credentials: "include",
+      headers: { accept: "application/json" }
+    }).then(function (response) {
+      if (!response.ok) { throw new Error("token url answered " + response.status); }
+      return response.json();
+    }).then(function (body) {
+      if (!body || typeof body.token !== "string" || !body.token) { throw new Error("no token in the answer"); }
+      return body.token;
+    });
+  }
+
+  // Renewed tokens refused again and again (clock skew, wrong secret) stop after MAX_RENEWALS tries.
+  function renewToken(reason) {
+    state.renewals += 1;
+    if (state.renewals > MAX_RENEWALS) {
+      state.stopped = true;
+      setConnection("身份验证已失效");
+      showBanner("身份验证失败，请刷新页面后重试。");
+      return;
+    }
+    if (!config.tokenUrl) {
+      askHost(reason);
+      return;
+    }
+    setConnection("正在重新验证身份…");
+    fetchToken().then(function (token) {
+      config.token = token;
+      connect();
+    }, function () {
+      askHost(reason);
+    });
   }
 
   function scheduleReconnect() {
