@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from handoff_api.masking import mask_identifier
 from handoff_api.schemas import ConversationOut, MessageOut
 from routing.models import Client, Presence, QueueName, Staff
 from routing.service import QueueItem
@@ -185,19 +186,3 @@ class CannedReply(BaseModel):
 
     title: str
     text: str
-
-
-def mask_name(name: str) -> str:
-    """张三丰 -> 张*丰, 李四 -> 李*: the console never needs a full name to serve."""
-    if len(name) <= 1:
-        return name
-    if len(name) == 2:
-        return name[0] + "*"
-    return name[0] + "*" * (len(name) - 2) + name[-1]
-
-
-def mask_identifier(value: str) -> str:
-    """Keep the first three and last two characters of an identifier."""
-    if len(value) <= 5:
-        return "*" * len(value)
-    return value[:3] + "*" * (len(value) - 5) + value[-2:]

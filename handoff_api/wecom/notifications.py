@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from handoff_api.masking import mask_name
 from handoff_api.wecom.client import SendResult
 from handoff_api.wecom.router import InboundText
 from handoff_api.wecom.text import truncate_utf8, utf8_len
@@ -85,16 +86,6 @@ def parse_staff_reply(text: str) -> tuple[str, str] | None:
     if match is None:
         return None
     return normalise_reference(match.group(1)), match.group(2).strip()
-
-
-def mask_name(name: str) -> str:
-    """陈晓明 → 陈*明, 林婉 → 林*, 欧阳晓明 → 欧**明: enough for staff to recognise, not to expose."""
-    name = name.strip()
-    if len(name) <= 1:
-        return "*"
-    if len(name) == 2:
-        return name[0] + "*"
-    return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
 def console_link(console_base_url: str, conversation_id: str) -> str:

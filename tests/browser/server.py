@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import threading
 import time
 from collections.abc import Coroutine
@@ -19,15 +18,10 @@ from fastapi import FastAPI
 from handoff_api.container import Container
 from handoff_api.main import create_app
 from tests.handoff_api.widget.support import FakeBot, app_settings, sqlite_url
+from tests.net import free_port
 
 T = TypeVar("T")
 ROUTING_ENVIRONMENT = {"ROUTING_ALWAYS_OPEN": "true", "ROUTING_PRESENCE_TTL_SECONDS": "3600"}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def build_real_app(database: Path, bot: FakeBot) -> FastAPI:

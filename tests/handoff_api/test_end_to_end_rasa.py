@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,18 +13,14 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.net import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
 MODEL = ROOT / "models" / "tier1.tar.gz"
 INDEX = ROOT / "var" / "index"
 
 pytestmark = [pytest.mark.rasa, pytest.mark.slow]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _wait(url: str, seconds: float, process: subprocess.Popen[bytes]) -> None:
@@ -47,7 +42,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Start Rasa and the API on free loopback ports; yield the API base URL."""
     assert RASA.exists() and MODEL.exists(), "run 'make setup' first: Rasa or its trained model is missing"
     assert (INDEX / "meta.json").exists() or any(INDEX.glob("*")), "run 'make setup' first: no FAQ index"
-    api_port, rasa_port = _free_port(), _free_port()
+    api_port, rasa_port = free_port(), free_port()
     db = tmp_path_factory.mktemp("e2e") / "engine.db"
     env = dict(os.environ)
     env.update(

@@ -15,7 +15,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -38,6 +37,7 @@ from handoff_api.client_tokens import issue_client_token
 from handoff_api.settings import Settings
 from routing.directory_import import seed_demo
 from routing.sql_record import SqlRecord, create_engine_for, migrate
+from tests.net import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.postgres, pytest.mark.timeout(240)]
 
@@ -170,12 +170,6 @@ def redis_prefix() -> Iterator[str]:
                 redis.delete(*keys)
         finally:
             redis.close()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @contextmanager

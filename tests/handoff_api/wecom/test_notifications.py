@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from handoff_api.masking import mask_name
 from handoff_api.wecom.notifications import (
     NOT_HOLDER_REPLY,
     REFERENCE_ALPHABET,
@@ -19,7 +20,6 @@ from handoff_api.wecom.notifications import (
     StaffReplyHandler,
     console_link,
     escalation_card,
-    mask_name,
     parse_staff_reply,
     reference_code,
 )
