@@ -67,7 +67,7 @@ lint:
 	$(VENV)/bin/ruff format --check .
 
 typecheck:
-	$(VENV)/bin/mypy bot knowledge_base routing handoff_api
+	$(VENV)/bin/mypy bot knowledge_base routing handoff_api tests
 
 imports:
 	$(VENV)/bin/lint-imports
