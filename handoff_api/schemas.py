@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from routing.models import Channel, Conversation, Message
+from routing.service import ClientFacts
 
 
 class ServedByOut(BaseModel):
@@ -74,6 +75,44 @@ class ConversationOut(BaseModel):
             escalation_reason=conversation.escalation_reason.value if conversation.escalation_reason else None,
             created_at=conversation.created_at,
             updated_at=conversation.updated_at,
+        )
+
+
+class ServingOut(BaseModel):
+    """Who serves the client now (practice number for licensed advisors)."""
+
+    name: str
+    role: str
+    practice_number: str | None
+
+
+class FactsOut(BaseModel):
+    """What the client sees at any moment: state, queue position, estimated wait and who serves."""
+
+    conversation_id: str
+    state: str
+    tier: int
+    queue: str | None
+    position: int | None
+    estimated_wait_seconds: float | None
+    serving: ServingOut | None
+
+    @classmethod
+    def of(cls, facts: ClientFacts) -> FactsOut:
+        """From routing's view."""
+        serving = facts.serving
+        return cls(
+            conversation_id=facts.conversation_id,
+            state=facts.state.value,
+            tier=int(facts.tier),
+            queue=facts.queue.value if facts.queue else None,
+            position=facts.position,
+            estimated_wait_seconds=round(facts.estimated_wait_seconds, 1)
+            if facts.estimated_wait_seconds is not None
+            else None,
+            serving=ServingOut(name=serving.name, role=serving.role.value, practice_number=serving.practice_number)
+            if serving
+            else None,
         )
 
 

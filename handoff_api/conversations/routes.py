@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query, status
 from handoff_api.deps import ContainerDep
 from handoff_api.schemas import (
     ConversationOut,
+    FactsOut,
     Feedback,
     MessageOut,
     MessageReplies,
@@ -29,6 +30,12 @@ async def open_conversation(body: NewConversation, container: ContainerDep) -> C
 async def get_conversation(conversation_id: str, container: ContainerDep) -> ConversationOut:
     """The conversation's current state."""
     return ConversationOut.of(await container.routing.get_conversation(conversation_id))
+
+
+@router.get("/{conversation_id}/facts")
+async def facts(conversation_id: str, container: ContainerDep) -> FactsOut:
+    """Queue position, estimated wait (from recent handle times) and who is serving."""
+    return FactsOut.of(await container.routing.client_facts(conversation_id))
 
 
 @router.post("/{conversation_id}/messages")

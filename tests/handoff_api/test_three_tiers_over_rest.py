@@ -29,6 +29,11 @@ def test_bot_then_advisor_then_assigned_responder_then_resolved(client: TestClie
 
     # the online advisor has capacity, so routing assigns the conversation (auto-assignment or a claim)
     state = _wait_for_state(client, conversation, "with_agent")
+    facts = client.get(f"/api/v1/conversations/{conversation}/facts").json()
+    if facts["state"] == "with_agent":
+        assert facts["serving"] == {"name": "张伟", "role": "advisor", "practice_number": "S0570120080012"}
+    else:
+        assert facts["position"] == 1 and facts["estimated_wait_seconds"] is not None
     if state["state"] == "queued":
         queue = client.get("/api/v1/staff/queues/advisor", headers=advisor).json()
         assert [item["conversation_id"] for item in queue] == [conversation]
