@@ -200,6 +200,10 @@ class _CallbackProcessor:
         if isinstance(message, TextMessage):
             await self._text(message)
         elif isinstance(message, UnsupportedMessage):
+            if classify_sender(message.from_user_name) != "staff":
+                # message/send reaches corp members only; an external contact cannot be answered this way
+                logger.info("wecom %s message %s from an external contact ignored", message.msg_type, message.msg_id)
+                return
             logger.info("wecom %s message %s answered with the text-only notice", message.msg_type, message.msg_id)
             await self._deps.outbound.send_text([message.from_user_name], UNSUPPORTED_REPLY)
         elif isinstance(message, KfMsgOrEventMessage):

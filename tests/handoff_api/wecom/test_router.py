@@ -166,14 +166,25 @@ async def test_events_are_ignored_and_deduplicated_by_sender_and_time(harness, c
 
 
 @pytest.mark.parametrize("msg_type", ["image", "voice", "video", "location", "link"])
-async def test_unsupported_types_get_the_polite_notice(harness, msg_type):
+async def test_unsupported_types_from_staff_get_the_polite_notice(harness, msg_type):
     xml = (
-        f"<xml><ToUserName>c</ToUserName><FromUserName>{EXTERNAL_ID}</FromUserName><CreateTime>1</CreateTime>"
+        f"<xml><ToUserName>c</ToUserName><FromUserName>zhangwei</FromUserName><CreateTime>1</CreateTime>"
         f"<MsgType>{msg_type}</MsgType><MediaId>m</MediaId><MsgId>5{len(msg_type)}</MsgId><AgentID>1</AgentID></xml>"
     )
     assert (await harness.post(xml)).status_code == 200
-    assert harness.outbound.texts == [((EXTERNAL_ID,), UNSUPPORTED_REPLY)]
+    assert harness.outbound.texts == [(("zhangwei",), UNSUPPORTED_REPLY)]
     assert harness.handler.texts == []
+
+
+async def test_unsupported_types_from_external_contacts_are_logged_not_sent_where_they_cannot_arrive(harness, caplog):
+    xml = (
+        f"<xml><ToUserName>c</ToUserName><FromUserName>{EXTERNAL_ID}</FromUserName><CreateTime>1</CreateTime>"
+        "<MsgType>image</MsgType><MediaId>m</MediaId><MsgId>77</MsgId><AgentID>1</AgentID></xml>"
+    )
+    with caplog.at_level(logging.INFO):
+        assert (await harness.post(xml)).status_code == 200
+    assert harness.outbound.texts == [] and harness.handler.texts == []
+    assert "image message 77 from an external contact ignored" in caplog.text
 
 
 async def test_a_failing_handler_never_turns_into_a_500(harness, caplog):
