@@ -310,7 +310,7 @@ class RoutingCore:
         if old_ticket and old_ticket.status in {TicketStatus.OPEN, TicketStatus.ASSIGNED}:
             await self.record.update_ticket(dataclasses.replace(old_ticket, status=TicketStatus.ESCALATED))
         if name == T.LEAVE_MESSAGE:
-            await self._tell_client(before.id, texts.LEAVE_MESSAGE, type="leave_message")
+            await self._tell_client(before.id, texts.leave_message(prefix), type="leave_message")
         else:
             await self._tell_client(
                 before.id,
@@ -444,9 +444,12 @@ class RoutingCore:
         if conversation.state == S.WITH_AGENT and conversation.assignee_id:
             await self._slot_freed(conversation.assignee_id)
         await self._update_ticket(conversation.ticket_id, status=TicketStatus.RESOLVED, resolved_at=self.clock.now())
-        await self._tell_client(
-            conversation.id, texts.RESOLVED, type="feedback_request", options=list(texts.FEEDBACK_OPTIONS)
-        )
+        if actor == CLIENT_ACTOR:  # the client already said it is solved: thank them, do not ask again
+            await self._tell_client(conversation.id, texts.RESOLVED_BY_CLIENT, type="resolved")
+        else:
+            await self._tell_client(
+                conversation.id, texts.RESOLVED, type="feedback_request", options=list(texts.FEEDBACK_OPTIONS)
+            )
         await self._publish("resolved", conversation_id=conversation.id, staff_id=conversation.assignee_id)
         return after
 

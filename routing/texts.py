@@ -33,14 +33,20 @@ def responder_joined(name: str, practice_number: str | None) -> str:
     return f"专属响应人{name}{number}为您服务。"
 
 
-LEAVE_MESSAGE = (
-    "当前为非服务时间，暂时无法为您接通人工服务。请直接留言描述您的问题，您的专属响应人将在下一个服务时段尽快回复您。"
-)
 OFF_HOURS_PREFIX = "当前为非服务时间，"
 NO_STAFF_PREFIX = "当前暂无在线人员，"
+
+
+def leave_message(prefix: str) -> str:
+    """Nobody can answer now: ask the client to leave a message for their responder (prefix says why)."""
+    when = "在下一个服务时段尽快" if prefix == OFF_HOURS_PREFIX else "尽快"
+    return f"{prefix}暂时无法为您接通人工服务。请直接留言描述您的问题，您的专属响应人将{when}回复您。"
+
+
 UNRESOLVED_PREFIX = "很抱歉问题仍未解决，"
 WAIT_LIMIT_PREFIX = "很抱歉让您久等了，"
 RESOLVED = "本次服务已结束。请问您的问题是否已解答？"
+RESOLVED_BY_CLIENT = "感谢您的确认，本次服务已结束。如有其他问题，请直接输入，智能投顾机器人将继续为您服务。"
 TRANSFERRED = "正在为您转接其他工作人员，请稍候。"
 CLOSED = "本次会话已结束，感谢您的咨询。"
 REOPENED = "您的问题已重新打开，工作人员将继续为您服务。"
