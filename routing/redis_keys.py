@@ -34,6 +34,8 @@ IDEMPOTENCY = "tre:idem:{key}"
 """Claimed idempotency key; value = expiry (ms)."""
 WECOM_ACCESS_TOKEN = "tre:wecom:token:{corp_id}:{agent_id}"
 """Cached WeCom access token of one corp application."""
+WECOM_KF_CURSOR = "tre:wecom:kf_cursor:{corp_id}:{open_kfid}"
+"""The kf/sync_msg cursor of one 微信客服 account (kept in SQL by the channel, named like every other key)."""
 
 
 def render(template: str, prefix: str = DEFAULT_PREFIX, **fields: object) -> str:

@@ -40,7 +40,7 @@ from handoff_api.bot_client import BotUnavailable
 from handoff_api.flow import FlowResult
 from handoff_api.wecom.client import SendResult
 from handoff_api.wecom.router import InboundText, SenderKind
-from handoff_api.wecom.token_cache import KF_CURSOR_KEY_TEMPLATE, TokenCache
+from handoff_api.wecom.token_cache import TokenCache
 from routing.errors import RoutingError, ValidationFailed
 from routing.models import (
     Channel,
@@ -54,6 +54,7 @@ from routing.models import (
     Staff,
 )
 from routing.models import SenderKind as MessageSender
+from routing.redis_keys import WECOM_KF_CURSOR as KF_CURSOR_KEY_TEMPLATE
 from routing.sql_tables import UtcDateTime
 
 logger = logging.getLogger(__name__)

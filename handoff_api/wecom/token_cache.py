@@ -8,9 +8,8 @@ from typing import Protocol
 
 from redis.asyncio import Redis
 
-# Key templates (to be moved into routing/redis_keys.py with every other key).
-TOKEN_KEY_TEMPLATE = "tre:wecom:token:{corp_id}:{agent_id}"
-KF_CURSOR_KEY_TEMPLATE = "tre:wecom:kf_cursor:{corp_id}:{open_kfid}"
+from routing.redis_keys import WECOM_ACCESS_TOKEN as TOKEN_KEY_TEMPLATE
+from routing.redis_keys import WECOM_KF_CURSOR as KF_CURSOR_KEY_TEMPLATE
 
 
 def token_key(corp_id: str, agent_id: int | str) -> str:
