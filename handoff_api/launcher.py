@@ -46,6 +46,20 @@ def port_free(host: str, port: int) -> bool:
         return probe.connect_ex((host, port)) != 0
 
 
+def rasa_server_argv(rasa_bin: Path, model: Path, port: int) -> list[str]:
+    """The Rasa server on loopback with its HTTP API, the REST channel and the action endpoint from the env."""
+    return [
+        str(rasa_bin), "run", "--enable-api", "-i", "127.0.0.1", "-p", str(port), "-m", str(model),
+        "--endpoints", "bot/endpoints.yml", "--credentials", "bot/credentials.yml",
+    ]  # fmt: skip
+
+
+def api_server_argv(host: str, port: int, workers: int = 1) -> list[str]:
+    """The API under uvicorn, built by the composition root."""
+    argv = [sys.executable, "-m", "uvicorn", "handoff_api.main:create_app", "--factory", "--host", host]
+    return [*argv, "--port", str(port), *(["--workers", str(workers)] if workers > 1 else [])]
+
+
 def children(settings: Settings, rasa_port: int) -> list[Child]:
     """The Rasa server and the API, configured to find each other on localhost."""
     env = dict(os.environ)
@@ -54,40 +68,8 @@ def children(settings: Settings, rasa_port: int) -> list[Child]:
     env["RASA_URL"] = f"http://127.0.0.1:{rasa_port}"
     if settings.is_development:
         env.setdefault("ROUTING_ALWAYS_OPEN", "true")  # demos work at any hour; production keeps the calendar
-    rasa = Child(
-        "rasa",
-        [
-            str(RASA_BIN),
-            "run",
-            "--enable-api",
-            "-i",
-            "127.0.0.1",
-            "-p",
-            str(rasa_port),
-            "-m",
-            str(MODEL),
-            "--endpoints",
-            "bot/endpoints.yml",
-            "--credentials",
-            "bot/credentials.yml",
-        ],
-        env,
-    )
-    api = Child(
-        "api",
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "handoff_api.main:create_app",
-            "--factory",
-            "--host",
-            settings.api_host,
-            "--port",
-            str(settings.api_port),
-        ],
-        env,
-    )
+    rasa = Child("rasa", rasa_server_argv(RASA_BIN, MODEL, rasa_port), env)
+    api = Child("api", api_server_argv(settings.api_host, settings.api_port), env)
     return [api, rasa]
 
 

@@ -12,12 +12,12 @@ from typing import Any
 import asyncpg
 import pytest
 from fastapi.testclient import TestClient
-from redis import Redis
 
 from handoff_api.bot_client import BotPayload, BotUnavailable
 from handoff_api.main import create_app
 from handoff_api.settings import Settings
 from routing.settings import RoutingSettings
+from tests.net import drop_redis_keys
 
 ANSWER: BotPayload = {
     "type": "answer",
@@ -99,16 +99,6 @@ def settings(tmp_path: Path) -> Settings:
 REDIS_URL = os.environ.get("REDIS_URL_TEST", "redis://127.0.0.1:6379/0")
 
 
-def _drop_keys(prefix: str) -> None:
-    redis = Redis.from_url(REDIS_URL)
-    try:
-        keys = list(redis.scan_iter(match=f"{prefix}*"))
-        if keys:
-            redis.delete(*keys)
-    finally:
-        redis.close()
-
-
 @pytest.fixture(params=["memory", "redis"])
 def client(request: pytest.FixtureRequest, settings: Settings, bot: ScriptedBot) -> Iterator[TestClient]:
     """The app on the embedded backends, and again with Redis behind routing's ports."""
@@ -121,7 +111,7 @@ def client(request: pytest.FixtureRequest, settings: Settings, bot: ScriptedBot)
             yield test_client
     finally:
         if request.param == "redis":
-            _drop_keys(prefix)
+            drop_redis_keys(REDIS_URL, prefix)
 
 
 def login(client: TestClient, staff_id: str, password: str = "demo1234") -> dict[str, str]:

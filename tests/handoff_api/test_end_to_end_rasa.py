@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from handoff_api.launcher import api_server_argv, rasa_server_argv
 from tests.net import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,40 +54,8 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         API_PORT=str(api_port),
     )
     env.pop("REDIS_URL", None)
-    api = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "handoff_api.main:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(api_port),
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    rasa = subprocess.Popen(
-        [
-            str(RASA),
-            "run",
-            "--enable-api",
-            "-i",
-            "127.0.0.1",
-            "-p",
-            str(rasa_port),
-            "-m",
-            str(MODEL),
-            "--endpoints",
-            "bot/endpoints.yml",
-            "--credentials",
-            "bot/credentials.yml",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
+    api = subprocess.Popen(api_server_argv("127.0.0.1", api_port), cwd=ROOT, env=env)
+    rasa = subprocess.Popen(rasa_server_argv(RASA, MODEL, rasa_port), cwd=ROOT, env=env)
     try:
         _wait(f"http://127.0.0.1:{api_port}/health/live", 60, api)
         _wait(f"http://127.0.0.1:{rasa_port}/status", 120, rasa)

@@ -16,7 +16,6 @@ import os
 import secrets
 import signal
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -30,14 +29,14 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from redis import Redis
 from websockets.asyncio.client import ClientConnection, connect
 
 from handoff_api.client_tokens import issue_client_token
+from handoff_api.launcher import api_server_argv
 from handoff_api.settings import Settings
 from routing.directory_import import seed_demo
 from routing.sql_record import SqlRecord, create_engine_for, migrate
-from tests.net import free_port
+from tests.net import drop_redis_keys, free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.postgres, pytest.mark.timeout(240)]
 
@@ -163,21 +162,14 @@ def redis_prefix() -> Iterator[str]:
     try:
         yield prefix
     finally:
-        redis = Redis.from_url(REDIS_URL)
-        try:
-            keys = list(redis.scan_iter(match=f"{prefix}*"))
-            if keys:
-                redis.delete(*keys)
-        finally:
-            redis.close()
+        drop_redis_keys(REDIS_URL, prefix)
 
 
 @contextmanager
 def api_workers(env: dict[str, str], log_path: Path, workers: int = 2) -> Iterator[str]:
     """`uvicorn --workers` as a subprocess; yields its base URL once every worker has started."""
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "handoff_api.main:create_app", "--factory"]
-    command += ["--workers", str(workers), "--host", "127.0.0.1", "--port", str(port)]
+    command = api_server_argv("127.0.0.1", port, workers)
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
         try:

@@ -30,8 +30,9 @@ from handoff_api.wecom.replies import FEEDBACK_HINT
 from handoff_api.wecom.tasks import BackgroundTaskSet
 from handoff_api.wecom.wiring import OrderedDispatcher, WeComChannelSettings, build_wecom_channel
 from routing.settings import RoutingSettings
-from tests.handoff_api.conftest import ANSWER, REDIS_URL, ScriptedBot, _drop_keys, login
+from tests.handoff_api.conftest import ANSWER, REDIS_URL, ScriptedBot, login
 from tests.handoff_api.wecom.fake_wecom import FakeWeCom
+from tests.net import drop_redis_keys
 
 TOKEN = "QDG6eK"
 AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
@@ -223,8 +224,8 @@ def world(request: pytest.FixtureRequest, tmp_path: Path, fake_wecom: FakeWeCom)
             yield World(http, fake_wecom, bot, database, app)
     finally:
         if request.param == "redis":
-            _drop_keys(prefix)
-            _drop_keys(f"tre:wecom:*:{fake_wecom.state.corp_id}:")
+            drop_redis_keys(REDIS_URL, prefix)
+            drop_redis_keys(REDIS_URL, f"tre:wecom:*:{fake_wecom.state.corp_id}:")
 
 
 def test_the_callback_url_verifies_through_the_mounted_router(world: World) -> None:
