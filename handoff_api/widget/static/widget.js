@@ -57,6 +57,7 @@
     pending: [],            // [{id, text, el, sentAfter}]
     bySeq: new Map(),       // seq -> message element
     feedbackSeq: 0,
+    deferredFeedback: null,  // seq of an answer to rate once the state allows it
     lastClientSeq: 0,
     typingTimer: null,
     lastTypingSent: 0,
@@ -180,6 +181,9 @@
     input.disabled = over;
     sendButton.disabled = over;
     if (status !== "queued") { queueBar.classList.add("hidden"); }
+    if (state.deferredFeedback !== null && status !== "queued" && status !== "awaiting_responder") {
+      showFeedback(state.deferredFeedback);
+    }
   }
 
   function setConnection(text) {
@@ -266,7 +270,13 @@
   }
 
   function showFeedback(seq) {
-    if (seq < state.lastClientSeq || state.status === "queued" || state.status === "awaiting_responder") { return; }
+    if (seq < state.lastClientSeq) { return; }
+    if (state.status === "queued" || state.status === "awaiting_responder") {
+      // the state change that lets the client rate this answer may arrive just after it: show it then
+      state.deferredFeedback = seq;
+      return;
+    }
+    state.deferredFeedback = null;
     var item = state.bySeq.get(seq);
     if (!item || item.querySelector(".actions")) { return; }
     transcript.querySelectorAll(".actions").forEach(function (node) { node.remove(); });
