@@ -53,6 +53,8 @@ from routing.sql_record import SqlRecord, create_engine_for, migrate_async
 log = logging.getLogger("handoff_api")
 
 ACTIONS_PACKAGE = "bot.actions"
+SHUTDOWN_TICK_SECONDS = 30.0
+"""How long shutdown waits for the current routing tick, and for the database pool to close."""
 
 
 @dataclass
@@ -113,14 +115,19 @@ def health_checks(engine: AsyncEngine, bot: BotClient, kb: FaqService | None, se
     return {"database": database, "rasa": rasa, "index": index}
 
 
-async def tick_forever(routing: RoutingService, seconds: float) -> None:
-    """Auto-assignment, wait limits and the responder ladder, run periodically; errors are logged, not fatal."""
-    while True:
+async def tick_until(stop: asyncio.Event, routing: RoutingService, seconds: float) -> None:
+    """Auto-assignment, wait limits and the responder ladder, run periodically until `stop` is set.
+
+    The loop finishes its current tick instead of being cancelled inside a database call (a cancelled
+    aiosqlite call can leave the engine unable to shut down). Errors are logged, not fatal.
+    """
+    while not stop.is_set():
         try:
             await routing.tick()
         except Exception:
             log.exception("routing tick failed")
-        await asyncio.sleep(seconds)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), seconds)
 
 
 async def open_record(settings: Settings) -> tuple[AsyncEngine, Record]:
@@ -191,21 +198,27 @@ def create_app(
         if wecom is not None:
             wecom.mount(app)
             await wecom.start()
-        ticker = asyncio.create_task(tick_forever(routing, settings.tick_seconds))
+        stop_ticking = asyncio.Event()
+        ticker = asyncio.create_task(tick_until(stop_ticking, routing, settings.tick_seconds))
         try:
             yield
         finally:
             if wecom is not None:
                 await wecom.stop()
             await stop_realtime(app)
-            ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await ticker
+            stop_ticking.set()
+            try:
+                await asyncio.wait_for(ticker, SHUTDOWN_TICK_SECONDS)
+            except TimeoutError:
+                log.warning("routing tick did not finish within %ss at shutdown; cancelled", SHUTDOWN_TICK_SECONDS)
             if isinstance(bot_client, RasaRestClient):
                 await bot_client.aclose()
             if stores.redis is not None:
                 await stores.redis.aclose()
-            await engine.dispose()
+            try:
+                await asyncio.wait_for(engine.dispose(), SHUTDOWN_TICK_SECONDS)
+            except TimeoutError:
+                log.warning("database connections did not close within %ss at shutdown", SHUTDOWN_TICK_SECONDS)
 
     app = FastAPI(title="Tiered Response Engine", version="0.1.0", lifespan=lifespan)
     install_error_handlers(app)
