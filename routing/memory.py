@@ -314,6 +314,10 @@ class MemoryIdempotencyStore:
             self._keys = {k: v for k, v in self._keys.items() if v > now}
         return True
 
+    async def release(self, key: str) -> None:
+        """Forget the claim, if any."""
+        self._keys.pop(key, None)
+
 
 @dataclass(frozen=True)
 class MemoryPorts:

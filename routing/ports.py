@@ -195,3 +195,7 @@ class IdempotencyStore(Protocol):
     async def claim(self, key: str, ttl_seconds: int) -> bool:
         """True the first time a key is claimed within `ttl_seconds`, False afterwards."""
         ...
+
+    async def release(self, key: str) -> None:
+        """Forget a claim whose work could not be taken on, so a redelivery is handled."""
+        ...

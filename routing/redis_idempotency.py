@@ -26,6 +26,7 @@ class RedisIdempotencyStore:
     def __init__(self, client: Redis, clock: Clock, keys: RedisKeys | None = None) -> None:
         self._clock = clock
         self._keys = keys or RedisKeys()
+        self._client = client
         self._claim = client.register_script(_CLAIM)
 
     async def claim(self, key: str, ttl_seconds: int) -> bool:
@@ -37,3 +38,7 @@ class RedisIdempotencyStore:
         expires_ms = int((now + timedelta(seconds=ttl_seconds)).timestamp() * 1000)
         args: list[Any] = [now_ms, expires_ms, ttl_seconds * 1000]
         return bool(await self._claim(keys=[self._keys.idempotency(key)], args=args))
+
+    async def release(self, key: str) -> None:
+        """Forget the claim, if any."""
+        await self._client.delete(self._keys.idempotency(key))

@@ -35,6 +35,11 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def backoff_delay(attempts: int, base_seconds: float, cap_seconds: float) -> timedelta:
+    """Exponential backoff before the next try after `attempts` failed tries."""
+    return timedelta(seconds=min(cap_seconds, base_seconds * 2 ** max(attempts - 1, 0)))
+
+
 class OutboxDrainer:
     """Sends due outbox messages in id order; stops a pass at the first transient failure."""
 
@@ -63,7 +68,7 @@ class OutboxDrainer:
 
     def next_delay(self, attempts: int) -> timedelta:
         """Backoff before the next try after `attempts` failed tries."""
-        return timedelta(seconds=min(self._backoff_cap, self._backoff_base * 2 ** max(attempts - 1, 0)))
+        return backoff_delay(attempts, self._backoff_base, self._backoff_cap)
 
     async def drain_once(self) -> DrainReport:
         """One pass over the due messages."""

@@ -161,20 +161,29 @@ class MemoryOutbox:
 
 wecom_metadata = MetaData()
 
-wecom_outbox = Table(
-    "wecom_outbox",
-    wecom_metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
-    Column("kind", String(32), nullable=False),
-    Column("payload", JSON, nullable=False),
-    Column("status", String(16), nullable=False, default=OutboxStatus.PENDING.value),
-    Column("attempts", Integer, nullable=False, default=0),
-    Column("last_error", Text, nullable=True),
-    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("sent_at", DateTime(timezone=True), nullable=True),
-    Index("ix_wecom_outbox_status_next_attempt", "status", "next_attempt_at"),
-)
+
+def _retry_table(name: str) -> Table:
+    """A durable table of work items retried until done (the outbox, and the inbox of callbacks)."""
+    return Table(
+        name,
+        wecom_metadata,
+        Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+        Column("kind", String(32), nullable=False),
+        Column("payload", JSON, nullable=False),
+        Column("status", String(16), nullable=False, default=OutboxStatus.PENDING.value),
+        Column("attempts", Integer, nullable=False, default=0),
+        Column("last_error", Text, nullable=True),
+        Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("sent_at", DateTime(timezone=True), nullable=True),
+        Index(f"ix_{name}_status_next_attempt", "status", "next_attempt_at"),
+    )
+
+
+wecom_outbox = _retry_table("wecom_outbox")
+"""Outbound WeCom requests not sent yet."""
+wecom_inbox = _retry_table("wecom_inbox")
+"""Accepted inbound callbacks until handled (status sent = handled); see handoff_api.wecom.inbox."""
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -197,10 +206,11 @@ def _row_to_message(row: Any) -> OutboxMessage:
 
 
 class SqlOutbox:
-    """Outbox in the SQL system of record (SQLite or PostgreSQL), table wecom_outbox."""
+    """Outbox in the SQL system of record (SQLite or PostgreSQL): table wecom_outbox, or wecom_inbox."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, table: Table = wecom_outbox) -> None:
         self._engine = engine
+        self._table = table
 
     async def add(
         self,
@@ -212,7 +222,7 @@ class SqlOutbox:
         last_error: str | None = None,
     ) -> int:
         statement = (
-            insert(wecom_outbox)
+            insert(self._table)
             .values(
                 kind=kind,
                 payload=dict(payload),
@@ -222,7 +232,7 @@ class SqlOutbox:
                 next_attempt_at=_require_aware(next_attempt_at),
                 created_at=datetime.now(UTC),
             )
-            .returning(wecom_outbox.c.id)
+            .returning(self._table.c.id)
         )
         async with self._engine.begin() as connection:
             return int((await connection.execute(statement)).scalar_one())
@@ -232,7 +242,7 @@ class SqlOutbox:
     ) -> list[OutboxMessage]:
         now = _require_aware(now)
         lease_until = now + timedelta(seconds=lease_seconds)
-        table = wecom_outbox
+        table = self._table
         candidates = (
             select(table.c.id, table.c.next_attempt_at)
             .where(table.c.status == OutboxStatus.PENDING.value, table.c.next_attempt_at <= now)
@@ -261,27 +271,27 @@ class SqlOutbox:
 
     async def mark_sent(self, message_id: int, sent_at: datetime) -> None:
         statement = (
-            update(wecom_outbox)
-            .where(wecom_outbox.c.id == message_id)
+            update(self._table)
+            .where(self._table.c.id == message_id)
             .values(
                 status=OutboxStatus.SENT.value,
                 sent_at=_require_aware(sent_at),
-                attempts=wecom_outbox.c.attempts + 1,
+                attempts=self._table.c.attempts + 1,
             )
         )
         async with self._engine.begin() as connection:
             await connection.execute(statement)
 
     async def mark_failed(self, message_id: int, error: str, next_attempt_at: datetime | None) -> None:
-        values: dict[str, Any] = {"attempts": wecom_outbox.c.attempts + 1, "last_error": error}
+        values: dict[str, Any] = {"attempts": self._table.c.attempts + 1, "last_error": error}
         if next_attempt_at is None:
             values["status"] = OutboxStatus.FAILED.value
         else:
             values["next_attempt_at"] = _require_aware(next_attempt_at)
         async with self._engine.begin() as connection:
-            await connection.execute(update(wecom_outbox).where(wecom_outbox.c.id == message_id).values(**values))
+            await connection.execute(update(self._table).where(self._table.c.id == message_id).values(**values))
 
     async def get(self, message_id: int) -> OutboxMessage | None:
         async with self._engine.connect() as connection:
-            row = (await connection.execute(select(wecom_outbox).where(wecom_outbox.c.id == message_id))).first()
+            row = (await connection.execute(select(self._table).where(self._table.c.id == message_id))).first()
         return _row_to_message(row) if row is not None else None

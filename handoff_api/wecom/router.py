@@ -1,16 +1,18 @@
 """WeCom callback endpoint: GET URL verification and POST message callbacks.
 
-Each POST is verified, decrypted, parsed, deduplicated and acknowledged with an empty 200 at
-once; the handling runs in a tracked background task (WeCom waits at most 5 seconds).
+Each POST is verified, decrypted, parsed, deduplicated, stored in the inbox and acknowledged with
+an empty 200 at once; the handling runs in a tracked background task (WeCom waits at most 5 seconds)
+and is retried from the inbox if it fails. A message that cannot be stored gets a 503, so that WeCom
+delivers it again.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import PlainTextResponse
@@ -23,6 +25,8 @@ from handoff_api.wecom.crypto import (
     WeComCrypto,
     WeComCryptoError,
 )
+from handoff_api.wecom.inbox import InboxRetryPolicy, InboxWorker
+from handoff_api.wecom.outbox import MemoryOutbox, Outbox
 from handoff_api.wecom.parser import (
     EventMessage,
     InboundMessage,
@@ -59,9 +63,11 @@ class InboundText:
 
 
 class IdempotencyStore(Protocol):
-    """claim() returns True only the first time a key is seen within ttl_seconds."""
+    """claim() returns True only the first time a key is seen within ttl_seconds; release() forgets a claim."""
 
     async def claim(self, key: str, ttl_seconds: int) -> bool: ...
+
+    async def release(self, key: str) -> None: ...
 
 
 class InboundHandler(Protocol):
@@ -92,6 +98,9 @@ class WeComDeps:
     dedup_ttl_seconds: int = 24 * 3600
     open_kfid: str | None = None
     tasks: BackgroundTaskSet = field(default_factory=BackgroundTaskSet)
+    inbox: Outbox = field(default_factory=MemoryOutbox)
+    """Accepted messages until handled (the SQL wecom_inbox table in the app)."""
+    inbox_retry: InboxRetryPolicy = field(default_factory=InboxRetryPolicy)
 
     @classmethod
     def from_settings(
@@ -101,6 +110,8 @@ class WeComDeps:
         idempotency: IdempotencyStore,
         handler: InboundHandler,
         outbound: WeComOutbound,
+        inbox: Outbox | None = None,
+        inbox_retry: InboxRetryPolicy | None = None,
     ) -> WeComDeps:
         """Build the crypto (receive id = corp id, skew from settings) and the deps."""
         crypto = WeComCrypto(
@@ -117,6 +128,8 @@ class WeComDeps:
             max_body_bytes=settings.max_body_bytes,
             dedup_ttl_seconds=settings.dedup_ttl_seconds,
             open_kfid=settings.open_kfid or None,
+            inbox=inbox or MemoryOutbox(),
+            inbox_retry=inbox_retry or InboxRetryPolicy(),
         )
 
 
@@ -190,11 +203,39 @@ def _received_at(unix_seconds: int) -> datetime:
     return datetime.fromtimestamp(unix_seconds, UTC)
 
 
-class _CallbackProcessor:
-    """Handles one verified, deduplicated message in the background."""
+CALLBACK_ITEM = "callback"
+KF_ITEM = "kf"
+
+
+def _kf_payload(message: KfMessage) -> dict[str, Any]:
+    fields = asdict(message)
+    fields.pop("raw")
+    return fields
+
+
+def _kf_from_payload(payload: Mapping[str, Any]) -> KfMessage:
+    return KfMessage(**payload)
+
+
+class CallbackProcessor:
+    """Handles verified, deduplicated messages; `inbox` keeps each one until it is handled."""
 
     def __init__(self, deps: WeComDeps) -> None:
         self._deps = deps
+        self.inbox = InboxWorker(deps.inbox, self.handle_item, deps.inbox_retry)
+
+    async def accept_callback(self, xml: str) -> int:
+        """Store a decrypted callback message; the id to attempt it with."""
+        return await self.inbox.accept(CALLBACK_ITEM, {"xml": xml})
+
+    async def handle_item(self, kind: str, payload: Mapping[str, Any]) -> None:
+        """Handle one stored item (a callback message or a pulled kf message)."""
+        if kind == CALLBACK_ITEM:
+            await self.process(parse_message(str(payload["xml"])))
+        elif kind == KF_ITEM:
+            await self._kf_message(_kf_from_payload(payload))
+        else:
+            raise ValueError(f"unknown inbox item kind {kind!r}")
 
     async def process(self, message: InboundMessage) -> None:
         if isinstance(message, TextMessage):
@@ -230,12 +271,22 @@ class _CallbackProcessor:
         if self._deps.open_kfid and event.open_kfid != self._deps.open_kfid:
             logger.info("wecom kf event for another account %s ignored", event.open_kfid)
             return
+        # The sync cursor has moved past what is pulled, so every client message is stored before any is handled.
+        accepted: list[tuple[int, dict[str, Any]]] = []
         for kf_message in await self._deps.outbound.pull_kf_messages(event.token, event.open_kfid):
             if kf_message.origin != KF_ORIGIN_CLIENT:
                 continue
-            if not await self._deps.idempotency.claim(f"wecom:kf:{kf_message.msg_id}", self._deps.dedup_ttl_seconds):
+            key = f"wecom:kf:{kf_message.msg_id}"
+            if not await self._deps.idempotency.claim(key, self._deps.dedup_ttl_seconds):
                 continue
-            await self._kf_message(kf_message)
+            payload = _kf_payload(kf_message)
+            try:
+                accepted.append((await self.inbox.accept(KF_ITEM, payload), payload))
+            except Exception:
+                await self._deps.idempotency.release(key)
+                raise
+        for item_id, payload in accepted:
+            await self.inbox.attempt(item_id, KF_ITEM, payload)
 
     async def _kf_message(self, message: KfMessage) -> None:
         if message.msg_type == "text" and message.text and message.text.strip():
@@ -256,10 +307,19 @@ class _CallbackProcessor:
             await self._deps.outbound.send_kf_text(message.external_userid, message.open_kfid, UNSUPPORTED_REPLY)
 
 
-def make_wecom_router(deps: WeComDeps, path: str = DEFAULT_CALLBACK_PATH) -> APIRouter:
+async def _release_quietly(idempotency: IdempotencyStore, key: str) -> None:
+    try:
+        await idempotency.release(key)
+    except Exception:
+        logger.exception("wecom: could not release %s; a redelivery will be taken for a duplicate", key)
+
+
+def make_wecom_router(
+    deps: WeComDeps, path: str = DEFAULT_CALLBACK_PATH, processor: CallbackProcessor | None = None
+) -> APIRouter:
     """Router with GET (URL verification) and POST (message callback) on `path`."""
     router = APIRouter(tags=["wecom"])
-    processor = _CallbackProcessor(deps)
+    processor = processor or CallbackProcessor(deps)
 
     @router.get(path, response_class=PlainTextResponse)
     async def verify_url(request: Request) -> Response:
@@ -280,7 +340,8 @@ def make_wecom_router(deps: WeComDeps, path: str = DEFAULT_CALLBACK_PATH) -> API
             signature, timestamp, nonce = _query(request, "msg_signature", "timestamp", "nonce")
             body = await _read_limited_body(request, deps.max_body_bytes)
             envelope = parse_envelope(body)
-            message = parse_message(deps.crypto.decrypt_message(signature, timestamp, nonce, envelope.encrypt))
+            xml = deps.crypto.decrypt_message(signature, timestamp, nonce, envelope.encrypt)
+            message = parse_message(xml)
         except (WeComCryptoError, WeComParseError) as exc:
             return _refused_response(request, _refusal_for(exc))
         except _RefusedError as refusal:
@@ -289,7 +350,15 @@ def make_wecom_router(deps: WeComDeps, path: str = DEFAULT_CALLBACK_PATH) -> API
         if not await deps.idempotency.claim(key, deps.dedup_ttl_seconds):
             logger.info("wecom duplicate delivery %s ignored", key)
             return PlainTextResponse("")
-        deps.tasks.spawn(processor.process(message), name=f"wecom:{key}")
+        try:
+            item_id = await processor.accept_callback(xml)
+        except Exception:
+            logger.exception(
+                "wecom callback %s could not be stored; answering 503 so that WeCom delivers it again", key
+            )
+            await _release_quietly(deps.idempotency, key)
+            return PlainTextResponse("service unavailable", status_code=503)
+        deps.tasks.spawn(processor.inbox.attempt(item_id, CALLBACK_ITEM, {"xml": xml}), name=f"wecom:{key}")
         return PlainTextResponse("")
 
     return router

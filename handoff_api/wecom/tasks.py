@@ -19,7 +19,7 @@ class BackgroundTaskSet:
     def __len__(self) -> int:
         return len(self._tasks)
 
-    def spawn(self, work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+    def spawn(self, work: Coroutine[Any, Any, object], name: str) -> asyncio.Task[None]:
         """Run work in the background; its exceptions are logged, never raised."""
         task = asyncio.get_running_loop().create_task(self._guard(work, name), name=name)
         self._tasks.add(task)
@@ -27,7 +27,7 @@ class BackgroundTaskSet:
         return task
 
     @staticmethod
-    async def _guard(work: Coroutine[Any, Any, None], name: str) -> None:
+    async def _guard(work: Coroutine[Any, Any, object], name: str) -> None:
         try:
             await work
         except asyncio.CancelledError:

@@ -1,8 +1,8 @@
 """Assembles the WeCom channel from the building blocks: one call from the composition root.
 
 ``build_wecom_channel`` returns a WeComChannel holding the callback router; ``start()`` subscribes
-to routing's events (replies to WeCom clients, staff notifications), starts the outbox drainer
-and catches up on replies a restart may have missed; ``stop()`` undoes all of it.
+to routing's events (replies to WeCom clients, staff notifications), starts the outbox drainer and
+the inbox retries, and catches up on replies a restart may have missed; ``stop()`` undoes all of it.
 """
 
 from __future__ import annotations
@@ -24,10 +24,11 @@ from handoff_api.flow import ConversationFlow
 from handoff_api.wecom.channel import ConversationLinks, SplitTokenCache, SqlStateCache, WeComClientChannel
 from handoff_api.wecom.client import WeComClient
 from handoff_api.wecom.drainer import OutboxDrainer
+from handoff_api.wecom.inbox import InboxRetryPolicy
 from handoff_api.wecom.notifications import EscalationNotifier, StaffReplyHandler
-from handoff_api.wecom.outbox import SqlOutbox, wecom_metadata
+from handoff_api.wecom.outbox import SqlOutbox, wecom_inbox, wecom_metadata
 from handoff_api.wecom.replies import ReplyRelay
-from handoff_api.wecom.router import WeComDeps, make_wecom_router
+from handoff_api.wecom.router import CallbackProcessor, WeComDeps, make_wecom_router
 from handoff_api.wecom.settings import WeComSettings
 from handoff_api.wecom.tasks import BackgroundTaskSet
 from handoff_api.wecom.token_cache import MemoryTokenCache, RedisTokenCache, TokenCache
@@ -56,7 +57,18 @@ class WeComChannelSettings(BaseSettings, WeComSettings):
     drain_interval_seconds: float = Field(default=5.0, gt=0)
     drain_backoff_seconds: float = Field(default=30.0, gt=0)
     drain_max_attempts: int = Field(default=12, ge=1)
+    inbox_retry_interval_seconds: float = Field(default=5.0, gt=0)
+    inbox_backoff_seconds: float = Field(default=10.0, gt=0)
+    inbox_max_attempts: int = Field(default=8, ge=1)
     catch_up_hours: float = Field(default=24.0, ge=0)
+
+    def inbox_retry(self) -> InboxRetryPolicy:
+        """How accepted callbacks whose handling failed are retried."""
+        return InboxRetryPolicy(
+            max_attempts=self.inbox_max_attempts,
+            backoff_base_seconds=self.inbox_backoff_seconds,
+            interval_seconds=self.inbox_retry_interval_seconds,
+        )
 
 
 class OrderedDispatcher:
@@ -96,6 +108,7 @@ class WeComChannel:
         *,
         router: APIRouter,
         deps: WeComDeps,
+        processor: CallbackProcessor,
         client: WeComClient,
         drainer: OutboxDrainer,
         relay: ReplyRelay,
@@ -108,6 +121,7 @@ class WeComChannel:
     ) -> None:
         self.router = router
         self.deps = deps
+        self.processor = processor
         self.client = client
         self.drainer = drainer
         self.relay = relay
@@ -138,7 +152,7 @@ class WeComChannel:
         app.state.wecom_router = self.router
 
     async def start(self) -> None:
-        """Create missing tables, subscribe to routing's events, start the drainer, catch up."""
+        """Create missing tables, subscribe to routing's events, start the drainer and retries, catch up."""
         async with self._outbox_engine.begin() as connection:
             await connection.run_sync(wecom_metadata.create_all, checkfirst=True)
         await self.links.ensure_table()
@@ -147,6 +161,7 @@ class WeComChannel:
         self._loops = [
             asyncio.create_task(self._listen(self._subscription), name="wecom-events"),
             asyncio.create_task(self.drainer.run(self._stop), name="wecom-outbox-drainer"),
+            asyncio.create_task(self.processor.inbox.run(self._stop), name="wecom-inbox-retries"),
         ]
         if self._catch_up > timedelta(0):
             self._jobs.spawn(self._catch_up_once(), name="wecom-catch-up")
@@ -278,10 +293,19 @@ def build_wecom_channel(
         responder_limit_seconds=routing.settings.responder_limit_seconds,
         timezone=routing.settings.timezone,
     )
-    deps = WeComDeps.from_settings(settings, idempotency=idempotency, handler=inbound, outbound=client)
+    deps = WeComDeps.from_settings(
+        settings,
+        idempotency=idempotency,
+        handler=inbound,
+        outbound=client,
+        inbox=SqlOutbox(engine, wecom_inbox),
+        inbox_retry=settings.inbox_retry(),
+    )
+    processor = CallbackProcessor(deps)
     return WeComChannel(
-        router=make_wecom_router(deps),
+        router=make_wecom_router(deps, processor=processor),
         deps=deps,
+        processor=processor,
         client=client,
         drainer=drainer,
         relay=relay,

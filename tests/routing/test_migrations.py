@@ -65,6 +65,7 @@ async def test_upgrade_from_empty_matches_the_tables_and_downgrades(empty_databa
     await migrate_async(empty_database_url)
     assert RECORD_TABLES | {
         "wecom_outbox",
+        "wecom_inbox",
         "wecom_conversations",
         "wecom_state",
         "alembic_version",
@@ -87,7 +88,7 @@ def test_alembic_cli_defaults_to_sqlite_under_var(tmp_path: Path) -> None:
     current = subprocess.run(
         [*alembic, "current"], cwd=tmp_path, env=environment, check=True, capture_output=True, text=True
     )
-    assert "0002 (head)" in current.stdout
+    assert "0003 (head)" in current.stdout
 
 
 def test_alembic_cli_reads_database_url(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Fixtures: the fake WeCom API, outboxes on memory / SQLite / PostgreSQL, token caches on memory / Redis."""
+"""Fixtures: the fake WeCom API, outboxes on memory / SQLite / PostgreSQL (outbox and inbox tables), token caches."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from handoff_api.wecom.outbox import MemoryOutbox, Outbox, SqlOutbox, wecom_metadata
+from handoff_api.wecom.outbox import MemoryOutbox, Outbox, SqlOutbox, wecom_inbox, wecom_metadata, wecom_outbox
 from handoff_api.wecom.token_cache import MemoryTokenCache, RedisTokenCache, TokenCache
 from tests.handoff_api.wecom.fake_wecom import FakeWeCom
 
@@ -38,16 +38,25 @@ def fake_wecom() -> Iterator[FakeWeCom]:
         yield fake
 
 
-@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(
+    params=[
+        "memory",
+        "sqlite",
+        "sqlite-inbox",
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        pytest.param("postgres-inbox", marks=pytest.mark.postgres),
+    ]
+)
 async def outbox(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Outbox]:
     if request.param == "memory":
         yield MemoryOutbox()
         return
-    if request.param == "sqlite":
+    table = wecom_inbox if request.param.endswith("-inbox") else wecom_outbox
+    if request.param.startswith("sqlite"):
         engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'outbox.db'}")
         async with engine.begin() as connection:
             await connection.run_sync(wecom_metadata.create_all)
-        yield SqlOutbox(engine)
+        yield SqlOutbox(engine, table)
         await engine.dispose()
         return
     schema = f"wecom_test_{uuid.uuid4().hex[:12]}"
@@ -58,7 +67,7 @@ async def outbox(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
     try:
         async with engine.begin() as connection:
             await connection.run_sync(wecom_metadata.create_all)
-        yield SqlOutbox(engine)
+        yield SqlOutbox(engine, table)
     finally:
         await engine.dispose()
         async with admin.begin() as connection:

@@ -23,6 +23,9 @@ class MemoryIdempotencyStore:
         self._expires[key] = now + ttl_seconds
         return True
 
+    async def release(self, key: str) -> None:
+        self._expires.pop(key, None)
+
 
 @dataclass
 class RecordingHandler:

@@ -6,7 +6,8 @@ import asyncio
 import base64
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
 
 import httpx
 import pytest
@@ -14,8 +15,11 @@ from fastapi import FastAPI
 
 from handoff_api.wecom.client import KfMessage
 from handoff_api.wecom.crypto import WeComCrypto
+from handoff_api.wecom.inbox import InboxRetryPolicy
+from handoff_api.wecom.outbox import MemoryOutbox, OutboxStatus
 from handoff_api.wecom.router import (
     UNSUPPORTED_REPLY,
+    CallbackProcessor,
     InboundText,
     WeComDeps,
     classify_sender,
@@ -39,6 +43,12 @@ def text_xml(msg_id: str = "1001", sender: str = "zhangsan", content: str = "两
     )
 
 
+KF_EVENT = (
+    "<xml><ToUserName>c</ToUserName><CreateTime>1700000100</CreateTime><MsgType>event</MsgType>"
+    "<Event>kf_msg_or_event</Event><Token>SYNC-TOKEN</Token><OpenKfId>wkKF</OpenKfId></xml>"
+)
+
+
 def envelope(encrypt: str) -> str:
     return (
         f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName><Encrypt><![CDATA[{encrypt}]]></Encrypt>"
@@ -46,20 +56,35 @@ def envelope(encrypt: str) -> str:
     )
 
 
+class BreakableInbox(MemoryOutbox):
+    """The in-memory inbox, which can be made to refuse new items (a database outage)."""
+
+    broken = False
+
+    async def add(self, kind: str, payload: Mapping[str, Any], **kwargs: Any) -> int:
+        if self.broken:
+            raise ConnectionError("database unavailable")
+        return await super().add(kind, payload, **kwargs)
+
+
 class Harness:
     def __init__(self) -> None:
         self.crypto = WeComCrypto(TOKEN, AES_KEY, CORP_ID, timestamp_skew_seconds=300)
         self.handler = RecordingHandler()
         self.outbound = RecordingOutbound()
+        self.inbox = BreakableInbox()
         self.deps = WeComDeps(
             crypto=self.crypto,
             idempotency=MemoryIdempotencyStore(),
             handler=self.handler,
             outbound=self.outbound,
             max_body_bytes=64 * 1024,
+            inbox=self.inbox,
+            inbox_retry=InboxRetryPolicy(max_attempts=3, backoff_base_seconds=0.01, lease_seconds=0.5),
         )
+        self.processor = CallbackProcessor(self.deps)
         app = FastAPI()
-        app.include_router(make_wecom_router(self.deps))
+        app.include_router(make_wecom_router(self.deps, processor=self.processor))
         self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
 
     def signed(self, inner_xml: str, timestamp: str | None = None, nonce: str = "n123") -> tuple[dict[str, str], str]:
@@ -187,11 +212,66 @@ async def test_unsupported_types_from_external_contacts_are_logged_not_sent_wher
     assert "image message 77 from an external contact ignored" in caplog.text
 
 
-async def test_a_failing_handler_never_turns_into_a_500(harness, caplog):
+async def test_a_failing_handler_never_turns_into_a_500_and_the_message_is_retried(harness, caplog):
     harness.handler.fail = True
-    with caplog.at_level(logging.ERROR):
+    with caplog.at_level(logging.WARNING):
         assert (await harness.post(text_xml(msg_id="900"))).status_code == 200
-    assert "background task wecom:wecom:msg:900 failed" in caplog.text
+    assert "wecom inbox #1 failed (attempt 1)" in caplog.text and harness.handler.texts == []
+    item = await harness.inbox.get(1)
+    assert item is not None
+    assert (item.status, item.attempts, item.last_error) == (OutboxStatus.PENDING, 1, "RuntimeError: handler exploded")
+    harness.handler.fail = False
+    await asyncio.sleep(0.05)  # the backoff
+    assert await harness.processor.inbox.retry_once() == 1
+    assert [text.msg_id for text in harness.handler.texts] == ["900"]
+    assert (await harness.inbox.get(item.id)).status is OutboxStatus.SENT
+    assert await harness.processor.inbox.retry_once() == 0
+
+
+async def test_a_message_still_failing_after_the_last_attempt_is_kept_as_failed(harness, caplog):
+    harness.handler.fail = True
+    assert (await harness.post(text_xml(msg_id="901"))).status_code == 200
+    with caplog.at_level(logging.ERROR):
+        for _ in range(2):
+            await asyncio.sleep(0.05)
+            assert await harness.processor.inbox.retry_once() == 0
+    [item] = [await harness.inbox.get(1)]
+    assert item is not None and item.status is OutboxStatus.FAILED and item.attempts == 3
+    assert "wecom inbox #1 given up after 3 attempts" in caplog.text
+    await asyncio.sleep(0.05)
+    assert await harness.processor.inbox.retry_once() == 0 and harness.handler.texts == []
+
+
+async def test_a_message_whose_worker_died_is_taken_over_after_the_lease(harness):
+    item_id = await harness.processor.accept_callback(text_xml(msg_id="902"))  # stored, never attempted
+    assert await harness.processor.inbox.retry_once() == 0  # still leased to the first attempt
+    await asyncio.sleep(0.6)
+    assert await harness.processor.inbox.retry_once() == 1
+    assert [text.msg_id for text in harness.handler.texts] == ["902"]
+    assert (await harness.inbox.get(item_id)).status is OutboxStatus.SENT
+
+
+async def test_a_message_that_cannot_be_stored_gets_503_and_is_taken_on_redelivery(harness, caplog):
+    harness.inbox.broken = True
+    with caplog.at_level(logging.ERROR):
+        assert (await harness.post(text_xml(msg_id="903"))).status_code == 503
+    assert "wecom callback wecom:msg:903 could not be stored" in caplog.text and harness.handler.texts == []
+    harness.inbox.broken = False
+    assert (await harness.post(text_xml(msg_id="903"))).status_code == 200  # WeCom's retry
+    assert (await harness.post(text_xml(msg_id="903"))).status_code == 200  # and a duplicate of it
+    assert [text.msg_id for text in harness.handler.texts] == ["903"]
+
+
+async def test_a_kf_message_whose_handling_failed_is_retried_once_pulled(harness):
+    harness.outbound.kf_inbox = [KfMessage("k1", "wkKF", EXTERNAL_ID, 1700000100, 3, "text", "开户需要什么材料？")]
+    harness.handler.fail = True
+    assert (await harness.post(KF_EVENT)).status_code == 200
+    harness.outbound.kf_inbox = []  # the sync cursor has moved past it
+    harness.handler.fail = False
+    await asyncio.sleep(0.05)
+    assert await harness.processor.inbox.retry_once() == 1
+    [text] = harness.handler.texts
+    assert (text.msg_id, text.kind, text.open_kfid, text.text) == ("k1", "kf", "wkKF", "开户需要什么材料？")
 
 
 async def test_kf_event_pulls_messages_and_hands_client_texts_over(harness):
@@ -201,10 +281,7 @@ async def test_kf_event_pulls_messages_and_hands_client_texts_over(harness):
         KfMessage("m3", "wkKF", EXTERNAL_ID, 1700000102, 3, "image", None),
         KfMessage("m4", "wkKF", EXTERNAL_ID, 1700000103, 4, "event", None),
     ]
-    kf_event = (
-        "<xml><ToUserName>c</ToUserName><CreateTime>1700000100</CreateTime><MsgType>event</MsgType>"
-        "<Event>kf_msg_or_event</Event><Token>SYNC-TOKEN</Token><OpenKfId>wkKF</OpenKfId></xml>"
-    )
+    kf_event = KF_EVENT
     assert (await harness.post(kf_event)).status_code == 200
     assert harness.outbound.kf_pulls == [("SYNC-TOKEN", "wkKF")]
     [text] = harness.handler.texts

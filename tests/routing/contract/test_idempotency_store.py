@@ -18,6 +18,14 @@ async def test_claims_expire(stores: Stores):
     assert not await stores.idempotency.claim("k", 10)
 
 
+async def test_a_released_claim_can_be_claimed_again(stores: Stores):
+    assert await stores.idempotency.claim("wecom:msg:9", 60)
+    await stores.idempotency.release("wecom:msg:9")
+    assert await stores.idempotency.claim("wecom:msg:9", 60)
+    assert not await stores.idempotency.claim("wecom:msg:9", 60)
+    await stores.idempotency.release("never-claimed")  # harmless
+
+
 async def test_ttl_must_be_positive(stores: Stores):
     with pytest.raises(ValueError):
         await stores.idempotency.claim("k", 0)
