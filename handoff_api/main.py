@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -28,6 +27,7 @@ from handoff_api.conversations.routes import router as conversations_router
 from handoff_api.errors import install_error_handlers
 from handoff_api.flow import ConversationFlow
 from handoff_api.health import router as health_router
+from handoff_api.periodic import run_every
 from handoff_api.realtime import stop_realtime
 from handoff_api.settings import Settings
 from handoff_api.staff.routes import router as staff_router
@@ -116,18 +116,8 @@ def health_checks(engine: AsyncEngine, bot: BotClient, kb: FaqService | None, se
 
 
 async def tick_until(stop: asyncio.Event, routing: RoutingService, seconds: float) -> None:
-    """Auto-assignment, wait limits and the responder ladder, run periodically until `stop` is set.
-
-    The loop finishes its current tick instead of being cancelled inside a database call (a cancelled
-    aiosqlite call can leave the engine unable to shut down). Errors are logged, not fatal.
-    """
-    while not stop.is_set():
-        try:
-            await routing.tick()
-        except Exception:
-            log.exception("routing tick failed")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), seconds)
+    """Auto-assignment, wait limits and the responder ladder, run periodically until `stop` is set."""
+    await run_every(seconds, stop, routing.tick, "routing tick")
 
 
 async def open_record(settings: Settings) -> tuple[AsyncEngine, Record]:

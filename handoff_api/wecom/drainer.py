@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from handoff_api.periodic import run_every
 from handoff_api.wecom.client import WeComSendError
 from handoff_api.wecom.outbox import DEFAULT_LEASE_SECONDS, Outbox
 
@@ -93,10 +93,4 @@ class OutboxDrainer:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Drain every interval until stop is set; errors are logged, never fatal."""
-        while not stop.is_set():
-            try:
-                await self.drain_once()
-            except Exception:
-                logger.exception("wecom outbox drain pass failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self._interval)
+        await run_every(self._interval, stop, self.drain_once, "wecom outbox drain pass")

@@ -10,13 +10,13 @@ The store is an Outbox over the wecom_inbox table (status sent = handled).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from handoff_api.periodic import run_every
 from handoff_api.wecom.drainer import backoff_delay
 from handoff_api.wecom.outbox import Outbox
 
@@ -102,10 +102,4 @@ class InboxWorker:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Retry due items every interval until stop is set; errors are logged, never fatal."""
-        while not stop.is_set():
-            try:
-                await self.retry_once()
-            except Exception:
-                logger.exception("wecom inbox retry pass failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self._policy.interval_seconds)
+        await run_every(self._policy.interval_seconds, stop, self.retry_once, "wecom inbox retry pass")
