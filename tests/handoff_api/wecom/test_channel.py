@@ -44,6 +44,7 @@ from routing.service import RoutingService
 from routing.settings import RoutingSettings
 from routing.sql_record import SqlRecord, create_engine_for, migrate_async
 from tests.handoff_api.conftest import ScriptedBot
+from tests.handoff_api.wecom.doubles import RecordingOutbound
 
 KF_ACCOUNT = "wkKF-branch"
 KNOWN_CLIENT_WECOM = "wm_demo_c10001"  # C10001 陈晓明 in the demo directory
@@ -83,20 +84,10 @@ class SuggestingBot(ScriptedBot):
 
 
 @dataclass
-class RecordingSender:
+class RecordingSender(RecordingOutbound):
     """Records every WeCom send (client texts, staff texts, textcards) and reports it sent."""
 
-    texts: list[tuple[tuple[str, ...], str]] = field(default_factory=list)
-    kf_texts: list[tuple[str, str, str]] = field(default_factory=list)
     cards: list[tuple[tuple[str, ...], str, str, str]] = field(default_factory=list)
-
-    async def send_text(self, user_ids: Sequence[str], content: str) -> SendResult:
-        self.texts.append((tuple(user_ids), content))
-        return SendResult(SendStatus.SENT, 1)
-
-    async def send_kf_text(self, external_userid: str, open_kfid: str, content: str) -> SendResult:
-        self.kf_texts.append((external_userid, open_kfid, content))
-        return SendResult(SendStatus.SENT, 1)
 
     async def send_textcard(
         self, user_ids: Sequence[str], title: str, description: str, url: str, button_text: str = "详情"
