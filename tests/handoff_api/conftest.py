@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 from fastapi.testclient import TestClient
 
@@ -17,7 +15,7 @@ from handoff_api.bot_client import BotPayload, BotUnavailable
 from handoff_api.main import create_app
 from handoff_api.settings import Settings
 from routing.settings import RoutingSettings
-from tests.net import drop_redis_keys
+from tests.net import drop_redis_keys, temporary_postgres_database
 
 ANSWER: BotPayload = {
     "type": "answer",
@@ -134,26 +132,14 @@ def say(client: TestClient, conversation_id: str, text: str) -> dict[str, Any]:
     return body
 
 
-POSTGRES_ADMIN_URL = os.environ.get("POSTGRES_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-async def _admin(sql: str) -> None:
-    connection = await asyncpg.connect(POSTGRES_ADMIN_URL)
-    try:
-        await connection.execute(sql)
-    finally:
-        await connection.close()
-
-
 @pytest.fixture
 def postgres_client(settings: Settings, bot: ScriptedBot) -> Iterator[TestClient]:
     """The app with PostgreSQL as the record (a fresh database, dropped afterwards)."""
-    name = f"tre_api_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    settings = settings.model_copy(update={"database_url": f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"})
-    try:
-        app = create_app(settings, bot=bot, routing_settings=RoutingSettings(always_open=True))
+    with temporary_postgres_database("tre_api") as url:
+        app = create_app(
+            settings.model_copy(update={"database_url": url}),
+            bot=bot,
+            routing_settings=RoutingSettings(always_open=True),
+        )
         with TestClient(app) as test_client:
             yield test_client
-    finally:
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

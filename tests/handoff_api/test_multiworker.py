@@ -26,7 +26,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
@@ -36,14 +35,12 @@ from handoff_api.launcher import api_server_argv
 from handoff_api.settings import Settings
 from routing.directory_import import seed_demo
 from routing.sql_record import SqlRecord, create_engine_for, migrate
-from tests.net import drop_redis_keys, free_port
+from tests.net import drop_redis_keys, free_port, temporary_postgres_database
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.postgres, pytest.mark.timeout(240)]
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("REDIS_URL_TEST", "redis://127.0.0.1:6379/0")
-POSTGRES_ADMIN_URL = os.environ.get("POSTGRES_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
-POSTGRES_SERVER = "postgres@127.0.0.1:5432"
 PASSWORD = "demo1234"
 CLIENTS = ["C10001", "C10002", "C10003", "C10004", "C10005", "C10006", "C10007", "C10008", "C10009", "C10010"]
 ONLINE_AGENT = "svc01"  # 8 slots: takes 8 of the 10 conversations by auto-assignment
@@ -126,14 +123,6 @@ def fake_rasa() -> Iterator[str]:
 # ---------------------------------------------------------------- PostgreSQL, Redis and the API processes
 
 
-async def _admin(sql: str) -> None:
-    connection = await asyncpg.connect(POSTGRES_ADMIN_URL)
-    try:
-        await connection.execute(sql)
-    finally:
-        await connection.close()
-
-
 async def _seed(url: str) -> None:
     engine = create_engine_for(url)
     try:
@@ -145,15 +134,10 @@ async def _seed(url: str) -> None:
 @contextmanager
 def fresh_postgres() -> Iterator[str]:
     """A new database, migrated and seeded before the workers start (so they do not race to do it)."""
-    name = f"tre_workers_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    url = f"postgresql+asyncpg://{POSTGRES_SERVER}/{name}"
-    try:
+    with temporary_postgres_database("tre_workers") as url:
         migrate(url)
         asyncio.run(_seed(url))
         yield url
-    finally:
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @contextmanager
