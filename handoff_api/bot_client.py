@@ -8,7 +8,13 @@ from typing import Any, Protocol
 
 import httpx
 
+from handoff_api.client_input import ClientInput, HumanRequest, Rating
+
 log = logging.getLogger(__name__)
+
+FEEDBACK_TRIGGERS = {True: "/feedback_resolved", False: "/feedback_unresolved"}
+"""Rasa's way to name an intent directly: what a click on the bot's rating buttons sends."""
+HUMAN_REQUEST_TRIGGER = "/ask_human"
 
 BotPayload = dict[str, Any]
 
@@ -23,6 +29,15 @@ class BotClient(Protocol):
     async def send(self, conversation_id: str, text: str) -> list[BotPayload]: ...
 
     async def ping(self) -> bool: ...
+
+
+def rasa_trigger(turn: ClientInput) -> str:
+    """The message Rasa receives for a client turn: the text, or the intent a click stands for."""
+    if isinstance(turn, Rating):
+        return FEEDBACK_TRIGGERS[turn.resolved]
+    if isinstance(turn, HumanRequest):
+        return HUMAN_REQUEST_TRIGGER
+    return turn.text
 
 
 def normalise_replies(replies: Sequence[Mapping[str, Any]]) -> list[BotPayload]:

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from handoff_api.bot_client import BotClient
 from handoff_api.flow import ConversationFlow
+from handoff_api.realtime import RealtimeHub
 from handoff_api.settings import Settings
 from knowledge_base.service import FaqService
 from routing.ports import EventBus
@@ -27,5 +28,6 @@ class Container:
     engine: AsyncEngine
     flow: ConversationFlow
     bot: BotClient
+    hub: RealtimeHub
     knowledge_base: FaqService | None = None
     health_checks: dict[str, Any] = field(default_factory=dict)

@@ -28,7 +28,7 @@ from handoff_api.errors import install_error_handlers
 from handoff_api.flow import ConversationFlow
 from handoff_api.health import router as health_router
 from handoff_api.periodic import run_every
-from handoff_api.realtime import stop_realtime
+from handoff_api.realtime import RealtimeHub
 from handoff_api.settings import Settings
 from handoff_api.staff.routes import router as staff_router
 from handoff_api.startup import startup_lock
@@ -172,6 +172,8 @@ def create_app(
         )
         await routing.rebuild_queues()
         bot_client = bot or RasaRestClient(settings.rasa_url, settings.rasa_timeout_seconds)
+        hub = RealtimeHub(stores.events)
+        await hub.start()
         container = Container(
             settings=settings,
             routing=routing,
@@ -180,6 +182,7 @@ def create_app(
             engine=engine,
             flow=ConversationFlow(routing, bot_client, settings.max_message_chars),
             bot=bot_client,
+            hub=hub,
             knowledge_base=kb,
             health_checks=health_checks(engine, bot_client, kb, settings),
         )
@@ -195,7 +198,7 @@ def create_app(
         finally:
             if wecom is not None:
                 await wecom.stop()
-            await stop_realtime(app)
+            await hub.stop()
             stop_ticking.set()
             try:
                 await asyncio.wait_for(ticker, SHUTDOWN_TICK_SECONDS)

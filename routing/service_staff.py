@@ -7,6 +7,7 @@ import dataclasses
 from routing import texts
 from routing.assignment import TIER2_ROLES, can_serve_queue
 from routing.errors import Forbidden, IllegalTransition, NoCapacity, NotFound, StaleClaim, ValidationFailed
+from routing.events import Closed, PresenceChanged, Transferred
 from routing.models import (
     Conversation,
     EscalationReason,
@@ -162,9 +163,7 @@ class StaffUseCases(RoutingCore):
         await self.queues.enqueue(QueueEntry(ticket.id, conversation.id, queue, ticket.priority, now))
         position = await self.queues.position(queue, ticket.id)
         await self._tell_client(conversation.id, texts.queued(queue, position), type="queued", position=position)
-        await self._publish(
-            "transferred", conversation_id=conversation.id, queue=queue.value, staff_id=None, by=staff.id
-        )
+        await self._publish(Transferred(conversation.id, by=staff.id, queue=queue.value))
         if conversation.queue and conversation.queue != queue:
             await self._publish_positions(conversation.queue)
         await self._auto_assign(queue)
@@ -200,7 +199,7 @@ class StaffUseCases(RoutingCore):
             texts.agent_joined(conversation.queue, target.name, target.practice_number),
             type="agent_joined",
         )
-        await self._publish("transferred", conversation_id=conversation.id, staff_id=target.id, by=staff.id)
+        await self._publish(Transferred(conversation.id, by=staff.id, staff_id=target.id))
         await self._publish_joined(after, target)
         return after
 
@@ -227,7 +226,7 @@ class StaffUseCases(RoutingCore):
         if ticket is not None and ticket.status in {TicketStatus.OPEN, TicketStatus.ASSIGNED}:
             await self.record.update_ticket(dataclasses.replace(ticket, status=TicketStatus.CLOSED))
         await self._tell_client(conversation.id, texts.CLOSED, type="closed")
-        await self._publish("closed", conversation_id=conversation.id, staff_id=conversation.assignee_id)
+        await self._publish(Closed(conversation.id, conversation.assignee_id))
         if conversation.state == S.QUEUED and conversation.queue:
             await self._publish_positions(conversation.queue)
         return after
@@ -238,7 +237,7 @@ class StaffUseCases(RoutingCore):
         skills = staff.skills if staff.role in TIER2_ROLES else frozenset()
         await self.presence.set_presence(staff.id, skills, presence, self.settings.presence_ttl_seconds)
         await self.record.audit(staff.id, "presence", staff.id, {"presence": presence.value}, self.clock.now())
-        await self._publish("presence", staff_id=staff.id, presence=presence.value)
+        await self._publish(PresenceChanged(staff.id, presence.value))
         if presence == Presence.ONLINE:
             for queue in sorted(skills):
                 await self._auto_assign(queue)

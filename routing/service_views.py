@@ -10,6 +10,7 @@ from routing.errors import Forbidden
 from routing.eta import estimate_wait_seconds
 from routing.models import Conversation, ConversationState, EscalationReason, QueueName, Role, Tier
 from routing.service_core import RoutingCore, S
+from routing.state_machine import HUMAN_STATES, human_holds
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ class Views(RoutingCore):
     async def staff_conversations(self, staff_id: str) -> list[Conversation]:
         """Live conversations a staff member holds (supervisors: all; responders: also their clients')."""
         staff = await self._staff(staff_id)
-        live = await self.record.conversations_in_states({S.WITH_AGENT, S.AWAITING_RESPONDER, S.WITH_RESPONDER})
+        live = await self.record.conversations_in_states(HUMAN_STATES)
         if self._is_supervisor(staff):
             return live
         mine = [c for c in live if c.assignee_id == staff.id]
@@ -115,11 +116,7 @@ class Views(RoutingCore):
             if position is not None:
                 wait = await self.estimated_wait(conversation.queue, position)
         serving = None
-        if conversation.assignee_id and conversation.state in {
-            S.WITH_AGENT,
-            S.WITH_RESPONDER,
-            S.AWAITING_RESPONDER,
-        }:
+        if conversation.assignee_id and human_holds(conversation.state):
             staff = await self._staff(conversation.assignee_id)
             serving = ServingStaff(staff.id, staff.name, staff.role, staff.practice_number)
         return ClientFacts(

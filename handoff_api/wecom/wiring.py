@@ -32,6 +32,7 @@ from handoff_api.wecom.router import CallbackProcessor, WeComDeps, make_wecom_ro
 from handoff_api.wecom.settings import WeComSettings
 from handoff_api.wecom.tasks import BackgroundTaskSet
 from handoff_api.wecom.token_cache import MemoryTokenCache, RedisTokenCache, TokenCache
+from routing.events import to_wire
 from routing.ports import EventBus, IdempotencyStore, Subscription
 from routing.records import Record
 from routing.service import RoutingService
@@ -217,7 +218,7 @@ class WeComChannel:
                 await asyncio.sleep(1.0)
                 continue
             if event is not None:
-                self.dispatch(event)
+                self.dispatch(to_wire(event))
 
     async def _catch_up_once(self) -> None:
         relayed = await self.relay.catch_up(datetime.now(UTC) - self._catch_up)

@@ -12,7 +12,7 @@ from handoff_api.client_tokens import InvalidClientToken, issue_client_token, re
 from handoff_api.container import Container
 from handoff_api.deps import ContainerDep
 from handoff_api.log_filters import install_token_masking
-from handoff_api.realtime import finish_then_cancel, realtime_hub
+from handoff_api.realtime import finish_then_cancel
 from handoff_api.widget import envelopes
 from handoff_api.widget.assets import AssetDirectory
 from handoff_api.widget.connection import WidgetConnection, WidgetLimits, WidgetRuntime
@@ -140,7 +140,8 @@ async def widget_socket(websocket: WebSocket, token: str = "", conversation_id: 
     except Forbidden:
         await _refuse(websocket, CLOSE_FORBIDDEN, "conversation belongs to another client", "无权访问该会话。")
         return
-    hub = await realtime_hub(websocket.app)
     runtime = widget_runtime(websocket, container)
-    connection = WidgetConnection(websocket, container, hub, runtime, conversation, expires_at=identity.expires_at)
+    connection = WidgetConnection(
+        websocket, container, container.hub, runtime, conversation, expires_at=identity.expires_at
+    )
     await connection.run()

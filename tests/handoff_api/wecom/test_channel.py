@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -36,16 +37,18 @@ from handoff_api.wecom.client import SendResult, SendStatus
 from handoff_api.wecom.router import InboundText, SenderKind
 from handoff_api.wecom.token_cache import MemoryTokenCache, kf_cursor_key, token_key
 from routing.directory_import import seed_demo
+from routing.events import to_wire
 from routing.memory import MemoryEventBus, MemoryIdempotencyStore, MemoryPresenceStore, MemoryQueueStore, SystemClock
 from routing.models import Channel, ConversationState, Message, Presence, Role, Staff
 from routing.models import SenderKind as MessageSender
-from routing.ports import Clock, Event, Subscription
+from routing.ports import Clock, Subscription
 from routing.service import RoutingService
 from routing.settings import RoutingSettings
 from routing.sql_record import SqlRecord, create_engine_for, migrate_async
 from tests.handoff_api.conftest import ScriptedBot
 from tests.handoff_api.wecom.doubles import RecordingOutbound
 
+Event = dict[str, Any]
 KF_ACCOUNT = "wkKF-branch"
 KNOWN_CLIENT_WECOM = "wm_demo_c10001"  # C10001 陈晓明 in the demo directory
 SUGGESTED = ["融资融券开户条件是什么？", "两融账户的利率是多少？", "两融可以买哪些股票？"]
@@ -151,7 +154,7 @@ async def drain(subscription: Subscription) -> list[Event]:
     """Every event published so far."""
     events = []
     while (event := await subscription.next_event(0.01)) is not None:
-        events.append(event)
+        events.append(to_wire(event))
     return events
 
 

@@ -37,8 +37,7 @@ from routing.models import (
     Ticket,
     Tier,
 )
-from routing.ports import Event
-from tests.handoff_api.wecom.test_channel import Stack, build_stack, drain, inbound, make_channel
+from tests.handoff_api.wecom.test_channel import Event, Stack, build_stack, drain, inbound, make_channel
 
 CONSOLE = "https://branch.example.com"
 LIMIT_SECONDS = 900.0

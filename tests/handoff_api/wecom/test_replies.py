@@ -11,12 +11,12 @@ from handoff_api.wecom.channel import ConversationLinks
 from handoff_api.wecom.replies import FEEDBACK_HINT, SUGGESTIONS_HINT, ReplyRelay, render_for_wecom
 from routing.memory import MemoryIdempotencyStore, SystemClock
 from routing.models import Channel, Presence
-from routing.ports import Event
 from tests.handoff_api.conftest import ANSWER
 from tests.handoff_api.wecom.test_channel import (
     KF_ACCOUNT,
     KNOWN_CLIENT_WECOM,
     SUGGESTED,
+    Event,
     RecordingSender,
     Stack,
     build_stack,

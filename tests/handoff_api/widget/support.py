@@ -20,7 +20,7 @@ from handoff_api.bot_client import BotPayload, BotUnavailable
 from handoff_api.container import Container
 from handoff_api.errors import install_error_handlers
 from handoff_api.flow import ConversationFlow
-from handoff_api.realtime import stop_realtime
+from handoff_api.realtime import RealtimeHub
 from handoff_api.settings import Settings
 from routing.directory_import import seed_demo
 from routing.memory import MemoryEventBus, MemoryIdempotencyStore, MemoryPresenceStore, MemoryQueueStore, SystemClock
@@ -221,6 +221,8 @@ def build_app(
             routing_settings(),
         )
         flow = ConversationFlow(routing, fake_bot, settings.max_message_chars)
+        hub = RealtimeHub(events)
+        await hub.start()
         app.state.container = Container(
             settings=settings,
             routing=routing,
@@ -229,11 +231,12 @@ def build_app(
             engine=engine,
             flow=flow,
             bot=fake_bot,
+            hub=hub,
         )
         try:
             yield
         finally:
-            await stop_realtime(app)
+            await hub.stop()
             await engine.dispose()
 
     app = FastAPI(lifespan=lifespan)

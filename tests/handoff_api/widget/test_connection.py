@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from handoff_api.client_tokens import issue_client_token
+from routing.events import Typing, to_wire
 from tests.handoff_api.widget.support import FakeBot, app_settings, occupy, on_app_loop
 
 ORDINARY = "C10003"
@@ -97,7 +98,7 @@ def test_agent_join_reply_and_typing_reach_the_widget(client: TestClient, token_
         on_app_loop(
             client,
             app.state.container.events.publish,
-            {"type": "typing", "conversation_id": conversation_id, "sender": "agent", "name": "刘洋"},
+            Typing(conversation_id, "agent", "刘洋"),
         )
         typing, _ = receive_until(session, "typing")
         assert typing == {"type": "typing", "sender": "agent", "name": "刘洋"}
@@ -117,7 +118,8 @@ def test_client_typing_is_published_for_the_console(client: TestClient, token_fo
         session.send_json({"type": "ping"})
         receive_until(session, "pong")
         event = on_app_loop(client, subscription.next_event, 2.0)
-        assert event == {
+        assert event is not None
+        assert to_wire(event) == {
             "type": "typing",
             "conversation_id": hello["conversation_id"],
             "sender": "client",
