@@ -12,8 +12,6 @@ from handoff_api.flow import ConversationFlow
 from handoff_api.realtime import RealtimeHub
 from handoff_api.settings import Settings
 from knowledge_base.service import FaqService
-from routing.ports import EventBus
-from routing.records import Record
 from routing.service import RoutingService
 
 
@@ -23,8 +21,6 @@ class Container:
 
     settings: Settings
     routing: RoutingService
-    record: Record
-    events: EventBus
     engine: AsyncEngine
     flow: ConversationFlow
     bot: BotClient

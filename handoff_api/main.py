@@ -132,7 +132,9 @@ async def open_record(settings: Settings) -> tuple[AsyncEngine, Record]:
     return engine, record
 
 
-def build_wecom(settings: Settings, container: Container, stores: Stores, engine: AsyncEngine) -> WeComChannel | None:
+def build_wecom(
+    settings: Settings, container: Container, stores: Stores, record: Record, engine: AsyncEngine
+) -> WeComChannel | None:
     """The WeCom channel when WECOM_ENABLED is set."""
     if not settings.wecom.enabled:
         return None
@@ -140,7 +142,7 @@ def build_wecom(settings: Settings, container: Container, stores: Stores, engine
         settings.wecom,
         routing=container.routing,
         flow=container.flow,
-        record=container.record,
+        record=record,
         events=stores.events,
         idempotency=stores.idempotency,
         engine=engine,
@@ -177,8 +179,6 @@ def create_app(
         container = Container(
             settings=settings,
             routing=routing,
-            record=record,
-            events=stores.events,
             engine=engine,
             flow=ConversationFlow(routing, bot_client, settings.max_message_chars),
             bot=bot_client,
@@ -187,7 +187,7 @@ def create_app(
             health_checks=health_checks(engine, bot_client, kb, settings),
         )
         app.state.container = container
-        wecom = build_wecom(settings, container, stores, engine)
+        wecom = build_wecom(settings, container, stores, record, engine)
         if wecom is not None:
             wecom.mount(app)
             await wecom.start()

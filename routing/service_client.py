@@ -7,8 +7,8 @@ import uuid
 from collections.abc import Sequence
 
 from routing import texts
-from routing.errors import IllegalTransition, RoutingError, ValidationFailed
-from routing.events import Queued
+from routing.errors import Forbidden, IllegalTransition, RoutingError, ValidationFailed
+from routing.events import Queued, Typing
 from routing.models import (
     Channel,
     Client,
@@ -49,6 +49,19 @@ class ClientUseCases(RoutingCore):
         await self.record.create_conversation(conversation)
         await self.record.audit(CLIENT_ACTOR, "conversation.start", conversation.id, {"client_id": client.id}, now)
         return conversation
+
+    async def resume_conversation(self, client_id: str, conversation_id: str) -> Conversation | None:
+        """The client's own open conversation with this id; None if unknown or closed, Forbidden if another's."""
+        conversation = await self.record.get_conversation(conversation_id)
+        if conversation is None:
+            return None
+        if conversation.client_id != client_id:
+            raise Forbidden("conversation belongs to another client")
+        return conversation if is_open(conversation.state) else None
+
+    async def client_typing(self, conversation_id: str) -> None:
+        """Tell whoever serves the conversation that the client is typing."""
+        await self._publish(Typing(conversation_id, SenderKind.CLIENT.value))
 
     async def get_conversation(self, conversation_id: str, viewer_id: str | None = None) -> Conversation:
         """The conversation; with `viewer_id`, Forbidden unless that staff member may see it."""

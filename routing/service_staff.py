@@ -7,7 +7,7 @@ import dataclasses
 from routing import texts
 from routing.assignment import TIER2_ROLES, can_serve_queue
 from routing.errors import Forbidden, IllegalTransition, NoCapacity, NotFound, StaleClaim, ValidationFailed
-from routing.events import Closed, PresenceChanged, Transferred
+from routing.events import Closed, PresenceChanged, Transferred, Typing
 from routing.models import (
     Conversation,
     EscalationReason,
@@ -22,6 +22,7 @@ from routing.models import (
 )
 from routing.ports import QueueEntry
 from routing.service_core import CLIENT_ACTOR, MAX_ASSIGN_ROUNDS, RoutingCore, S, T
+from routing.state_machine import human_holds
 
 
 class StaffUseCases(RoutingCore):
@@ -241,6 +242,23 @@ class StaffUseCases(RoutingCore):
         if presence == Presence.ONLINE:
             for queue in sorted(skills):
                 await self._auto_assign(queue)
+
+    async def staff_typing(self, staff_id: str, conversation_id: str) -> bool:
+        """Tell the client their agent or responder is typing; False (nothing sent) unless they hold it."""
+        staff = await self._staff(staff_id)
+        conversation = await self._conversation(conversation_id)
+        if conversation.assignee_id != staff.id or not human_holds(conversation.state):
+            return False
+        sender = SenderKind.RESPONDER if conversation.tier == Tier.RESPONDER else SenderKind.AGENT
+        await self._publish(Typing(conversation.id, sender.value, staff.name))
+        return True
+
+    async def login_credentials(self, staff_id: str) -> tuple[Staff, str | None] | None:
+        """The staff member and their stored password hash, or None for an unknown id."""
+        staff = await self.record.get_staff(staff_id)
+        if staff is None:
+            return None
+        return staff, await self.record.get_password_hash(staff.id)
 
     async def heartbeat(self, staff_id: str) -> bool:
         """Keep presence alive; False if it already lapsed (the console should set it again)."""

@@ -43,7 +43,7 @@ async def console_socket(websocket: WebSocket, token: str = "") -> None:
         await websocket.send_json({"type": "error", "code": "unauthorized", "message": "登录已失效，请重新登录"})
         await websocket.close(CLOSE_UNAUTHORIZED, str(exc))
         return
-    staff = await finish_then_cancel(container.record.get_staff(staff_id))
+    staff = await finish_then_cancel(container.routing.find_staff(staff_id))
     if staff is None:
         await websocket.close(CLOSE_UNAUTHORIZED, "unknown staff member")
         return

@@ -10,6 +10,7 @@ member holds the conversation), {"type": "ping"}.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -23,9 +24,8 @@ from handoff_api.container import Container
 from handoff_api.realtime import Listener, RealtimeHub, Resync, Stop, finish_then_cancel, stop_reader
 from handoff_api.widget.ratelimit import TokenBucket
 from routing.errors import RoutingError
-from routing.events import Typing, to_wire
-from routing.models import SenderKind, Staff, Tier
-from routing.state_machine import human_holds
+from routing.events import to_wire
+from routing.models import Staff
 
 log = logging.getLogger(__name__)
 
@@ -141,10 +141,5 @@ class ConsoleConnection:
         if loop.time() - self._last_typing.get(conversation_id, 0.0) < TYPING_INTERVAL_SECONDS:
             return
         self._last_typing[conversation_id] = loop.time()
-        try:
-            conversation = await finish_then_cancel(self.container.routing.get_conversation(conversation_id))
-        except RoutingError:
-            return
-        if conversation.assignee_id == self.staff.id and human_holds(conversation.state):
-            sender = SenderKind.RESPONDER if conversation.tier == Tier.RESPONDER else SenderKind.AGENT
-            await self.container.events.publish(Typing(conversation_id, sender.value, self.staff.name))
+        with contextlib.suppress(RoutingError):
+            await finish_then_cancel(self.container.routing.staff_typing(self.staff.id, conversation_id))

@@ -281,7 +281,7 @@ class WidgetConnection:
         if self._last_typing and loop.time() - self._last_typing < self.limits.typing_interval_seconds:
             return
         self._last_typing = loop.time()
-        await self.container.events.publish(Typing(self.conversation_id, SenderKind.CLIENT.value))
+        await self.container.routing.client_typing(self.conversation_id)
 
     def _client_msg_id(self, frame: dict[str, Any]) -> str | None:
         value = frame.get("client_msg_id")
@@ -405,7 +405,7 @@ class WidgetConnection:
                 return
             while True:
                 batch = await finish_then_cancel(
-                    self.container.record.list_messages(self.conversation_id, after_seq=self.sent_seq, limit=SYNC_BATCH)
+                    self.container.routing.messages_after(self.conversation_id, self.sent_seq, SYNC_BATCH)
                 )
                 for item in batch:
                     client_msg_id = None

@@ -226,8 +226,6 @@ def build_app(
         app.state.container = Container(
             settings=settings,
             routing=routing,
-            record=record,
-            events=events,
             engine=engine,
             flow=flow,
             bot=fake_bot,
@@ -264,7 +262,7 @@ async def occupy(container: Container, staff_id: str) -> None:
     """Put a tier-2 colleague online with every slot taken, so escalations queue instead of going to tier 3."""
     from routing.models import Presence
 
-    staff = await container.record.get_staff(staff_id)
+    staff = await container.routing.find_staff(staff_id)
     assert staff is not None
     await container.routing.set_presence(staff_id, Presence.ONLINE)
     await container.routing.presence.set_load(staff_id, staff.max_concurrency)
