@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -15,9 +14,10 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from handoff_api.wecom.outbox import MemoryOutbox, Outbox, SqlOutbox, wecom_inbox, wecom_metadata, wecom_outbox
 from handoff_api.wecom.token_cache import MemoryTokenCache, RedisTokenCache, TokenCache
 from tests.handoff_api.wecom.fake_wecom import FakeWeCom
+from tests.net import TEST_POSTGRES_URL, TEST_REDIS_URL
 
-POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+POSTGRES_URL = TEST_POSTGRES_URL
+REDIS_URL = TEST_REDIS_URL
 
 
 class TrackingRedisTokenCache(RedisTokenCache):
