@@ -117,3 +117,18 @@ def test_greeting_and_transcript(servers: str) -> None:
     transcript = httpx.get(f"{servers}/api/v1/conversations/{conversation}/messages", timeout=10).json()
     senders = [m["sender"] for m in transcript["messages"]]
     assert senders[0] == "client" and "bot" in senders
+
+
+def test_personal_data_is_never_answered_with_a_pleasantry(servers: str) -> None:
+    conversation = _open(servers)
+    body = _say(servers, conversation, "我的手机号13812345678，身份证110101199003071234")
+    texts = [reply["text"] for reply in body["replies"]]
+    assert any("请不要在对话中发送身份证号、手机号、银行卡号" in text for text in texts), texts
+    assert not any("再见" in text or "不客气" in text for text in texts), texts
+
+
+def test_a_greeting_that_carries_a_question_gets_an_answer(servers: str) -> None:
+    conversation = _open(servers)
+    body = _say(servers, conversation, "你好，科创板权限怎么开通")
+    kinds = [reply["payload"].get("type") for reply in body["replies"]]
+    assert kinds and kinds[0] in {"answer", "suggestions"}, body["replies"]
