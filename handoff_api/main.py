@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI
+from pydantic import SecretStr
 from rasa_sdk.executor import ActionExecutor
 from redis.asyncio import Redis
 from sqlalchemy import text
@@ -85,6 +86,10 @@ def load_knowledge_base(settings: Settings) -> FaqService | None:
         return None
 
 
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None
+
+
 def make_action_executor() -> ActionExecutor:
     """rasa-sdk's executor with the bot's actions registered by package name, as `rasa run actions` does."""
     executor = ActionExecutor()
@@ -101,7 +106,7 @@ def health_checks(engine: AsyncEngine, bot: BotClient, kb: FaqService | None, se
         return {"ok": True, "backend": engine.dialect.name}
 
     async def rasa() -> dict[str, Any]:
-        return {"ok": await bot.ping(), "url": settings.rasa_url}
+        return {"ok": await bot.ping(), "replicas": len(settings.rasa_urls)}
 
     async def index() -> dict[str, Any]:
         if kb is None:
@@ -173,7 +178,9 @@ def create_app(
             record, stores.queues, stores.presence, stores.events, stores.idempotency, clock, classifier, limits
         )
         await routing.rebuild_queues()
-        bot_client = bot or RasaRestClient(settings.rasa_url, settings.rasa_timeout_seconds)
+        bot_client = bot or RasaRestClient(
+            settings.rasa_urls, settings.rasa_timeout_seconds, auth_token=_secret(settings.rasa_auth_token)
+        )
         hub = RealtimeHub(stores.events)
         await hub.start()
         container = Container(
@@ -217,7 +224,7 @@ def create_app(
     install_error_handlers(app)
     for router in (
         health_router,
-        make_actions_router(executor),
+        make_actions_router(executor, _secret(settings.action_endpoint_token), settings.action_max_body_bytes),
         conversations_router,
         staff_router,
         widget_router,
