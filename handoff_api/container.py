@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from handoff_api.bot_client import BotClient
 from handoff_api.flow import ConversationFlow
+from handoff_api.health_checks import Check
 from handoff_api.realtime import RealtimeHub
 from handoff_api.settings import Settings
 from knowledge_base.service import FaqService
@@ -26,4 +26,4 @@ class Container:
     bot: BotClient
     hub: RealtimeHub
     knowledge_base: FaqService | None = None
-    health_checks: dict[str, Any] = field(default_factory=dict)
+    health_checks: dict[str, Check] = field(default_factory=dict)

@@ -1,16 +1,12 @@
-"""Health endpoints: liveness, and readiness of Rasa, the FAQ index and the database."""
+"""Health endpoints: liveness, and readiness (see handoff_api.health_checks for what is checked)."""
 
 from __future__ import annotations
-
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from handoff_api.deps import ContainerDep
-
-HealthCheck = Callable[[], Awaitable[dict[str, Any]]]
+from handoff_api.health_checks import run_checks
 
 router = APIRouter(tags=["health"])
 
@@ -21,14 +17,15 @@ async def live() -> dict[str, str]:
     return {"status": "ok"}
 
 
+@router.get("/health/ready")
+async def ready(container: ContainerDep) -> JSONResponse:
+    """200 while this worker can serve (database and Redis answer); `degraded` names what is missing."""
+    code, body = await run_checks(container.health_checks)
+    return JSONResponse(body, code)
+
+
 @router.get("/health")
 async def health(container: ContainerDep) -> JSONResponse:
-    """Each dependency's state; 200 when all are ok, 503 otherwise."""
-    results: dict[str, dict[str, Any]] = {}
-    for name, check in container.health_checks.items():
-        try:
-            results[name] = await check()
-        except Exception as exc:  # a failing check is a report, not a crash
-            results[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
-    healthy = all(result.get("ok") for result in results.values())
-    return JSONResponse({"status": "ok" if healthy else "degraded", "checks": results}, 200 if healthy else 503)
+    """The same report as /health/ready."""
+    code, body = await run_checks(container.health_checks)
+    return JSONResponse(body, code)

@@ -10,13 +10,13 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
 from pydantic import SecretStr
 from rasa_sdk.executor import ActionExecutor
 from redis.asyncio import Redis
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from handoff_api.actions_route import make_actions_router
@@ -28,6 +28,15 @@ from handoff_api.conversations.routes import router as conversations_router
 from handoff_api.errors import install_error_handlers
 from handoff_api.flow import ConversationFlow
 from handoff_api.health import router as health_router
+from handoff_api.health_checks import (
+    Check,
+    calendar_check,
+    database_check,
+    index_check,
+    rasa_check,
+    redis_check,
+)
+from handoff_api.local_tier1 import LocalTier1, ResilientBot
 from handoff_api.periodic import run_every
 from handoff_api.realtime import RealtimeHub
 from handoff_api.settings import Settings
@@ -97,27 +106,23 @@ def make_action_executor() -> ActionExecutor:
     return executor
 
 
-def health_checks(engine: AsyncEngine, bot: BotClient, kb: FaqService | None, settings: Settings) -> dict[str, Any]:
-    """One async check per dependency."""
-
-    async def database() -> dict[str, Any]:
-        async with engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-        return {"ok": True, "backend": engine.dialect.name}
-
-    async def rasa() -> dict[str, Any]:
-        return {"ok": await bot.ping(), "replicas": len(settings.rasa_urls)}
-
-    async def index() -> dict[str, Any]:
-        if kb is None:
-            return {
-                "ok": False,
-                "error": f"no loadable FAQ index at {settings.kb_index_dir}: run 'make setup'",
-            }
-        info = kb.info()
-        return {"ok": True, **{key: info[key] for key in ("entries", "phrasings", "encoder") if key in info}}
-
-    return {"database": database, "rasa": rasa, "index": index}
+def health_checks(
+    engine: AsyncEngine,
+    bot: BotClient,
+    kb: FaqService | None,
+    stores: Stores,
+    *,
+    settings: Settings,
+    limits: RoutingSettings,
+) -> dict[str, Check]:
+    """One check per dependency: the database and Redis are required for readiness, the rest is soft."""
+    checks = {"database": database_check(engine)}
+    if stores.redis is not None:
+        checks["redis"] = redis_check(stores.redis)
+    checks["rasa"] = rasa_check(bot, len(settings.rasa_urls))
+    checks["index"] = index_check(kb)
+    checks["calendar"] = calendar_check(limits.calendar_warning, lambda: datetime.now(ZoneInfo(limits.timezone)).date())
+    return checks
 
 
 async def tick_until(stop: asyncio.Event, routing: RoutingService, seconds: float) -> None:
@@ -178,9 +183,13 @@ def create_app(
             record, stores.queues, stores.presence, stores.events, stores.idempotency, clock, classifier, limits
         )
         await routing.rebuild_queues()
-        bot_client = bot or RasaRestClient(
+        rasa = bot or RasaRestClient(
             settings.rasa_urls, settings.rasa_timeout_seconds, auth_token=_secret(settings.rasa_auth_token)
         )
+        bot_client = ResilientBot(rasa, LocalTier1(kb.retrieve if kb else None))
+        warning = limits.calendar_warning(datetime.now(ZoneInfo(limits.timezone)).date())
+        if warning:
+            log.warning("%s", warning)
         hub = RealtimeHub(stores.events)
         await hub.start()
         container = Container(
@@ -191,7 +200,7 @@ def create_app(
             bot=bot_client,
             hub=hub,
             knowledge_base=kb,
-            health_checks=health_checks(engine, bot_client, kb, settings),
+            health_checks=health_checks(engine, bot_client, kb, stores, settings=settings, limits=limits),
         )
         app.state.container = container
         wecom = build_wecom(settings, container, stores, record, engine)
@@ -211,8 +220,8 @@ def create_app(
                 await asyncio.wait_for(ticker, SHUTDOWN_TICK_SECONDS)
             except TimeoutError:
                 log.warning("routing tick did not finish within %ss at shutdown; cancelled", SHUTDOWN_TICK_SECONDS)
-            if isinstance(bot_client, RasaRestClient):
-                await bot_client.aclose()
+            if isinstance(rasa, RasaRestClient):
+                await rasa.aclose()
             if stores.redis is not None:
                 await stores.redis.aclose()
             try:

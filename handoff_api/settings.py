@@ -25,7 +25,8 @@ class Settings(BaseSettings):
     redis_key_prefix: str = "tre"
     rasa_url: str = "http://127.0.0.1:5005"
     """The Rasa server, or several replicas separated by commas (conversations stick to one by id)."""
-    rasa_timeout_seconds: float = Field(default=15.0, gt=0)
+    rasa_timeout_seconds: float = Field(default=10.0, gt=0)
+    """Longer than this and the turn is answered by the API's own tier 1 (see handoff_api.local_tier1)."""
     rasa_auth_token: SecretStr | None = None
     """Rasa's HTTP API token (`rasa run --auth-token`); the launcher makes one up when unset."""
     action_endpoint_token: SecretStr | None = None

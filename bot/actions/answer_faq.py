@@ -10,9 +10,9 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.conversation import Event, latest_text, remember
 from bot.actions.deps import RetrieverProvider, resolve, retrieve_or_none
-from bot.actions.payloads import EscalationReason, escalate_payload, retrieval_payload
 from knowledge_base.models import Band
 from knowledge_base.personal_data import mask_personal_data, remove_personal_data
+from knowledge_base.replies import EscalationReason, escalate_payload, retrieval_payload
 
 logger = logging.getLogger(__name__)
 

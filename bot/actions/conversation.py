@@ -7,8 +7,8 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 
-from bot.actions.payloads import parse_queue
 from knowledge_base.models import FollowUpQueue
+from knowledge_base.replies import parse_queue
 
 LAST_FAQ_ID = "last_faq_id"
 LAST_QUEUE = "last_queue"

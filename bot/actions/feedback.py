@@ -15,7 +15,7 @@ from bot.actions.conversation import (
     latest_intent,
     slot_text,
 )
-from bot.actions.payloads import EscalationReason, escalate_payload, feedback_payload
+from knowledge_base.replies import EscalationReason, escalate_payload, feedback_payload
 
 RESOLVED_INTENT = "feedback_resolved"
 

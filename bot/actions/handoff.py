@@ -18,8 +18,8 @@ from bot.actions.conversation import (
     slot_text,
 )
 from bot.actions.deps import RetrieverProvider, resolve, retrieve_or_none
-from bot.actions.payloads import EscalationReason, escalate_payload
 from knowledge_base.models import FollowUpQueue
+from knowledge_base.replies import EscalationReason, escalate_payload
 
 ADVICE_INTENT = "request_advice"
 ADVISOR_WORDS = ("投顾", "投资顾问", "顾问")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from bot.actions.payloads import ASK_HUMAN_PAYLOAD, FEEDBACK_BUTTONS, RESOLVED_PAYLOAD, UNRESOLVED_PAYLOAD
 from handoff_api.bot_client import FEEDBACK_TRIGGERS, HUMAN_REQUEST_TRIGGER, rasa_trigger
 from handoff_api.client_input import (
     BUTTON_PAYLOADS,
@@ -12,6 +11,7 @@ from handoff_api.client_input import (
     Utterance,
     parse_client_text,
 )
+from knowledge_base.replies import ASK_HUMAN_PAYLOAD, FEEDBACK_BUTTONS, RESOLVED_PAYLOAD, UNRESOLVED_PAYLOAD
 
 
 def test_the_api_knows_every_button_the_bot_sends() -> None:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi.testclient import TestClient
 
-from tests.handoff_api.conftest import ScriptedBot, open_conversation, say
+from handoff_api.main import create_app
+from handoff_api.settings import Settings
+from routing.settings import RoutingSettings
+from tests.handoff_api.conftest import ScriptedBot, login, open_conversation, say
 
 
 def test_a_question_is_answered_by_the_bot_and_stored(client: TestClient) -> None:
@@ -48,16 +53,22 @@ def test_bad_input_gets_a_clear_4xx_and_stores_nothing(client: TestClient, bot: 
     assert bot.calls == []
 
 
-def test_unreachable_bot_is_503_and_the_message_is_kept(client: TestClient, bot: ScriptedBot) -> None:
+def test_with_rasa_unreachable_the_api_answers_itself_and_stays_ready(client: TestClient, bot: ScriptedBot) -> None:
     conversation = open_conversation(client)
     bot.down = True
     response = client.post(f"/api/v1/conversations/{conversation}/messages", json={"text": "两融怎么开"})
-    assert response.status_code == 503
-    assert "stored" in response.json()["detail"]
+    assert response.status_code == 200, response.text
+    payloads = [reply["payload"] for reply in response.json()["replies"]]
+    assert payloads[0]["degraded"] is True  # the client is told once
+    # this test app has no FAQ index either, so the question goes to a person instead of failing
+    assert payloads[1]["type"] == "escalate" and payloads[1]["reason"] == "kb_unavailable"
+    assert response.json()["conversation"]["state"] != "bot"
     transcript = client.get(f"/api/v1/conversations/{conversation}/messages").json()["messages"]
-    assert [(m["sender"], m["text"]) for m in transcript] == [("client", "两融怎么开")]
-    health = client.get("/health")
-    assert health.status_code == 503 and health.json()["checks"]["rasa"]["ok"] is False
+    assert transcript[0]["sender"] == "client" and transcript[0]["text"] == "两融怎么开"
+    for path in ("/health", "/health/ready"):
+        health = client.get(path)
+        assert health.status_code == 200 and health.json()["status"] == "degraded"
+        assert health.json()["checks"]["rasa"]["ok"] is False and health.json()["checks"]["database"]["ok"]
 
 
 def test_an_escalation_moves_the_conversation_out_of_the_bot_and_the_bot_is_not_asked_again(
@@ -88,6 +99,34 @@ def test_button_payloads_are_stored_as_the_words_clicked(client: TestClient) -> 
 def test_conversations_and_messages_are_stored_in_postgresql(postgres_client: TestClient) -> None:
     conversation = open_conversation(postgres_client)
     say(postgres_client, conversation, "两融利率多少")
-    assert postgres_client.get("/health").json()["checks"]["database"] == {"ok": True, "backend": "postgresql"}
+    database = postgres_client.get("/health").json()["checks"]["database"]
+    assert database == {"ok": True, "backend": "postgresql", "required": True}
     transcript = postgres_client.get(f"/api/v1/conversations/{conversation}/messages").json()["messages"]
     assert [(m["seq"], m["sender"]) for m in transcript] == [(1, "client"), (2, "bot")]
+
+
+def test_with_rasa_down_faq_questions_are_answered_and_ask_human_reaches_a_person(
+    settings: Settings, bot: ScriptedBot
+) -> None:
+    index = Path(__file__).resolve().parents[2] / "var" / "index"
+    app = create_app(
+        settings.model_copy(update={"kb_index_dir": index}),
+        bot=bot,
+        routing_settings=RoutingSettings(always_open=True),
+    )
+    bot.down = True
+    with TestClient(app) as client:
+        for staff_id in ("adv01", "svc01"):
+            headers = login(client, staff_id)
+            assert (
+                client.post("/api/v1/staff/presence", json={"presence": "online"}, headers=headers).status_code == 204
+            )
+        conversation = open_conversation(client)
+        answered = say(client, conversation, "科创板权限怎么开通")
+        kinds = [reply["payload"]["type"] for reply in answered["replies"]]
+        assert kinds[0] == "text" and kinds[1] in {"answer", "suggestions"}, answered["replies"]
+        handed = client.post(f"/api/v1/conversations/{conversation}/feedback", json={"resolved": False}).json()
+        assert handed["conversation"]["state"] in {"queued", "with_agent"}, handed
+        other = open_conversation(client, "C10003")
+        asked = say(client, other, "转人工")
+        assert asked["conversation"]["state"] in {"queued", "with_agent"}, asked

@@ -1,7 +1,8 @@
 """Reply payloads of the robot advisor (pure builders of the json_message contract).
 
-Every action reply is one custom payload with a ``type`` and a Chinese ``text`` for the client;
-the API reads the payload and routes escalations.
+Every reply is one custom payload with a ``type`` and a Chinese ``text`` for the client; the API
+reads the payload and routes escalations. The bot's actions build them, and so does the API's own
+tier 1 when Rasa cannot be reached, so that both answer alike.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from bot.actions.payloads import (
+from knowledge_base.models import Band, FollowUpQueue
+from knowledge_base.replies import (
     ASK_HUMAN_PAYLOAD,
     RESOLVED_PAYLOAD,
     UNRESOLVED_PAYLOAD,
@@ -18,9 +19,8 @@ from bot.actions.payloads import (
     rounded_score,
     suggestions_payload,
 )
-from knowledge_base.models import Band, FollowUpQueue
 from routing.models import EscalationReason as RoutingReason
-from tests.bot.conftest import make_entry, make_hit, make_retrieval
+from tests.faq_builders import make_entry, make_hit, make_retrieval
 
 
 def test_answer_payload_carries_the_entry_and_feedback_buttons(kcb_entry):
