@@ -15,8 +15,6 @@ from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -29,7 +27,7 @@ from handoff_api.wecom.notifications import EscalationNotifier, StaffReplyHandle
 from handoff_api.wecom.outbox import SqlOutbox, wecom_inbox, wecom_metadata
 from handoff_api.wecom.replies import ReplyRelay
 from handoff_api.wecom.router import CallbackProcessor, WeComDeps, make_wecom_router
-from handoff_api.wecom.settings import WeComSettings
+from handoff_api.wecom.settings import WeComChannelSettings
 from handoff_api.wecom.tasks import BackgroundTaskSet
 from handoff_api.wecom.token_cache import MemoryTokenCache, RedisTokenCache, TokenCache
 from routing.ports import EventBus, IdempotencyStore, Subscription
@@ -43,32 +41,13 @@ LISTEN_POLL_SECONDS = 0.5
 STOP_TIMEOUT_SECONDS = 5.0
 
 
-class WeComChannelSettings(BaseSettings, WeComSettings):
-    """WeComSettings plus the channel's own knobs, read from WECOM_* environment variables."""
-
-    model_config = SettingsConfigDict(env_prefix="WECOM_", env_file=".env", env_file_encoding="utf-8", extra="ignore")
-
-    guest_branch: str = ""
-    """Branch of guest clients (unknown WeCom users); their responder is its duty manager.
-    Empty: the branch of the first duty manager in the directory."""
-    send_attempts: int = Field(default=3, ge=1)
-    send_backoff_seconds: float = Field(default=0.5, gt=0)
-    outbox_retry_seconds: float = Field(default=30.0, gt=0)
-    drain_interval_seconds: float = Field(default=5.0, gt=0)
-    drain_backoff_seconds: float = Field(default=30.0, gt=0)
-    drain_max_attempts: int = Field(default=12, ge=1)
-    inbox_retry_interval_seconds: float = Field(default=5.0, gt=0)
-    inbox_backoff_seconds: float = Field(default=10.0, gt=0)
-    inbox_max_attempts: int = Field(default=8, ge=1)
-    catch_up_hours: float = Field(default=24.0, ge=0)
-
-    def inbox_retry(self) -> InboxRetryPolicy:
-        """How accepted callbacks whose handling failed are retried."""
-        return InboxRetryPolicy(
-            max_attempts=self.inbox_max_attempts,
-            backoff_base_seconds=self.inbox_backoff_seconds,
-            interval_seconds=self.inbox_retry_interval_seconds,
-        )
+def inbox_retry_policy(settings: WeComChannelSettings) -> InboxRetryPolicy:
+    """How accepted callbacks whose handling failed are retried."""
+    return InboxRetryPolicy(
+        max_attempts=settings.inbox_max_attempts,
+        backoff_base_seconds=settings.inbox_backoff_seconds,
+        interval_seconds=settings.inbox_retry_interval_seconds,
+    )
 
 
 class OrderedDispatcher:
@@ -299,7 +278,7 @@ def build_wecom_channel(
         handler=inbound,
         outbound=client,
         inbox=SqlOutbox(engine, wecom_inbox),
-        inbox_retry=settings.inbox_retry(),
+        inbox_retry=inbox_retry_policy(settings),
     )
     processor = CallbackProcessor(deps)
     return WeComChannel(

@@ -27,8 +27,9 @@ from handoff_api.wecom.channel import guest_client_id
 from handoff_api.wecom.crypto import WeComCrypto
 from handoff_api.wecom.notifications import reference_code
 from handoff_api.wecom.replies import FEEDBACK_HINT
+from handoff_api.wecom.settings import WeComChannelSettings
 from handoff_api.wecom.tasks import BackgroundTaskSet
-from handoff_api.wecom.wiring import OrderedDispatcher, WeComChannelSettings, build_wecom_channel
+from handoff_api.wecom.wiring import OrderedDispatcher, build_wecom_channel
 from routing.settings import RoutingSettings
 from tests.handoff_api.conftest import ANSWER, REDIS_URL, ScriptedBot, login
 from tests.handoff_api.wecom.fake_wecom import FakeWeCom
