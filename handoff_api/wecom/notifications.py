@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from handoff_api.masking import mask_name
 from handoff_api.wecom.client import SendResult
-from handoff_api.wecom.router import InboundText
+from handoff_api.wecom.identity import InboundText
 from handoff_api.wecom.text import truncate_utf8, utf8_len
 from routing.errors import Forbidden, IllegalTransition, NotFound, RoutingError, ValidationFailed
 from routing.models import (

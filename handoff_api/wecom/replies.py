@@ -14,14 +14,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
-from handoff_api.wecom.channel import (
-    ClientSender,
-    ConversationLinks,
-    NoRouteError,
-    WeComIdentity,
-    send_to_identity,
-)
 from handoff_api.wecom.client import SendStatus
+from handoff_api.wecom.identity import ClientSender, NoRouteError, WeComIdentity, send_to_identity
+from handoff_api.wecom.store import ConversationLinks
 from routing.models import Channel, Client, Conversation, Message, Staff
 from routing.models import SenderKind as MessageSender
 from routing.ports import IdempotencyStore

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import PlainTextResponse
@@ -25,6 +25,7 @@ from handoff_api.wecom.crypto import (
     WeComCrypto,
     WeComCryptoError,
 )
+from handoff_api.wecom.identity import InboundText, SenderKind
 from handoff_api.wecom.inbox import InboxRetryPolicy, InboxWorker
 from handoff_api.wecom.outbox import MemoryOutbox, Outbox
 from handoff_api.wecom.parser import (
@@ -45,21 +46,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_CALLBACK_PATH = "/wecom/callback"
 UNSUPPORTED_REPLY = "暂时只支持文字消息，请用文字描述您的问题。"
 KF_ORIGIN_CLIENT = 3
-
-SenderKind = Literal["external_contact", "kf", "staff"]
-
-
-@dataclass(frozen=True, slots=True)
-class InboundText:
-    """A client's or staff member's text, ready for the conversation flow."""
-
-    wecom_user_id: str
-    text: str
-    msg_id: str
-    received_at: datetime
-    kind: SenderKind
-    open_kfid: str | None = None
-    agent_id: str | None = None
 
 
 class IdempotencyStore(Protocol):

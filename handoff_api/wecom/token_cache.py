@@ -69,3 +69,25 @@ class RedisTokenCache:
         if ttl_seconds <= 0:
             raise ValueError("ttl_seconds must be positive")
         await self._redis.set(key, value, ex=ttl_seconds)
+
+
+KF_CURSOR_KEY_PREFIX = KF_CURSOR_KEY_TEMPLATE.split("{", 1)[0]
+
+
+class SplitTokenCache:
+    """Access tokens in the fast shared cache; 微信客服 sync cursors in the durable one."""
+
+    def __init__(self, tokens: TokenCache, cursors: TokenCache) -> None:
+        self._tokens = tokens
+        self._cursors = cursors
+
+    def _for(self, key: str) -> TokenCache:
+        return self._cursors if key.startswith(KF_CURSOR_KEY_PREFIX) else self._tokens
+
+    async def get(self, key: str) -> str | None:
+        """From the cache that holds this kind of key."""
+        return await self._for(key).get(key)
+
+    async def set(self, key: str, value: str, ttl_seconds: int) -> None:
+        """Into the cache that holds this kind of key."""
+        await self._for(key).set(key, value, ttl_seconds)

@@ -19,17 +19,17 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from handoff_api.flow import ConversationFlow
-from handoff_api.wecom.channel import ConversationLinks, SplitTokenCache, SqlStateCache, WeComClientChannel
 from handoff_api.wecom.client import WeComClient
 from handoff_api.wecom.drainer import OutboxDrainer
+from handoff_api.wecom.inbound import WeComClientChannel
 from handoff_api.wecom.inbox import InboxRetryPolicy
 from handoff_api.wecom.notifications import EscalationNotifier, StaffReplyHandler
-from handoff_api.wecom.outbox import SqlOutbox, wecom_inbox, wecom_metadata
 from handoff_api.wecom.replies import ReplyRelay
 from handoff_api.wecom.router import CallbackProcessor, WeComDeps, make_wecom_router
 from handoff_api.wecom.settings import WeComChannelSettings
+from handoff_api.wecom.store import ConversationLinks, SqlOutbox, SqlStateCache, wecom_inbox
 from handoff_api.wecom.tasks import BackgroundTaskSet
-from handoff_api.wecom.token_cache import MemoryTokenCache, RedisTokenCache, TokenCache
+from handoff_api.wecom.token_cache import MemoryTokenCache, RedisTokenCache, SplitTokenCache, TokenCache
 from routing.ports import EventBus, IdempotencyStore, Subscription
 from routing.records import Record
 from routing.service import RoutingService
@@ -94,7 +94,6 @@ class WeComChannel:
         notifier: EscalationNotifier,
         inbound: WeComClientChannel,
         links: ConversationLinks,
-        outbox_engine: AsyncEngine,
         events: EventBus,
         catch_up_hours: float,
     ) -> None:
@@ -107,7 +106,6 @@ class WeComChannel:
         self.notifier = notifier
         self.inbound = inbound
         self.links = links
-        self._outbox_engine = outbox_engine
         self._events = events
         self._catch_up = timedelta(hours=catch_up_hours)
         self._jobs = BackgroundTaskSet()
@@ -131,10 +129,7 @@ class WeComChannel:
         app.state.wecom_router = self.router
 
     async def start(self) -> None:
-        """Create missing tables, subscribe to routing's events, start the drainer and retries, catch up."""
-        async with self._outbox_engine.begin() as connection:
-            await connection.run_sync(wecom_metadata.create_all, checkfirst=True)
-        await self.links.ensure_table()
+        """Subscribe to routing's events, start the drainer and retries, catch up (the schema comes from Alembic)."""
         self._stop.clear()
         self._subscription = await self._events.subscribe()
         self._loops = [
@@ -291,7 +286,6 @@ def build_wecom_channel(
         notifier=notifier,
         inbound=inbound,
         links=links,
-        outbox_engine=engine,
         events=events,
         catch_up_hours=settings.catch_up_hours,
     )

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from handoff_api.wecom.client import KfMessage, SendResult, SendStatus
-from handoff_api.wecom.router import InboundText
+from handoff_api.wecom.identity import InboundText
 
 
 class MemoryIdempotencyStore:

@@ -17,24 +17,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from handoff_api.bot_client import BotPayload
 from handoff_api.classifier import FixedQueueClassifier
 from handoff_api.flow import ConversationFlow
-from handoff_api.wecom.channel import (
+from handoff_api.wecom.client import SendResult, SendStatus
+from handoff_api.wecom.client_text import (
     ASK_HUMAN,
     FEEDBACK_RESOLVED,
     FEEDBACK_UNRESOLVED,
-    GUEST_REFUSED_NOTICE,
-    TOO_LONG_NOTICE,
-    ConversationLinks,
-    SplitTokenCache,
-    SqlStateCache,
-    WeComClientChannel,
-    guest_client_id,
     last_suggestions,
     translate_client_text,
-    wecom_state,
 )
-from handoff_api.wecom.client import SendResult, SendStatus
-from handoff_api.wecom.router import InboundText, SenderKind
-from handoff_api.wecom.token_cache import MemoryTokenCache, kf_cursor_key, token_key
+from handoff_api.wecom.identity import InboundText, SenderKind
+from handoff_api.wecom.inbound import GUEST_REFUSED_NOTICE, TOO_LONG_NOTICE, WeComClientChannel, guest_client_id
+from handoff_api.wecom.store import ConversationLinks, SqlStateCache, wecom_state
+from handoff_api.wecom.token_cache import MemoryTokenCache, SplitTokenCache, kf_cursor_key, token_key
 from routing.directory_import import seed_demo
 from routing.memory import MemoryEventBus, MemoryIdempotencyStore, MemoryPresenceStore, MemoryQueueStore, SystemClock
 from routing.models import Channel, ConversationState, Message, Presence, Role, Staff
@@ -141,7 +135,6 @@ async def build_stack(tmp_path: Path, clock: Clock | None = None, settings: Rout
     )
     bot = SuggestingBot()
     links = ConversationLinks(engine)
-    await links.ensure_table()
     return Stack(
         engine, record, routing, ConversationFlow(routing, bot, 200), bot, events, idempotency, links, RecordingSender()
     )

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from handoff_api.wecom.channel import ConversationLinks
 from handoff_api.wecom.replies import FEEDBACK_HINT, SUGGESTIONS_HINT, ReplyRelay, render_for_wecom
+from handoff_api.wecom.store import ConversationLinks
 from routing.memory import MemoryIdempotencyStore, SystemClock
 from routing.models import Channel, Presence
 from routing.ports import Event

@@ -15,12 +15,12 @@ from fastapi import FastAPI
 
 from handoff_api.wecom.client import KfMessage
 from handoff_api.wecom.crypto import WeComCrypto
+from handoff_api.wecom.identity import InboundText
 from handoff_api.wecom.inbox import InboxRetryPolicy
 from handoff_api.wecom.outbox import MemoryOutbox, OutboxStatus
 from handoff_api.wecom.router import (
     UNSUPPORTED_REPLY,
     CallbackProcessor,
-    InboundText,
     WeComDeps,
     classify_sender,
     make_wecom_router,

@@ -23,8 +23,8 @@ from handoff_api.bot_client import BotClient
 from handoff_api.container import Container
 from handoff_api.main import create_app
 from handoff_api.settings import Settings
-from handoff_api.wecom.channel import guest_client_id
 from handoff_api.wecom.crypto import WeComCrypto
+from handoff_api.wecom.inbound import guest_client_id
 from handoff_api.wecom.notifications import reference_code
 from handoff_api.wecom.replies import FEEDBACK_HINT
 from handoff_api.wecom.settings import WeComChannelSettings

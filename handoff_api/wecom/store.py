@@ -1,0 +1,311 @@
+"""The WeCom channel's SQL tables and stores (SQLite or PostgreSQL).
+
+The tables are defined on routing's single MetaData (routing.sql_tables.metadata), so that Alembic
+sees one schema; the migrations in alembic/versions/ create them, nothing here creates tables.
+
+- wecom_conversations: which WeCom identity each conversation talks through (ConversationLinks);
+- wecom_state: small durable values such as the 微信客服 sync cursor (SqlStateCache);
+- wecom_outbox: outbound WeCom requests not sent yet (SqlOutbox);
+- wecom_inbox: accepted inbound callbacks until handled (status sent = handled).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from handoff_api.wecom.identity import ConversationLink, SenderKind
+from handoff_api.wecom.outbox import DEFAULT_LEASE_SECONDS, OutboxMessage, OutboxStatus, require_aware
+from routing.sql_tables import UtcDateTime, metadata
+
+# --------------------------------------------------------------------------- tables
+
+wecom_conversations = Table(
+    "wecom_conversations",
+    metadata,
+    Column("conversation_id", String(64), primary_key=True),
+    Column("wecom_user_id", String(128), nullable=False),
+    Column("client_id", String(64), nullable=False),
+    Column("kind", String(24), nullable=False),
+    Column("open_kfid", String(128), nullable=True),
+    Column("relayed_seq", Integer, nullable=False, default=0),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Index("ix_wecom_conversations_user_created", "wecom_user_id", "created_at"),
+)
+
+wecom_state = Table(
+    "wecom_state",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("value", String(1024), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+)
+
+
+def _retry_table(name: str) -> Table:
+    """A durable table of work items retried until done (the outbox, and the inbox of callbacks)."""
+    return Table(
+        name,
+        metadata,
+        Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+        Column("kind", String(32), nullable=False),
+        Column("payload", JSON, nullable=False),
+        Column("status", String(16), nullable=False, default=OutboxStatus.PENDING.value),
+        Column("attempts", Integer, nullable=False, default=0),
+        Column("last_error", Text, nullable=True),
+        Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("sent_at", DateTime(timezone=True), nullable=True),
+        Index(f"ix_{name}_status_next_attempt", "status", "next_attempt_at"),
+    )
+
+
+wecom_outbox = _retry_table("wecom_outbox")
+"""Outbound WeCom requests not sent yet."""
+wecom_inbox = _retry_table("wecom_inbox")
+"""Accepted inbound callbacks until handled (status sent = handled); see handoff_api.wecom.inbox."""
+
+
+# --------------------------------------------------------------------------- conversation links
+
+
+def _link(row: Any) -> ConversationLink:
+    return ConversationLink(
+        conversation_id=row.conversation_id,
+        wecom_user_id=row.wecom_user_id,
+        client_id=row.client_id,
+        kind=row.kind,
+        open_kfid=row.open_kfid,
+        created_at=row.created_at,
+        relayed_seq=row.relayed_seq,
+    )
+
+
+class ConversationLinks:
+    """SQL store of conversation links, table wecom_conversations."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def get(self, conversation_id: str) -> ConversationLink | None:
+        """The link of one conversation, or None if it did not start in WeCom."""
+        statement = select(wecom_conversations).where(wecom_conversations.c.conversation_id == conversation_id)
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(statement)).first()
+        return _link(row) if row is not None else None
+
+    async def for_user(self, wecom_user_id: str, client_id: str, limit: int = 20) -> list[ConversationLink]:
+        """The identity's conversations as this client, newest first."""
+        table = wecom_conversations
+        statement = (
+            select(table)
+            .where(table.c.wecom_user_id == wecom_user_id, table.c.client_id == client_id)
+            .order_by(table.c.created_at.desc())
+            .limit(limit)
+        )
+        async with self._engine.connect() as connection:
+            return [_link(row) for row in await connection.execute(statement)]
+
+    async def recent(self, since: datetime) -> list[ConversationLink]:
+        """Links touched since the given instant (for catching up on replies after a restart)."""
+        statement = select(wecom_conversations).where(wecom_conversations.c.updated_at >= since)
+        async with self._engine.connect() as connection:
+            return [_link(row) for row in await connection.execute(statement)]
+
+    async def add(self, link: ConversationLink) -> None:
+        """Store a new link."""
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                insert(wecom_conversations).values(
+                    conversation_id=link.conversation_id,
+                    wecom_user_id=link.wecom_user_id,
+                    client_id=link.client_id,
+                    kind=link.kind,
+                    open_kfid=link.open_kfid,
+                    relayed_seq=link.relayed_seq,
+                    created_at=link.created_at,
+                    updated_at=link.created_at,
+                )
+            )
+
+    async def touch(self, conversation_id: str, kind: SenderKind, open_kfid: str | None, at: datetime) -> None:
+        """Remember the route the client used last (a 微信客服 account may change)."""
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                update(wecom_conversations)
+                .where(wecom_conversations.c.conversation_id == conversation_id)
+                .values(kind=kind, open_kfid=open_kfid, updated_at=at)
+            )
+
+    async def advance(self, conversation_id: str, seq: int) -> None:
+        """Record that messages up to seq were handed to WeCom (never moves backwards)."""
+        table = wecom_conversations
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                update(table)
+                .where(table.c.conversation_id == conversation_id, table.c.relayed_seq < seq)
+                .values(relayed_seq=seq)
+            )
+
+
+# --------------------------------------------------------------------------- durable small values
+
+
+class SqlStateCache:
+    """TokenCache in SQL: the 微信客服 sync cursor must survive restarts, or old messages come back."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def get(self, key: str) -> str | None:
+        """The value if present and not expired."""
+        statement = select(wecom_state.c.value, wecom_state.c.expires_at).where(wecom_state.c.key == key)
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(statement)).first()
+        if row is None or row.expires_at <= datetime.now(UTC):
+            return None
+        return str(row.value)
+
+    async def set(self, key: str, value: str, ttl_seconds: int) -> None:
+        """Insert or overwrite the value with a new expiry."""
+        if ttl_seconds <= 0:
+            raise ValueError("ttl_seconds must be positive")
+        expires_at = datetime.now(UTC) + timedelta(seconds=ttl_seconds)
+        async with self._engine.begin() as connection:
+            updated = await connection.execute(
+                update(wecom_state).where(wecom_state.c.key == key).values(value=value, expires_at=expires_at)
+            )
+            if updated.rowcount == 0:
+                await connection.execute(insert(wecom_state).values(key=key, value=value, expires_at=expires_at))
+
+
+# --------------------------------------------------------------------------- outbox
+
+
+def _as_utc(value: datetime) -> datetime:
+    """SQLite returns naive datetimes; every value stored here is UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _row_to_message(row: Any) -> OutboxMessage:
+    return OutboxMessage(
+        id=row.id,
+        kind=row.kind,
+        payload=row.payload,
+        status=OutboxStatus(row.status),
+        attempts=row.attempts,
+        last_error=row.last_error,
+        next_attempt_at=_as_utc(row.next_attempt_at),
+        created_at=_as_utc(row.created_at),
+        sent_at=_as_utc(row.sent_at) if row.sent_at is not None else None,
+    )
+
+
+class SqlOutbox:
+    """Outbox in the SQL system of record: table wecom_outbox, or wecom_inbox."""
+
+    def __init__(self, engine: AsyncEngine, table: Table = wecom_outbox) -> None:
+        self._engine = engine
+        self._table = table
+
+    async def add(
+        self,
+        kind: str,
+        payload: Mapping[str, Any],
+        *,
+        next_attempt_at: datetime,
+        attempts: int = 0,
+        last_error: str | None = None,
+    ) -> int:
+        statement = (
+            insert(self._table)
+            .values(
+                kind=kind,
+                payload=dict(payload),
+                status=OutboxStatus.PENDING.value,
+                attempts=attempts,
+                last_error=last_error,
+                next_attempt_at=require_aware(next_attempt_at),
+                created_at=datetime.now(UTC),
+            )
+            .returning(self._table.c.id)
+        )
+        async with self._engine.begin() as connection:
+            return int((await connection.execute(statement)).scalar_one())
+
+    async def due(
+        self, now: datetime, limit: int = 50, lease_seconds: float = DEFAULT_LEASE_SECONDS
+    ) -> list[OutboxMessage]:
+        now = require_aware(now)
+        lease_until = now + timedelta(seconds=lease_seconds)
+        table = self._table
+        candidates = (
+            select(table.c.id, table.c.next_attempt_at)
+            .where(table.c.status == OutboxStatus.PENDING.value, table.c.next_attempt_at <= now)
+            .order_by(table.c.id)
+            .limit(limit)
+        )
+        claimed: list[int] = []
+        async with self._engine.begin() as connection:
+            for candidate in (await connection.execute(candidates)).all():
+                # Optimistic claim: only one drainer moves next_attempt_at from the value it read.
+                result = await connection.execute(
+                    update(table)
+                    .where(
+                        table.c.id == candidate.id,
+                        table.c.status == OutboxStatus.PENDING.value,
+                        table.c.next_attempt_at == candidate.next_attempt_at,
+                    )
+                    .values(next_attempt_at=lease_until)
+                )
+                if result.rowcount == 1:
+                    claimed.append(candidate.id)
+            if not claimed:
+                return []
+            rows = await connection.execute(select(table).where(table.c.id.in_(claimed)).order_by(table.c.id))
+            return [_row_to_message(row) for row in rows]
+
+    async def mark_sent(self, message_id: int, sent_at: datetime) -> None:
+        statement = (
+            update(self._table)
+            .where(self._table.c.id == message_id)
+            .values(
+                status=OutboxStatus.SENT.value,
+                sent_at=require_aware(sent_at),
+                attempts=self._table.c.attempts + 1,
+            )
+        )
+        async with self._engine.begin() as connection:
+            await connection.execute(statement)
+
+    async def mark_failed(self, message_id: int, error: str, next_attempt_at: datetime | None) -> None:
+        values: dict[str, Any] = {"attempts": self._table.c.attempts + 1, "last_error": error}
+        if next_attempt_at is None:
+            values["status"] = OutboxStatus.FAILED.value
+        else:
+            values["next_attempt_at"] = require_aware(next_attempt_at)
+        async with self._engine.begin() as connection:
+            await connection.execute(update(self._table).where(self._table.c.id == message_id).values(**values))
+
+    async def get(self, message_id: int) -> OutboxMessage | None:
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(select(self._table).where(self._table.c.id == message_id))).first()
+        return _row_to_message(row) if row is not None else None
