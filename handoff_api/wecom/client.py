@@ -11,13 +11,14 @@ import logging
 import re
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 import httpx
 
+from handoff_api.wecom.kf import KfMessage, kf_message_from_api
 from handoff_api.wecom.outbox import Outbox
 from handoff_api.wecom.settings import DEFAULT_API_BASE_URL, WeComSettings
 from handoff_api.wecom.text import TEXT_MAX_BYTES, split_text, truncate_utf8
@@ -74,20 +75,6 @@ class SendResult:
     status: SendStatus
     chunks: int
     outbox_ids: tuple[int, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class KfMessage:
-    """One message pulled with kf/sync_msg; origin 3 = the client, 4 = system, 5 = a servicer."""
-
-    msg_id: str
-    open_kfid: str
-    external_userid: str
-    send_time: int
-    origin: int
-    msg_type: str
-    text: str | None
-    raw: Mapping[str, Any] = field(repr=False, default_factory=dict)
 
 
 _SECRET_QUERY = re.compile(r"(access_token|corpsecret)=[^&\s\"']*")
@@ -374,7 +361,7 @@ class WeComClient:
             if cursor:
                 request["cursor"] = cursor
             body = await self._call("/cgi-bin/kf/sync_msg", request, self._max_attempts)
-            messages.extend(_kf_message(item) for item in body.get("msg_list", []) if isinstance(item, dict))
+            messages.extend(kf_message_from_api(item) for item in body.get("msg_list", []) if isinstance(item, dict))
             cursor = str(body.get("next_cursor") or "") or cursor
             if cursor:
                 await self._token_cache.set(cursor_key, cursor, KF_CURSOR_TTL_SECONDS)
@@ -390,18 +377,3 @@ class WeComClient:
         if any("|" in user_id for user_id in ids):
             raise ValueError("a WeCom user id cannot contain '|'")
         return "|".join(ids)
-
-
-def _kf_message(item: Mapping[str, Any]) -> KfMessage:
-    msg_type = str(item.get("msgtype", ""))
-    text = item.get("text")
-    return KfMessage(
-        msg_id=str(item.get("msgid", "")),
-        open_kfid=str(item.get("open_kfid", "")),
-        external_userid=str(item.get("external_userid", "")),
-        send_time=int(item.get("send_time", 0)),
-        origin=int(item.get("origin", 0)),
-        msg_type=msg_type,
-        text=str(text.get("content", "")) if msg_type == "text" and isinstance(text, dict) else None,
-        raw=dict(item),
-    )

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import PlainTextResponse
 
-from handoff_api.wecom.client import KfMessage, SendResult
+from handoff_api.wecom.client import SendResult
 from handoff_api.wecom.crypto import (
     InvalidSignatureError,
     ReceiveIdMismatchError,
@@ -27,6 +27,7 @@ from handoff_api.wecom.crypto import (
 )
 from handoff_api.wecom.identity import InboundText, SenderKind
 from handoff_api.wecom.inbox import InboxRetryPolicy, InboxWorker
+from handoff_api.wecom.kf import KF_ORIGIN_CLIENT, KfMessage, kf_from_payload, kf_payload
 from handoff_api.wecom.outbox import MemoryOutbox, Outbox
 from handoff_api.wecom.parser import (
     EventMessage,
@@ -45,7 +46,6 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_CALLBACK_PATH = "/wecom/callback"
 UNSUPPORTED_REPLY = "暂时只支持文字消息，请用文字描述您的问题。"
-KF_ORIGIN_CLIENT = 3
 
 
 class IdempotencyStore(Protocol):
@@ -193,16 +193,6 @@ CALLBACK_ITEM = "callback"
 KF_ITEM = "kf"
 
 
-def _kf_payload(message: KfMessage) -> dict[str, Any]:
-    fields = asdict(message)
-    fields.pop("raw")
-    return fields
-
-
-def _kf_from_payload(payload: Mapping[str, Any]) -> KfMessage:
-    return KfMessage(**payload)
-
-
 class CallbackProcessor:
     """Handles verified, deduplicated messages; `inbox` keeps each one until it is handled."""
 
@@ -219,7 +209,7 @@ class CallbackProcessor:
         if kind == CALLBACK_ITEM:
             await self.process(parse_message(str(payload["xml"])))
         elif kind == KF_ITEM:
-            await self._kf_message(_kf_from_payload(payload))
+            await self._kf_message(kf_from_payload(payload))
         else:
             raise ValueError(f"unknown inbox item kind {kind!r}")
 
@@ -265,7 +255,7 @@ class CallbackProcessor:
             key = f"wecom:kf:{kf_message.msg_id}"
             if not await self._deps.idempotency.claim(key, self._deps.dedup_ttl_seconds):
                 continue
-            payload = _kf_payload(kf_message)
+            payload = kf_payload(kf_message)
             try:
                 accepted.append((await self.inbox.accept(KF_ITEM, payload), payload))
             except Exception:

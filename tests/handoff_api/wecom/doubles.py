@@ -6,8 +6,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from handoff_api.wecom.client import KfMessage, SendResult, SendStatus
+from handoff_api.wecom.client import SendResult, SendStatus
 from handoff_api.wecom.identity import InboundText
+from handoff_api.wecom.kf import KfMessage
 
 
 class MemoryIdempotencyStore:

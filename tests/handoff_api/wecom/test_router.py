@@ -13,10 +13,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from handoff_api.wecom.client import KfMessage
 from handoff_api.wecom.crypto import WeComCrypto
 from handoff_api.wecom.identity import InboundText
 from handoff_api.wecom.inbox import InboxRetryPolicy
+from handoff_api.wecom.kf import KfMessage
 from handoff_api.wecom.outbox import MemoryOutbox, OutboxStatus
 from handoff_api.wecom.router import (
     UNSUPPORTED_REPLY,
