@@ -13,7 +13,7 @@ from routing.memory import MemoryIdempotencyStore, SystemClock
 from routing.models import Channel, Presence
 from routing.ports import Event
 from tests.handoff_api.conftest import ANSWER
-from tests.handoff_api.wecom.test_channel import (
+from tests.handoff_api.wecom.stack import (
     KF_ACCOUNT,
     KNOWN_CLIENT_WECOM,
     SUGGESTED,
