@@ -32,7 +32,7 @@ from handoff_api.realtime import stop_realtime
 from handoff_api.settings import Settings
 from handoff_api.staff.routes import router as staff_router
 from handoff_api.startup import startup_lock
-from handoff_api.wecom.wiring import WeComChannel, build_wecom_channel
+from handoff_api.wecom.wiring import WeComChannel, build_wecom_channel, wecom_callback_router
 from handoff_api.widget import router as widget_router
 from knowledge_base.service import FaqService, shared_service
 from routing.directory_import import seed_demo
@@ -186,14 +186,15 @@ def create_app(
         app.state.container = container
         wecom = build_wecom(settings, container, stores, engine)
         if wecom is not None:
-            wecom.mount(app)
             await wecom.start()
+            app.state.wecom = wecom  # from now on the callback router serves it
         stop_ticking = asyncio.Event()
         ticker = asyncio.create_task(tick_until(stop_ticking, routing, settings.tick_seconds))
         try:
             yield
         finally:
             if wecom is not None:
+                app.state.wecom = None  # callbacks get 503 again, so WeCom delivers them once more later
                 await wecom.stop()
             await stop_realtime(app)
             stop_ticking.set()
@@ -221,4 +222,6 @@ def create_app(
         console_router,
     ):
         app.include_router(router)
+    if settings.wecom.enabled:
+        app.include_router(wecom_callback_router())
     return app

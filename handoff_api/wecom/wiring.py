@@ -1,8 +1,10 @@
 """Assembles the WeCom channel from the building blocks: one call from the composition root.
 
-``build_wecom_channel`` returns a WeComChannel holding the callback router; ``start()`` subscribes
-to routing's events (replies to WeCom clients, staff notifications), starts the outbox drainer and
-the inbox retries, and catches up on replies a restart may have missed; ``stop()`` undoes all of it.
+``wecom_callback_router()`` is mounted once when the app is created; it serves the channel found on
+``app.state.wecom`` (503 while there is none, or it has not started). ``build_wecom_channel``
+returns a WeComChannel; ``start()`` subscribes to routing's events (replies to WeCom clients, staff
+notifications), starts the outbox drainer and the inbox retries, and catches up on replies a restart
+may have missed; ``stop()`` undoes all of it.
 """
 
 from __future__ import annotations
@@ -13,8 +15,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 
-from fastapi import APIRouter, FastAPI
-from fastapi.routing import APIRoute
+from fastapi import APIRouter, Request
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -24,8 +25,9 @@ from handoff_api.wecom.drainer import OutboxDrainer
 from handoff_api.wecom.inbound import WeComClientChannel
 from handoff_api.wecom.inbox import InboxRetryPolicy
 from handoff_api.wecom.notifications import EscalationNotifier, StaffReplyHandler
+from handoff_api.wecom.processor import CallbackProcessor, WeComDeps
 from handoff_api.wecom.replies import ReplyRelay
-from handoff_api.wecom.router import CallbackProcessor, WeComDeps, make_wecom_router
+from handoff_api.wecom.router import make_wecom_router
 from handoff_api.wecom.settings import WeComChannelSettings
 from handoff_api.wecom.store import ConversationLinks, SqlOutbox, SqlStateCache, wecom_inbox
 from handoff_api.wecom.tasks import BackgroundTaskSet
@@ -80,12 +82,11 @@ class OrderedDispatcher:
 
 
 class WeComChannel:
-    """The mounted WeCom channel: the callback router plus its background work."""
+    """The running WeCom channel: the callback processor plus its background work."""
 
     def __init__(
         self,
         *,
-        router: APIRouter,
         deps: WeComDeps,
         processor: CallbackProcessor,
         client: WeComClient,
@@ -97,7 +98,6 @@ class WeComChannel:
         events: EventBus,
         catch_up_hours: float,
     ) -> None:
-        self.router = router
         self.deps = deps
         self.processor = processor
         self.client = client
@@ -113,20 +113,12 @@ class WeComChannel:
         self._stop = asyncio.Event()
         self._subscription: Subscription | None = None
         self._loops: list[asyncio.Task[None]] = []
+        self._started = False
 
-    def mount(self, app: FastAPI) -> None:
-        """Include the callback router, dropping the one a previous start of the same app mounted."""
-        previous = getattr(app.state, "wecom_router", None)
-        if previous is not None:
-            paths = {route.path for route in previous.routes if isinstance(route, APIRoute)}
-            app.router.routes[:] = [
-                route
-                for route in app.router.routes
-                if getattr(route, "original_router", None) is not previous
-                and not (isinstance(route, APIRoute) and route.path in paths)
-            ]
-        app.include_router(self.router)
-        app.state.wecom_router = self.router
+    @property
+    def started(self) -> bool:
+        """True from the end of start() until stop() begins: callbacks are taken only then."""
+        return self._started
 
     async def start(self) -> None:
         """Subscribe to routing's events, start the drainer and retries, catch up (the schema comes from Alembic)."""
@@ -139,10 +131,12 @@ class WeComChannel:
         ]
         if self._catch_up > timedelta(0):
             self._jobs.spawn(self._catch_up_once(), name="wecom-catch-up")
+        self._started = True
         logger.info("wecom channel started")
 
     async def stop(self) -> None:
-        """Stop listening and draining, let running work finish, close the HTTP client."""
+        """Stop taking callbacks, listening and draining, let running work finish, close the HTTP client."""
+        self._started = False
         self._stop.set()
         for task in self._loops:
             task.cancel()
@@ -277,7 +271,6 @@ def build_wecom_channel(
     )
     processor = CallbackProcessor(deps)
     return WeComChannel(
-        router=make_wecom_router(deps, processor=processor),
         deps=deps,
         processor=processor,
         client=client,
@@ -289,3 +282,16 @@ def build_wecom_channel(
         events=events,
         catch_up_hours=settings.catch_up_hours,
     )
+
+
+def started_processor(request: Request) -> CallbackProcessor | None:
+    """The callback processor of the app's WeCom channel, or None until it has started (and once it stops)."""
+    channel = getattr(request.app.state, "wecom", None)
+    if isinstance(channel, WeComChannel) and channel.started:
+        return channel.processor
+    return None
+
+
+def wecom_callback_router() -> APIRouter:
+    """The callback router the app mounts once; each request finds the started channel on app.state.wecom."""
+    return make_wecom_router(started_processor)

@@ -18,13 +18,8 @@ from handoff_api.wecom.identity import InboundText
 from handoff_api.wecom.inbox import InboxRetryPolicy
 from handoff_api.wecom.kf import KfMessage
 from handoff_api.wecom.outbox import MemoryOutbox, OutboxStatus
-from handoff_api.wecom.router import (
-    UNSUPPORTED_REPLY,
-    CallbackProcessor,
-    WeComDeps,
-    classify_sender,
-    make_wecom_router,
-)
+from handoff_api.wecom.processor import UNSUPPORTED_REPLY, CallbackProcessor, WeComDeps, classify_sender
+from handoff_api.wecom.router import make_wecom_router
 from handoff_api.wecom.settings import WeComSettings
 from tests.handoff_api.wecom.doubles import MemoryIdempotencyStore, RecordingHandler, RecordingOutbound
 
@@ -84,7 +79,7 @@ class Harness:
         )
         self.processor = CallbackProcessor(self.deps)
         app = FastAPI()
-        app.include_router(make_wecom_router(self.deps, processor=self.processor))
+        app.include_router(make_wecom_router(lambda _request: self.processor))
         self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
 
     def signed(self, inner_xml: str, timestamp: str | None = None, nonce: str = "n123") -> tuple[dict[str, str], str]:
@@ -406,3 +401,18 @@ def test_deps_from_settings_wires_the_crypto_with_the_skew():
     assert (deps.max_body_bytes, deps.open_kfid) == (1000, "wkKF")
     ciphertext, signature = deps.crypto.encrypt("x", "n", str(int(time.time())))
     assert deps.crypto.decrypt_message(signature, str(int(time.time())), "n", ciphertext) == "x"
+
+
+async def test_before_the_channel_runs_every_callback_gets_503_so_wecom_delivers_it_again(caplog):
+    harness = Harness()
+    app = FastAPI()
+    app.include_router(make_wecom_router(lambda _request: None))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+        params, body = harness.signed(text_xml(msg_id="early"))
+        with caplog.at_level(logging.WARNING):
+            posted = await http.post(PATH, params=params, content=body)
+            verified = await http.get(PATH, params={**params, "echostr": "x"})
+    assert (posted.status_code, verified.status_code) == (503, 503)
+    assert "not running" in posted.text and "before the channel started" in caplog.text
+    assert harness.handler.texts == [] and await harness.inbox.get(1) is None
+    await harness.http.aclose()

@@ -1,4 +1,4 @@
-"""WeCom end to end: the real app (create_app + the WeCom channel as main.py mounts it), encrypted
+"""WeCom end to end: the real app (create_app with WECOM_ENABLED, as main.py wires it), encrypted
 callbacks, the scripted bot, the console REST API, and the local fake WeCom API recording what is sent.
 """
 
@@ -9,18 +9,14 @@ import json
 import sqlite3
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from redis.asyncio import Redis as AsyncRedis
 
-from handoff_api.bot_client import BotClient
-from handoff_api.container import Container
 from handoff_api.main import create_app
 from handoff_api.settings import Settings
 from handoff_api.wecom.crypto import WeComCrypto
@@ -45,43 +41,6 @@ KF_PATH = "/cgi-bin/kf/send_msg"
 APP_PATH = "/cgi-bin/message/send"
 
 T = TypeVar("T")
-
-
-def create_app_with_wecom(
-    settings: Settings, wecom: WeComChannelSettings, bot: BotClient, routing_settings: RoutingSettings
-) -> FastAPI:
-    """main.create_app, with the WeCom channel built, mounted and started in its lifespan as main.py does."""
-    app = create_app(settings, bot=bot, routing_settings=routing_settings)
-    inner = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(application: FastAPI) -> AsyncIterator[Any]:
-        async with inner(application) as state:
-            container: Container = application.state.container
-            redis = AsyncRedis.from_url(settings.redis_url) if settings.redis_url else None
-            channel = build_wecom_channel(
-                wecom,
-                routing=container.routing,
-                flow=container.flow,
-                record=container.record,
-                events=container.events,
-                idempotency=container.routing.idempotency,
-                engine=container.engine,
-                redis=redis,
-                console_base_url=CONSOLE,
-            )
-            channel.mount(application)
-            application.state.wecom = channel
-            await channel.start()
-            try:
-                yield state
-            finally:
-                await channel.stop()
-                if redis is not None:
-                    await redis.aclose()
-
-    app.router.lifespan_context = lifespan
-    return app
 
 
 class World:
@@ -189,18 +148,8 @@ def fake_wecom() -> Iterator[FakeWeCom]:
         yield fake
 
 
-@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
-def world(request: pytest.FixtureRequest, tmp_path: Path, fake_wecom: FakeWeCom) -> Iterator[World]:
-    """The app on the embedded backends, and again with Redis behind routing's ports and the token cache."""
-    database = tmp_path / "engine.db"
-    prefix = f"tre-test-{uuid.uuid4().hex[:8]}:"
-    settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{database}",
-        kb_index_dir=tmp_path / "no-index",
-        redis_url=REDIS_URL if request.param == "redis" else None,
-        tick_seconds=0.2,
-        max_message_chars=200,
-    )
+def app_settings(database: Path, fake_wecom: FakeWeCom, redis_url: str | None = None) -> Settings:
+    """The API's settings with the WeCom channel enabled against the fake WeCom API."""
     wecom = WeComChannelSettings(
         enabled=True,
         corp_id=fake_wecom.state.corp_id,
@@ -217,9 +166,26 @@ def world(request: pytest.FixtureRequest, tmp_path: Path, fake_wecom: FakeWeCom)
         drain_interval_seconds=0.1,
         drain_backoff_seconds=0.2,
         catch_up_hours=0,
+        console_base_url=CONSOLE,
     )
+    return Settings(
+        database_url=f"sqlite+aiosqlite:///{database}",
+        kb_index_dir=database.parent / "no-index",
+        redis_url=redis_url,
+        tick_seconds=0.2,
+        max_message_chars=200,
+        wecom=wecom,
+    )
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+def world(request: pytest.FixtureRequest, tmp_path: Path, fake_wecom: FakeWeCom) -> Iterator[World]:
+    """The app on the embedded backends, and again with Redis behind routing's ports and the token cache."""
+    database = tmp_path / "engine.db"
+    prefix = f"tre-test-{uuid.uuid4().hex[:8]}:"
+    settings = app_settings(database, fake_wecom, REDIS_URL if request.param == "redis" else None)
     bot = ScriptedBot()
-    app = create_app_with_wecom(settings, wecom, bot, RoutingSettings(always_open=True, redis_key_prefix=prefix))
+    app = create_app(settings, bot=bot, routing_settings=RoutingSettings(always_open=True, redis_key_prefix=prefix))
     try:
         with TestClient(app) as http:
             yield World(http, fake_wecom, bot, database, app)
@@ -367,6 +333,28 @@ def test_a_restarted_app_serves_callbacks_with_the_new_channel(world: World) -> 
         wait_for(lambda: len(world.kf_texts(CLIENT)) == 2)
         assert world.kf_texts(CLIENT)[-1] == "您好，我是智能投顾机器人。"
         assert {conversation_id for conversation_id, _ in world.bot.calls} == {world.bot.calls[0][0]}
+
+
+def test_callbacks_get_503_until_the_app_has_started_and_again_once_it_has_stopped(
+    tmp_path: Path, fake_wecom: FakeWeCom
+) -> None:
+    app = create_app(app_settings(tmp_path / "engine.db", fake_wecom), bot=ScriptedBot())
+    idle = TestClient(app)  # outside `with`: the lifespan (which starts the channel) does not run
+    world = World(idle, fake_wecom, ScriptedBot(), tmp_path / "engine.db", app)
+    timestamp, nonce = str(int(time.time())), "n1"
+    echostr, signature = world.crypto.encrypt("verify-me", nonce, timestamp)
+    query = {"msg_signature": signature, "timestamp": timestamp, "nonce": nonce, "echostr": echostr}
+    early = idle.get("/wecom/callback", params=query)
+    assert early.status_code == 503 and "not running" in early.text
+    with TestClient(app) as running:
+        assert running.get("/wecom/callback", params=query).text == "verify-me"
+    assert idle.get("/wecom/callback", params=query).status_code == 503
+
+
+def test_without_wecom_enabled_there_is_no_callback_route(tmp_path: Path) -> None:
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'engine.db'}", kb_index_dir=tmp_path / "none")
+    with TestClient(create_app(settings, bot=ScriptedBot())) as http:
+        assert http.post("/wecom/callback").status_code == 404
 
 
 async def test_the_dispatcher_keeps_each_conversations_order_and_survives_failures() -> None:

@@ -1,0 +1,222 @@
+"""Handling of verified WeCom callback messages: each is kept in the inbox until it is handled.
+
+A text becomes an InboundText for the conversation flow; a 微信客服 notification (kf_msg_or_event)
+pulls the new 微信客服 messages and stores each before any is handled; other message types get a
+polite text-only notice where it can arrive. The HTTP side is handoff_api.wecom.router.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from handoff_api.wecom.client import SendResult
+from handoff_api.wecom.crypto import WeComCrypto
+from handoff_api.wecom.identity import InboundText, SenderKind
+from handoff_api.wecom.inbox import InboxRetryPolicy, InboxWorker
+from handoff_api.wecom.kf import KF_ORIGIN_CLIENT, KfMessage, kf_from_payload, kf_payload
+from handoff_api.wecom.outbox import MemoryOutbox, Outbox
+from handoff_api.wecom.parser import (
+    EventMessage,
+    InboundMessage,
+    KfMsgOrEventMessage,
+    TextMessage,
+    UnsupportedMessage,
+    parse_message,
+)
+from handoff_api.wecom.settings import WeComSettings
+from handoff_api.wecom.tasks import BackgroundTaskSet
+
+logger = logging.getLogger(__name__)
+
+UNSUPPORTED_REPLY = "暂时只支持文字消息，请用文字描述您的问题。"
+
+
+class IdempotencyStore(Protocol):
+    """claim() returns True only the first time a key is seen within ttl_seconds; release() forgets a claim."""
+
+    async def claim(self, key: str, ttl_seconds: int) -> bool: ...
+
+    async def release(self, key: str) -> None: ...
+
+
+class InboundHandler(Protocol):
+    """The conversation flow's entry point for WeCom texts."""
+
+    async def handle_text(self, message: InboundText) -> None: ...
+
+
+class WeComOutbound(Protocol):
+    """The part of WeComClient the callback needs."""
+
+    async def send_text(self, user_ids: Sequence[str], content: str) -> SendResult: ...
+
+    async def send_kf_text(self, external_userid: str, open_kfid: str, content: str) -> SendResult: ...
+
+    async def pull_kf_messages(self, token: str, open_kfid: str) -> list[KfMessage]: ...
+
+
+@dataclass
+class WeComDeps:
+    """Everything the callback router needs, supplied by the composition root."""
+
+    crypto: WeComCrypto
+    idempotency: IdempotencyStore
+    handler: InboundHandler
+    outbound: WeComOutbound
+    max_body_bytes: int = 64 * 1024
+    dedup_ttl_seconds: int = 24 * 3600
+    open_kfid: str | None = None
+    tasks: BackgroundTaskSet = field(default_factory=BackgroundTaskSet)
+    inbox: Outbox = field(default_factory=MemoryOutbox)
+    """Accepted messages until handled (the SQL wecom_inbox table in the app)."""
+    inbox_retry: InboxRetryPolicy = field(default_factory=InboxRetryPolicy)
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: WeComSettings,
+        *,
+        idempotency: IdempotencyStore,
+        handler: InboundHandler,
+        outbound: WeComOutbound,
+        inbox: Outbox | None = None,
+        inbox_retry: InboxRetryPolicy | None = None,
+    ) -> WeComDeps:
+        """Build the crypto (receive id = corp id, skew from settings) and the deps."""
+        crypto = WeComCrypto(
+            settings.token,
+            settings.encoding_aes_key,
+            settings.corp_id,
+            timestamp_skew_seconds=settings.timestamp_skew_seconds,
+        )
+        return cls(
+            crypto=crypto,
+            idempotency=idempotency,
+            handler=handler,
+            outbound=outbound,
+            max_body_bytes=settings.max_body_bytes,
+            dedup_ttl_seconds=settings.dedup_ttl_seconds,
+            open_kfid=settings.open_kfid or None,
+            inbox=inbox or MemoryOutbox(),
+            inbox_retry=inbox_retry or InboxRetryPolicy(),
+        )
+
+
+def classify_sender(user_id: str) -> SenderKind:
+    """External contacts' ids start with wm/wo and are long opaque strings; staff ids are set by the corp."""
+    looks_external = user_id[:2] in ("wm", "wo") and len(user_id) >= 20 and user_id.isascii()
+    return "external_contact" if looks_external else "staff"
+
+
+def dedup_key(message: InboundMessage) -> str:
+    """MsgId when there is one, else the sender + CreateTime + event (kf events: their sync token)."""
+    if isinstance(message, KfMsgOrEventMessage):
+        return f"wecom:kf_event:{message.open_kfid}:{message.token}"
+    if isinstance(message, TextMessage):
+        return f"wecom:msg:{message.msg_id}"
+    if isinstance(message, UnsupportedMessage) and message.msg_id:
+        return f"wecom:msg:{message.msg_id}"
+    event = message.event if isinstance(message, EventMessage) else message.msg_type
+    return f"wecom:event:{message.from_user_name}:{message.create_time}:{event}"
+
+
+def _received_at(unix_seconds: int) -> datetime:
+    return datetime.fromtimestamp(unix_seconds, UTC)
+
+
+CALLBACK_ITEM = "callback"
+KF_ITEM = "kf"
+
+
+class CallbackProcessor:
+    """Handles verified, deduplicated messages; `inbox` keeps each one until it is handled."""
+
+    def __init__(self, deps: WeComDeps) -> None:
+        self.deps = deps
+        self.inbox = InboxWorker(deps.inbox, self.handle_item, deps.inbox_retry)
+
+    async def accept_callback(self, xml: str) -> int:
+        """Store a decrypted callback message; the id to attempt it with."""
+        return await self.inbox.accept(CALLBACK_ITEM, {"xml": xml})
+
+    async def handle_item(self, kind: str, payload: Mapping[str, Any]) -> None:
+        """Handle one stored item (a callback message or a pulled kf message)."""
+        if kind == CALLBACK_ITEM:
+            await self.process(parse_message(str(payload["xml"])))
+        elif kind == KF_ITEM:
+            await self._kf_message(kf_from_payload(payload))
+        else:
+            raise ValueError(f"unknown inbox item kind {kind!r}")
+
+    async def process(self, message: InboundMessage) -> None:
+        if isinstance(message, TextMessage):
+            await self._text(message)
+        elif isinstance(message, UnsupportedMessage):
+            if classify_sender(message.from_user_name) != "staff":
+                # message/send reaches corp members only; an external contact cannot be answered this way
+                logger.info("wecom %s message %s from an external contact ignored", message.msg_type, message.msg_id)
+                return
+            logger.info("wecom %s message %s answered with the text-only notice", message.msg_type, message.msg_id)
+            await self.deps.outbound.send_text([message.from_user_name], UNSUPPORTED_REPLY)
+        elif isinstance(message, KfMsgOrEventMessage):
+            await self._kf_event(message)
+        else:
+            logger.info("wecom event %s from %s ignored", message.event, message.from_user_name)
+
+    async def _text(self, message: TextMessage) -> None:
+        if not message.content.strip():
+            logger.info("wecom empty text %s ignored", message.msg_id)
+            return
+        await self.deps.handler.handle_text(
+            InboundText(
+                wecom_user_id=message.from_user_name,
+                text=message.content,
+                msg_id=message.msg_id,
+                received_at=_received_at(message.create_time),
+                kind=classify_sender(message.from_user_name),
+                agent_id=message.agent_id,
+            )
+        )
+
+    async def _kf_event(self, event: KfMsgOrEventMessage) -> None:
+        if self.deps.open_kfid and event.open_kfid != self.deps.open_kfid:
+            logger.info("wecom kf event for another account %s ignored", event.open_kfid)
+            return
+        # The sync cursor has moved past what is pulled, so every client message is stored before any is handled.
+        accepted: list[tuple[int, dict[str, Any]]] = []
+        for kf_message in await self.deps.outbound.pull_kf_messages(event.token, event.open_kfid):
+            if kf_message.origin != KF_ORIGIN_CLIENT:
+                continue
+            key = f"wecom:kf:{kf_message.msg_id}"
+            if not await self.deps.idempotency.claim(key, self.deps.dedup_ttl_seconds):
+                continue
+            payload = kf_payload(kf_message)
+            try:
+                accepted.append((await self.inbox.accept(KF_ITEM, payload), payload))
+            except Exception:
+                await self.deps.idempotency.release(key)
+                raise
+        for item_id, payload in accepted:
+            await self.inbox.attempt(item_id, KF_ITEM, payload)
+
+    async def _kf_message(self, message: KfMessage) -> None:
+        if message.msg_type == "text" and message.text and message.text.strip():
+            await self.deps.handler.handle_text(
+                InboundText(
+                    wecom_user_id=message.external_userid,
+                    text=message.text,
+                    msg_id=message.msg_id,
+                    received_at=_received_at(message.send_time),
+                    kind="kf",
+                    open_kfid=message.open_kfid,
+                )
+            )
+        elif message.msg_type == "event":
+            logger.info("wecom kf event message %s ignored", message.msg_id)
+        else:
+            logger.info("wecom kf %s message %s answered with the text-only notice", message.msg_type, message.msg_id)
+            await self.deps.outbound.send_kf_text(message.external_userid, message.open_kfid, UNSUPPORTED_REPLY)
