@@ -132,7 +132,9 @@ async def open_record(settings: Settings) -> tuple[AsyncEngine, Record]:
     return engine, record
 
 
-def build_wecom(settings: Settings, container: Container, stores: Stores, engine: AsyncEngine) -> WeComChannel | None:
+def build_wecom(
+    settings: Settings, container: Container, stores: Stores, engine: AsyncEngine, clock: Clock
+) -> WeComChannel | None:
     """The WeCom channel when WECOM_ENABLED is set."""
     if not settings.wecom.enabled:
         return None
@@ -146,6 +148,7 @@ def build_wecom(settings: Settings, container: Container, stores: Stores, engine
         engine=engine,
         redis=stores.redis,
         console_base_url=settings.wecom.console_base_url or settings.base_url,
+        clock=clock,
     )
 
 
@@ -184,7 +187,7 @@ def create_app(
             health_checks=health_checks(engine, bot_client, kb, settings),
         )
         app.state.container = container
-        wecom = build_wecom(settings, container, stores, engine)
+        wecom = build_wecom(settings, container, stores, engine, clock)
         if wecom is not None:
             await wecom.start()
             app.state.wecom = wecom  # from now on the callback router serves it

@@ -12,7 +12,7 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -23,6 +23,8 @@ from handoff_api.wecom.outbox import Outbox
 from handoff_api.wecom.settings import DEFAULT_API_BASE_URL, WeComSettings
 from handoff_api.wecom.text import TEXT_MAX_BYTES, split_text, truncate_utf8
 from handoff_api.wecom.token_cache import TokenCache, kf_cursor_key, token_key
+from routing.memory import SystemClock
+from routing.ports import Clock
 
 logger = logging.getLogger(__name__)
 
@@ -99,10 +101,6 @@ def install_log_redaction() -> None:
             target.addFilter(RedactSecretsFilter())
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class WeComClient:
     """Outbound WeCom API for one application (corp id + agent id + secret)."""
 
@@ -122,7 +120,7 @@ class WeComClient:
         outbox_retry_delay_seconds: float = 30.0,
         timeout_seconds: float = 5.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Clock | None = None,
     ) -> None:
         if not corp_id or not secret:
             raise ValueError("corp_id and secret are required")
@@ -141,7 +139,7 @@ class WeComClient:
         self._backoff_cap = backoff_cap_seconds
         self._outbox_delay = timedelta(seconds=outbox_retry_delay_seconds)
         self._sleep = sleep
-        self._clock = clock
+        self._clock = clock or SystemClock()
         self._token_lock = asyncio.Lock()
         self.gettoken_calls = 0
         install_log_redaction()
@@ -278,7 +276,7 @@ class WeComClient:
         """Send payloads in order; from the first failure on, the rest go to the outbox to keep order."""
         queued: list[int] = []
         failed = False
-        retry_at = self._clock() + self._outbox_delay
+        retry_at = self._clock.now() + self._outbox_delay
         for payload in payloads:
             if queued:
                 queued.append(await self._outbox.add(kind, payload, next_attempt_at=retry_at))
@@ -286,7 +284,7 @@ class WeComClient:
             try:
                 await self.deliver(kind, payload)
             except WeComSendError as exc:
-                retry_at = self._clock() + self._outbox_delay
+                retry_at = self._clock.now() + self._outbox_delay
                 message_id = await self._outbox.add(
                     kind,
                     payload,

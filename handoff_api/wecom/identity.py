@@ -10,11 +10,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol
+from enum import StrEnum
+from typing import Protocol
 
 from handoff_api.wecom.client import SendResult
 
-SenderKind = Literal["external_contact", "kf", "staff"]
+
+class IdentityKind(StrEnum):
+    """How a WeCom identity writes in, and so how it is reached (not who wrote a message: see routing.models)."""
+
+    EXTERNAL_CONTACT = "external_contact"
+    """An external contact writing to the app (reached through the default 微信客服 account)."""
+    KF = "kf"
+    """A 微信客服 user (reached with kf/send_msg through their account)."""
+    STAFF = "staff"
+    """A corp member writing to the app (reached with message/send); not necessarily in the staff directory."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +35,7 @@ class InboundText:
     text: str
     msg_id: str
     received_at: datetime
-    kind: SenderKind
+    kind: IdentityKind
     open_kfid: str | None = None
     agent_id: str | None = None
 
@@ -47,7 +57,7 @@ class WeComIdentity:
     """Whom to send to in WeCom: the user id, how they wrote in, and their 微信客服 account if any."""
 
     user_id: str
-    kind: SenderKind
+    kind: IdentityKind
     open_kfid: str | None = None
 
     @classmethod
@@ -63,7 +73,7 @@ class ConversationLink:
     conversation_id: str
     wecom_user_id: str
     client_id: str
-    kind: SenderKind
+    kind: IdentityKind
     open_kfid: str | None
     created_at: datetime
     relayed_seq: int = 0
@@ -79,11 +89,11 @@ async def send_to_identity(
 ) -> SendResult:
     """Customer-service send (kf/send_msg) for 微信客服 users and external contacts; message/send for corp members."""
     kind = identity.kind
-    if kind == "kf" or (kind == "external_contact" and default_open_kfid):
+    if kind is IdentityKind.KF or (kind is IdentityKind.EXTERNAL_CONTACT and default_open_kfid):
         account = identity.open_kfid or default_open_kfid
         if not account:
             raise NoRouteError(f"no 微信客服 account to reach {kind} user {identity.user_id}")
         return await sender.send_kf_text(identity.user_id, account, text)
-    if kind == "external_contact":
+    if kind is IdentityKind.EXTERNAL_CONTACT:
         raise NoRouteError(f"external contact {identity.user_id} needs WECOM_OPEN_KFID to be reached")
     return await sender.send_text([identity.user_id], text)

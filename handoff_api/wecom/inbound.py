@@ -17,7 +17,7 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Protocol
 
 from handoff_api.bot_client import BotUnavailable
@@ -26,6 +26,7 @@ from handoff_api.wecom.client_text import is_number_reply, last_suggestions, tra
 from handoff_api.wecom.identity import (
     ClientSender,
     ConversationLink,
+    IdentityKind,
     InboundText,
     NoRouteError,
     WeComIdentity,
@@ -33,6 +34,7 @@ from handoff_api.wecom.identity import (
 )
 from handoff_api.wecom.store import ConversationLinks
 from routing.errors import RoutingError, ValidationFailed
+from routing.memory import SystemClock
 from routing.models import (
     Channel,
     Client,
@@ -44,6 +46,7 @@ from routing.models import (
     Role,
     Staff,
 )
+from routing.ports import Clock
 
 logger = logging.getLogger(__name__)
 
@@ -127,6 +130,7 @@ class WeComClientChannel:
         staff_messages: StaffMessages,
         guest_branch: str = "",
         default_open_kfid: str | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self._record = record
         self._routing = routing
@@ -136,11 +140,12 @@ class WeComClientChannel:
         self._staff_messages = staff_messages
         self._guest_branch = guest_branch
         self._default_open_kfid = default_open_kfid or None
+        self._clock = clock or SystemClock()
         self._locks: dict[str, asyncio.Lock] = {}
 
     async def handle_text(self, message: InboundText) -> None:
         """Staff texts go to the staff handler; client texts (one identity at a time) to the flow."""
-        if message.kind != "kf":
+        if message.kind is not IdentityKind.KF:
             staff = await find_staff_by_wecom(self._record, message.wecom_user_id)
             if staff is not None:
                 await self._staff_messages.handle(staff, message)
@@ -201,7 +206,7 @@ class WeComClientChannel:
             "client.guest_created",
             guest_id,
             {"branch": guest.branch, "responder_id": guest.responder_id},
-            datetime.now(UTC),
+            self._clock.now(),
         )
         logger.info("wecom: unknown user served as guest %s (branch %s)", guest_id, guest.branch)
         return guest
@@ -214,7 +219,7 @@ class WeComClientChannel:
 
     async def open_conversation(self, client: Client, message: InboundText) -> Conversation:
         """The identity's most recent conversation that is not closed, or a new WeCom conversation."""
-        now = datetime.now(UTC)
+        now = self._clock.now()
         for link in await self._links.for_user(message.wecom_user_id, client.id):
             conversation = await self._routing.get_conversation(link.conversation_id)
             if conversation.state in OPEN_STATES:

@@ -4,7 +4,7 @@ The callback stores each new message (its decrypted XML, or one message pulled w
 before it answers WeCom, then handles it at once in the background and marks it handled. An attempt
 that raises, or a worker that dies half-way, leaves the item pending; `InboxWorker.run` retries it
 with backoff until it is handled or, after `max_attempts`, kept as failed for review.
-The store is an Outbox over the wecom_inbox table (status sent = handled).
+The SQL store is handoff_api.wecom.store.SqlInbox (table wecom_inbox); MemoryInbox serves tests.
 """
 
 from __future__ import annotations
@@ -12,17 +12,124 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, Protocol
 
 from handoff_api.periodic import run_every
 from handoff_api.wecom.drainer import backoff_delay
-from handoff_api.wecom.outbox import Outbox
+from handoff_api.wecom.outbox import require_aware
+from routing.memory import SystemClock
+from routing.ports import Clock
 
 logger = logging.getLogger(__name__)
 
 ItemHandler = Callable[[str, Mapping[str, Any]], Awaitable[None]]
+
+
+class InboxStatus(StrEnum):
+    """Where an inbound item stands; HANDLED is stored as 'sent', the value the table has always used."""
+
+    PENDING = "pending"
+    HANDLED = "sent"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class InboxItem:
+    """One accepted inbound item: a callback's decrypted XML, or one pulled 微信客服 message."""
+
+    id: int
+    kind: str
+    payload: Mapping[str, Any]
+    status: InboxStatus
+    attempts: int
+    last_error: str | None
+    next_attempt_at: datetime
+    created_at: datetime
+    handled_at: datetime | None
+
+
+class Inbox(Protocol):
+    """Durable store of accepted inbound items until they are handled."""
+
+    async def add(self, kind: str, payload: Mapping[str, Any], *, next_attempt_at: datetime) -> int:
+        """Store a new pending item, first due at next_attempt_at; its id."""
+        ...
+
+    async def due(self, now: datetime, limit: int, lease_seconds: float) -> list[InboxItem]:
+        """Pending items due by now, in id order, each leased for lease_seconds."""
+        ...
+
+    async def mark_handled(self, item_id: int, at: datetime) -> None: ...
+
+    async def mark_failed(self, item_id: int, error: str, next_attempt_at: datetime | None) -> None:
+        """Count a failed attempt; next_attempt_at=None gives up (status failed, kept for review)."""
+        ...
+
+    async def get(self, item_id: int) -> InboxItem | None: ...
+
+
+class MemoryInbox:
+    """Inbox in process memory (tests and single-process development)."""
+
+    def __init__(self, clock: Clock | None = None) -> None:
+        self._clock = clock or SystemClock()
+        self._items: dict[int, InboxItem] = {}
+        self._next_id = 1
+        self._lock = asyncio.Lock()
+
+    async def add(self, kind: str, payload: Mapping[str, Any], *, next_attempt_at: datetime) -> int:
+        async with self._lock:
+            item_id = self._next_id
+            self._next_id += 1
+            self._items[item_id] = InboxItem(
+                id=item_id,
+                kind=kind,
+                payload=dict(payload),
+                status=InboxStatus.PENDING,
+                attempts=0,
+                last_error=None,
+                next_attempt_at=require_aware(next_attempt_at),
+                created_at=self._clock.now(),
+                handled_at=None,
+            )
+            return item_id
+
+    async def due(self, now: datetime, limit: int, lease_seconds: float) -> list[InboxItem]:
+        now = require_aware(now)
+        lease_until = now + timedelta(seconds=lease_seconds)
+        async with self._lock:
+            ready = [
+                item
+                for item in sorted(self._items.values(), key=lambda i: i.id)
+                if item.status is InboxStatus.PENDING and item.next_attempt_at <= now
+            ][:limit]
+            for item in ready:
+                self._items[item.id] = replace(item, next_attempt_at=lease_until)
+            return [self._items[item.id] for item in ready]
+
+    async def mark_handled(self, item_id: int, at: datetime) -> None:
+        async with self._lock:
+            item = self._items[item_id]
+            self._items[item_id] = replace(
+                item, status=InboxStatus.HANDLED, handled_at=require_aware(at), attempts=item.attempts + 1
+            )
+
+    async def mark_failed(self, item_id: int, error: str, next_attempt_at: datetime | None) -> None:
+        async with self._lock:
+            item = self._items[item_id]
+            self._items[item_id] = replace(
+                item,
+                status=InboxStatus.PENDING if next_attempt_at else InboxStatus.FAILED,
+                attempts=item.attempts + 1,
+                last_error=error,
+                next_attempt_at=require_aware(next_attempt_at) if next_attempt_at else item.next_attempt_at,
+            )
+
+    async def get(self, item_id: int) -> InboxItem | None:
+        return self._items.get(item_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,10 +145,6 @@ class InboxRetryPolicy:
     batch_size: int = 50
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:500]
 
@@ -51,20 +154,20 @@ class InboxWorker:
 
     def __init__(
         self,
-        inbox: Outbox,
+        inbox: Inbox,
         handle: ItemHandler,
         policy: InboxRetryPolicy | None = None,
         *,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Clock | None = None,
     ) -> None:
         self._inbox = inbox
         self._handle = handle
         self._policy = policy or InboxRetryPolicy()
-        self._clock = clock
+        self._clock = clock or SystemClock()
 
     async def accept(self, kind: str, payload: Mapping[str, Any]) -> int:
         """Store a new item, leased to the caller for its first attempt."""
-        first_lease_ends = self._clock() + timedelta(seconds=self._policy.lease_seconds)
+        first_lease_ends = self._clock.now() + timedelta(seconds=self._policy.lease_seconds)
         return await self._inbox.add(kind, payload, next_attempt_at=first_lease_ends)
 
     async def attempt(self, item_id: int, kind: str, payload: Mapping[str, Any], failed_before: int = 0) -> bool:
@@ -74,7 +177,7 @@ class InboxWorker:
         except Exception as exc:
             await self._record_failure(item_id, failed_before + 1, exc)
             return False
-        await self._inbox.mark_sent(item_id, self._clock())
+        await self._inbox.mark_handled(item_id, self._clock.now())
         return True
 
     async def _record_failure(self, item_id: int, attempts: int, exc: Exception) -> None:
@@ -90,11 +193,11 @@ class InboxWorker:
             delay.total_seconds(),
             exc_info=exc,
         )
-        await self._inbox.mark_failed(item_id, _reason(exc), self._clock() + delay)
+        await self._inbox.mark_failed(item_id, _reason(exc), self._clock.now() + delay)
 
     async def retry_once(self) -> int:
         """One pass over the items that are due; the number handled."""
-        due = await self._inbox.due(self._clock(), self._policy.batch_size, self._policy.lease_seconds)
+        due = await self._inbox.due(self._clock.now(), self._policy.batch_size, self._policy.lease_seconds)
         handled = 0
         for item in due:
             handled += await self.attempt(item.id, item.kind, item.payload, item.attempts)

@@ -17,7 +17,7 @@ import logging
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -26,6 +26,7 @@ from handoff_api.wecom.client import SendResult
 from handoff_api.wecom.identity import InboundText
 from handoff_api.wecom.text import truncate_utf8, utf8_len
 from routing.errors import Forbidden, IllegalTransition, NotFound, RoutingError, ValidationFailed
+from routing.memory import SystemClock
 from routing.models import (
     Client,
     Conversation,
@@ -36,7 +37,7 @@ from routing.models import (
     Ticket,
     Tier,
 )
-from routing.ports import IdempotencyStore
+from routing.ports import Clock, IdempotencyStore
 
 logger = logging.getLogger(__name__)
 
@@ -175,6 +176,7 @@ class EscalationNotifier:
         responder_limit_seconds: float,
         timezone: str = "Asia/Shanghai",
         claim_ttl_seconds: int = 7 * 24 * 3600,
+        clock: Clock | None = None,
     ) -> None:
         self._record = record
         self._sender = sender
@@ -183,6 +185,7 @@ class EscalationNotifier:
         self._limit_seconds = responder_limit_seconds
         self._zone = ZoneInfo(timezone)
         self._claim_ttl = claim_ttl_seconds
+        self._clock = clock or SystemClock()
 
     async def handle(self, event: Mapping[str, object]) -> EscalationCard | None:
         """Notify for a tier-3 "escalated" event; the card sent, or None if nothing was sent."""
@@ -205,7 +208,7 @@ class EscalationNotifier:
         if not await self._idempotency.claim(key, self._claim_ttl):
             return None
         client = await self._record.get_client(conversation.client_id)
-        now = datetime.now(UTC)
+        now = self._clock.now()
         deadline = (
             ticket.responder_deadline
             if ticket and ticket.responder_deadline

@@ -16,6 +16,9 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
+from routing.memory import SystemClock
+from routing.ports import Clock
+
 DEFAULT_LEASE_SECONDS = 60.0
 
 
@@ -76,7 +79,8 @@ def require_aware(value: datetime) -> datetime:
 class MemoryOutbox:
     """Outbox in process memory (tests and single-process development)."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock | None = None) -> None:
+        self._clock = clock or SystemClock()
         self._messages: dict[int, OutboxMessage] = {}
         self._next_id = 1
         self._lock = asyncio.Lock()
@@ -101,7 +105,7 @@ class MemoryOutbox:
                 attempts=attempts,
                 last_error=last_error,
                 next_attempt_at=require_aware(next_attempt_at),
-                created_at=datetime.now(UTC),
+                created_at=self._clock.now(),
                 sent_at=None,
             )
             return message_id

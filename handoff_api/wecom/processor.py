@@ -15,10 +15,9 @@ from typing import Any, Protocol
 
 from handoff_api.wecom.client import SendResult
 from handoff_api.wecom.crypto import WeComCrypto
-from handoff_api.wecom.identity import InboundText, SenderKind
-from handoff_api.wecom.inbox import InboxRetryPolicy, InboxWorker
+from handoff_api.wecom.identity import IdentityKind, InboundText
+from handoff_api.wecom.inbox import Inbox, InboxRetryPolicy, InboxWorker, MemoryInbox
 from handoff_api.wecom.kf import KF_ORIGIN_CLIENT, KfMessage, kf_from_payload, kf_payload
-from handoff_api.wecom.outbox import MemoryOutbox, Outbox
 from handoff_api.wecom.parser import (
     EventMessage,
     InboundMessage,
@@ -29,18 +28,12 @@ from handoff_api.wecom.parser import (
 )
 from handoff_api.wecom.settings import WeComSettings
 from handoff_api.wecom.tasks import BackgroundTaskSet
+from routing.memory import SystemClock
+from routing.ports import Clock, IdempotencyStore
 
 logger = logging.getLogger(__name__)
 
 UNSUPPORTED_REPLY = "暂时只支持文字消息，请用文字描述您的问题。"
-
-
-class IdempotencyStore(Protocol):
-    """claim() returns True only the first time a key is seen within ttl_seconds; release() forgets a claim."""
-
-    async def claim(self, key: str, ttl_seconds: int) -> bool: ...
-
-    async def release(self, key: str) -> None: ...
 
 
 class InboundHandler(Protocol):
@@ -71,9 +64,10 @@ class WeComDeps:
     dedup_ttl_seconds: int = 24 * 3600
     open_kfid: str | None = None
     tasks: BackgroundTaskSet = field(default_factory=BackgroundTaskSet)
-    inbox: Outbox = field(default_factory=MemoryOutbox)
-    """Accepted messages until handled (the SQL wecom_inbox table in the app)."""
+    inbox: Inbox = field(default_factory=MemoryInbox)
+    """Accepted messages until handled (SqlInbox, the wecom_inbox table, in the app)."""
     inbox_retry: InboxRetryPolicy = field(default_factory=InboxRetryPolicy)
+    clock: Clock = field(default_factory=SystemClock)
 
     @classmethod
     def from_settings(
@@ -83,8 +77,9 @@ class WeComDeps:
         idempotency: IdempotencyStore,
         handler: InboundHandler,
         outbound: WeComOutbound,
-        inbox: Outbox | None = None,
+        inbox: Inbox | None = None,
         inbox_retry: InboxRetryPolicy | None = None,
+        clock: Clock | None = None,
     ) -> WeComDeps:
         """Build the crypto (receive id = corp id, skew from settings) and the deps."""
         crypto = WeComCrypto(
@@ -101,15 +96,16 @@ class WeComDeps:
             max_body_bytes=settings.max_body_bytes,
             dedup_ttl_seconds=settings.dedup_ttl_seconds,
             open_kfid=settings.open_kfid or None,
-            inbox=inbox or MemoryOutbox(),
+            inbox=inbox or MemoryInbox(clock),
             inbox_retry=inbox_retry or InboxRetryPolicy(),
+            clock=clock or SystemClock(),
         )
 
 
-def classify_sender(user_id: str) -> SenderKind:
+def classify_sender(user_id: str) -> IdentityKind:
     """External contacts' ids start with wm/wo and are long opaque strings; staff ids are set by the corp."""
     looks_external = user_id[:2] in ("wm", "wo") and len(user_id) >= 20 and user_id.isascii()
-    return "external_contact" if looks_external else "staff"
+    return IdentityKind.EXTERNAL_CONTACT if looks_external else IdentityKind.STAFF
 
 
 def dedup_key(message: InboundMessage) -> str:
@@ -137,7 +133,7 @@ class CallbackProcessor:
 
     def __init__(self, deps: WeComDeps) -> None:
         self.deps = deps
-        self.inbox = InboxWorker(deps.inbox, self.handle_item, deps.inbox_retry)
+        self.inbox = InboxWorker(deps.inbox, self.handle_item, deps.inbox_retry, clock=deps.clock)
 
     async def accept_callback(self, xml: str) -> int:
         """Store a decrypted callback message; the id to attempt it with."""
@@ -156,7 +152,7 @@ class CallbackProcessor:
         if isinstance(message, TextMessage):
             await self._text(message)
         elif isinstance(message, UnsupportedMessage):
-            if classify_sender(message.from_user_name) != "staff":
+            if classify_sender(message.from_user_name) is not IdentityKind.STAFF:
                 # message/send reaches corp members only; an external contact cannot be answered this way
                 logger.info("wecom %s message %s from an external contact ignored", message.msg_type, message.msg_id)
                 return
@@ -211,7 +207,7 @@ class CallbackProcessor:
                     text=message.text,
                     msg_id=message.msg_id,
                     received_at=_received_at(message.send_time),
-                    kind="kf",
+                    kind=IdentityKind.KF,
                     open_kfid=message.open_kfid,
                 )
             )

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Protocol
 
 from handoff_api.wecom.client import SendStatus
-from handoff_api.wecom.identity import ClientSender, NoRouteError, WeComIdentity, send_to_identity
+from handoff_api.wecom.identity import ClientSender, IdentityKind, NoRouteError, WeComIdentity, send_to_identity
 from handoff_api.wecom.store import ConversationLinks
 from routing.models import Channel, Client, Conversation, Message, Staff
 from routing.models import SenderKind as MessageSender
@@ -186,4 +186,5 @@ class ReplyRelay:
         client = await self._record.get_client(conversation.client_id) if conversation else None
         if client is None or not client.wecom_id:
             return None
-        return WeComIdentity(client.wecom_id, "external_contact" if self._default_open_kfid else "staff")
+        kind = IdentityKind.EXTERNAL_CONTACT if self._default_open_kfid else IdentityKind.STAFF
+        return WeComIdentity(client.wecom_id, kind)

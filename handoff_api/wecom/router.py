@@ -25,7 +25,8 @@ from handoff_api.wecom.crypto import (
     WeComCryptoError,
 )
 from handoff_api.wecom.parser import WeComParseError, parse_envelope, parse_message
-from handoff_api.wecom.processor import CALLBACK_ITEM, CallbackProcessor, IdempotencyStore, dedup_key
+from handoff_api.wecom.processor import CALLBACK_ITEM, CallbackProcessor, dedup_key
+from routing.ports import IdempotencyStore
 
 logger = logging.getLogger(__name__)
 

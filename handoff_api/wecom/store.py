@@ -6,14 +6,14 @@ sees one schema; the migrations in alembic/versions/ create them, nothing here c
 - wecom_conversations: which WeCom identity each conversation talks through (ConversationLinks);
 - wecom_state: small durable values such as the 微信客服 sync cursor (SqlStateCache);
 - wecom_outbox: outbound WeCom requests not sent yet (SqlOutbox);
-- wecom_inbox: accepted inbound callbacks until handled (status sent = handled).
+- wecom_inbox: accepted inbound callbacks until handled (SqlInbox; status sent = handled).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -31,9 +31,17 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from handoff_api.wecom.identity import ConversationLink, SenderKind
+from handoff_api.wecom.identity import ConversationLink, IdentityKind
+from handoff_api.wecom.inbox import InboxItem, InboxStatus
 from handoff_api.wecom.outbox import DEFAULT_LEASE_SECONDS, OutboxMessage, OutboxStatus, require_aware
+from routing.memory import SystemClock
+from routing.ports import Clock
 from routing.sql_tables import UtcDateTime, metadata
+
+Item = TypeVar("Item")
+
+PENDING, DONE, FAILED = OutboxStatus.PENDING.value, OutboxStatus.SENT.value, OutboxStatus.FAILED.value
+"""The status values both retry tables store (the inbox's handled is stored as sent)."""
 
 # --------------------------------------------------------------------------- tables
 
@@ -68,7 +76,7 @@ def _retry_table(name: str) -> Table:
         Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
         Column("kind", String(32), nullable=False),
         Column("payload", JSON, nullable=False),
-        Column("status", String(16), nullable=False, default=OutboxStatus.PENDING.value),
+        Column("status", String(16), nullable=False, default=PENDING),
         Column("attempts", Integer, nullable=False, default=0),
         Column("last_error", Text, nullable=True),
         Column("next_attempt_at", DateTime(timezone=True), nullable=False),
@@ -92,7 +100,7 @@ def _link(row: Any) -> ConversationLink:
         conversation_id=row.conversation_id,
         wecom_user_id=row.wecom_user_id,
         client_id=row.client_id,
-        kind=row.kind,
+        kind=IdentityKind(row.kind),
         open_kfid=row.open_kfid,
         created_at=row.created_at,
         relayed_seq=row.relayed_seq,
@@ -146,7 +154,7 @@ class ConversationLinks:
                 )
             )
 
-    async def touch(self, conversation_id: str, kind: SenderKind, open_kfid: str | None, at: datetime) -> None:
+    async def touch(self, conversation_id: str, kind: IdentityKind, open_kfid: str | None, at: datetime) -> None:
         """Remember the route the client used last (a 微信客服 account may change)."""
         async with self._engine.begin() as connection:
             await connection.execute(
@@ -172,15 +180,16 @@ class ConversationLinks:
 class SqlStateCache:
     """TokenCache in SQL: the 微信客服 sync cursor must survive restarts, or old messages come back."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, clock: Clock | None = None) -> None:
         self._engine = engine
+        self._clock = clock or SystemClock()
 
     async def get(self, key: str) -> str | None:
         """The value if present and not expired."""
         statement = select(wecom_state.c.value, wecom_state.c.expires_at).where(wecom_state.c.key == key)
         async with self._engine.connect() as connection:
             row = (await connection.execute(statement)).first()
-        if row is None or row.expires_at <= datetime.now(UTC):
+        if row is None or row.expires_at <= self._clock.now():
             return None
         return str(row.value)
 
@@ -188,7 +197,7 @@ class SqlStateCache:
         """Insert or overwrite the value with a new expiry."""
         if ttl_seconds <= 0:
             raise ValueError("ttl_seconds must be positive")
-        expires_at = datetime.now(UTC) + timedelta(seconds=ttl_seconds)
+        expires_at = self._clock.now() + timedelta(seconds=ttl_seconds)
         async with self._engine.begin() as connection:
             updated = await connection.execute(
                 update(wecom_state).where(wecom_state.c.key == key).values(value=value, expires_at=expires_at)
@@ -197,7 +206,7 @@ class SqlStateCache:
                 await connection.execute(insert(wecom_state).values(key=key, value=value, expires_at=expires_at))
 
 
-# --------------------------------------------------------------------------- outbox
+# --------------------------------------------------------------------------- outbox and inbox
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -205,7 +214,7 @@ def _as_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _row_to_message(row: Any) -> OutboxMessage:
+def _outbox_message(row: Any) -> OutboxMessage:
     return OutboxMessage(
         id=row.id,
         kind=row.kind,
@@ -219,12 +228,102 @@ def _row_to_message(row: Any) -> OutboxMessage:
     )
 
 
-class SqlOutbox:
-    """Outbox in the SQL system of record: table wecom_outbox, or wecom_inbox."""
+def _inbox_item(row: Any) -> InboxItem:
+    return InboxItem(
+        id=row.id,
+        kind=row.kind,
+        payload=row.payload,
+        status=InboxStatus(row.status),
+        attempts=row.attempts,
+        last_error=row.last_error,
+        next_attempt_at=_as_utc(row.next_attempt_at),
+        created_at=_as_utc(row.created_at),
+        handled_at=_as_utc(row.sent_at) if row.sent_at is not None else None,
+    )
 
-    def __init__(self, engine: AsyncEngine, table: Table = wecom_outbox) -> None:
+
+class _SqlRetryQueue(Generic[Item]):
+    """What the outbox and the inbox share: pending rows leased out when due, retried, or given up."""
+
+    def __init__(self, engine: AsyncEngine, table: Table, to_item: Callable[[Any], Item], clock: Clock | None) -> None:
         self._engine = engine
         self._table = table
+        self._to_item = to_item
+        self._clock = clock or SystemClock()
+
+    def _new_row(self, kind: str, payload: Mapping[str, Any], next_attempt_at: datetime) -> dict[str, Any]:
+        return {
+            "kind": kind,
+            "payload": dict(payload),
+            "status": PENDING,
+            "attempts": 0,
+            "next_attempt_at": require_aware(next_attempt_at),
+            "created_at": self._clock.now(),
+        }
+
+    async def due(self, now: datetime, limit: int = 50, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> list[Item]:
+        """Pending rows due by now, in id order, each leased for lease_seconds (one taker per row)."""
+        now = require_aware(now)
+        lease_until = now + timedelta(seconds=lease_seconds)
+        table = self._table
+        candidates = (
+            select(table.c.id, table.c.next_attempt_at)
+            .where(table.c.status == PENDING, table.c.next_attempt_at <= now)
+            .order_by(table.c.id)
+            .limit(limit)
+        )
+        claimed: list[int] = []
+        async with self._engine.begin() as connection:
+            for candidate in (await connection.execute(candidates)).all():
+                # Optimistic claim: only one taker moves next_attempt_at from the value it read.
+                result = await connection.execute(
+                    update(table)
+                    .where(
+                        table.c.id == candidate.id,
+                        table.c.status == PENDING,
+                        table.c.next_attempt_at == candidate.next_attempt_at,
+                    )
+                    .values(next_attempt_at=lease_until)
+                )
+                if result.rowcount == 1:
+                    claimed.append(candidate.id)
+            if not claimed:
+                return []
+            rows = await connection.execute(select(table).where(table.c.id.in_(claimed)).order_by(table.c.id))
+            return [self._to_item(row) for row in rows]
+
+    async def _mark_done(self, row_id: int, at: datetime) -> None:
+        table = self._table
+        statement = (
+            update(table)
+            .where(table.c.id == row_id)
+            .values(status=DONE, sent_at=require_aware(at), attempts=table.c.attempts + 1)
+        )
+        async with self._engine.begin() as connection:
+            await connection.execute(statement)
+
+    async def mark_failed(self, row_id: int, error: str, next_attempt_at: datetime | None) -> None:
+        """Count a failed attempt; next_attempt_at=None gives up (status failed, kept for review)."""
+        values: dict[str, Any] = {"attempts": self._table.c.attempts + 1, "last_error": error}
+        if next_attempt_at is None:
+            values["status"] = FAILED
+        else:
+            values["next_attempt_at"] = require_aware(next_attempt_at)
+        async with self._engine.begin() as connection:
+            await connection.execute(update(self._table).where(self._table.c.id == row_id).values(**values))
+
+    async def get(self, row_id: int) -> Item | None:
+        """One row by id."""
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(select(self._table).where(self._table.c.id == row_id))).first()
+        return self._to_item(row) if row is not None else None
+
+
+class SqlOutbox(_SqlRetryQueue[OutboxMessage]):
+    """The Outbox in SQL: outbound WeCom requests not sent yet (table wecom_outbox)."""
+
+    def __init__(self, engine: AsyncEngine, clock: Clock | None = None) -> None:
+        super().__init__(engine, wecom_outbox, _outbox_message, clock)
 
     async def add(
         self,
@@ -235,77 +334,30 @@ class SqlOutbox:
         attempts: int = 0,
         last_error: str | None = None,
     ) -> int:
-        statement = (
-            insert(self._table)
-            .values(
-                kind=kind,
-                payload=dict(payload),
-                status=OutboxStatus.PENDING.value,
-                attempts=attempts,
-                last_error=last_error,
-                next_attempt_at=require_aware(next_attempt_at),
-                created_at=datetime.now(UTC),
-            )
-            .returning(self._table.c.id)
-        )
+        """Store a request to send; its id."""
+        values = self._new_row(kind, payload, next_attempt_at) | {"attempts": attempts, "last_error": last_error}
         async with self._engine.begin() as connection:
-            return int((await connection.execute(statement)).scalar_one())
-
-    async def due(
-        self, now: datetime, limit: int = 50, lease_seconds: float = DEFAULT_LEASE_SECONDS
-    ) -> list[OutboxMessage]:
-        now = require_aware(now)
-        lease_until = now + timedelta(seconds=lease_seconds)
-        table = self._table
-        candidates = (
-            select(table.c.id, table.c.next_attempt_at)
-            .where(table.c.status == OutboxStatus.PENDING.value, table.c.next_attempt_at <= now)
-            .order_by(table.c.id)
-            .limit(limit)
-        )
-        claimed: list[int] = []
-        async with self._engine.begin() as connection:
-            for candidate in (await connection.execute(candidates)).all():
-                # Optimistic claim: only one drainer moves next_attempt_at from the value it read.
-                result = await connection.execute(
-                    update(table)
-                    .where(
-                        table.c.id == candidate.id,
-                        table.c.status == OutboxStatus.PENDING.value,
-                        table.c.next_attempt_at == candidate.next_attempt_at,
-                    )
-                    .values(next_attempt_at=lease_until)
-                )
-                if result.rowcount == 1:
-                    claimed.append(candidate.id)
-            if not claimed:
-                return []
-            rows = await connection.execute(select(table).where(table.c.id.in_(claimed)).order_by(table.c.id))
-            return [_row_to_message(row) for row in rows]
+            inserted = await connection.execute(insert(wecom_outbox).values(**values).returning(wecom_outbox.c.id))
+            return int(inserted.scalar_one())
 
     async def mark_sent(self, message_id: int, sent_at: datetime) -> None:
-        statement = (
-            update(self._table)
-            .where(self._table.c.id == message_id)
-            .values(
-                status=OutboxStatus.SENT.value,
-                sent_at=require_aware(sent_at),
-                attempts=self._table.c.attempts + 1,
-            )
-        )
-        async with self._engine.begin() as connection:
-            await connection.execute(statement)
+        """The request was delivered."""
+        await self._mark_done(message_id, sent_at)
 
-    async def mark_failed(self, message_id: int, error: str, next_attempt_at: datetime | None) -> None:
-        values: dict[str, Any] = {"attempts": self._table.c.attempts + 1, "last_error": error}
-        if next_attempt_at is None:
-            values["status"] = OutboxStatus.FAILED.value
-        else:
-            values["next_attempt_at"] = require_aware(next_attempt_at)
-        async with self._engine.begin() as connection:
-            await connection.execute(update(self._table).where(self._table.c.id == message_id).values(**values))
 
-    async def get(self, message_id: int) -> OutboxMessage | None:
-        async with self._engine.connect() as connection:
-            row = (await connection.execute(select(self._table).where(self._table.c.id == message_id))).first()
-        return _row_to_message(row) if row is not None else None
+class SqlInbox(_SqlRetryQueue[InboxItem]):
+    """The Inbox in SQL: accepted inbound callbacks and 微信客服 messages until handled (table wecom_inbox)."""
+
+    def __init__(self, engine: AsyncEngine, clock: Clock | None = None) -> None:
+        super().__init__(engine, wecom_inbox, _inbox_item, clock)
+
+    async def add(self, kind: str, payload: Mapping[str, Any], *, next_attempt_at: datetime) -> int:
+        """Store a new pending item; its id."""
+        values = self._new_row(kind, payload, next_attempt_at)
+        async with self._engine.begin() as connection:
+            inserted = await connection.execute(insert(wecom_inbox).values(**values).returning(wecom_inbox.c.id))
+            return int(inserted.scalar_one())
+
+    async def mark_handled(self, item_id: int, at: datetime) -> None:
+        """The item was handled."""
+        await self._mark_done(item_id, at)

@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from fastapi import APIRouter, Request
 from redis.asyncio import Redis
@@ -29,10 +29,11 @@ from handoff_api.wecom.processor import CallbackProcessor, WeComDeps
 from handoff_api.wecom.replies import ReplyRelay
 from handoff_api.wecom.router import make_wecom_router
 from handoff_api.wecom.settings import WeComChannelSettings
-from handoff_api.wecom.store import ConversationLinks, SqlOutbox, SqlStateCache, wecom_inbox
+from handoff_api.wecom.store import ConversationLinks, SqlInbox, SqlOutbox, SqlStateCache
 from handoff_api.wecom.tasks import BackgroundTaskSet
 from handoff_api.wecom.token_cache import MemoryTokenCache, RedisTokenCache, SplitTokenCache, TokenCache
-from routing.ports import EventBus, IdempotencyStore, Subscription
+from routing.memory import SystemClock
+from routing.ports import Clock, EventBus, IdempotencyStore, Subscription
 from routing.records import Record
 from routing.service import RoutingService
 
@@ -97,6 +98,7 @@ class WeComChannel:
         links: ConversationLinks,
         events: EventBus,
         catch_up_hours: float,
+        clock: Clock,
     ) -> None:
         self.deps = deps
         self.processor = processor
@@ -108,6 +110,7 @@ class WeComChannel:
         self.links = links
         self._events = events
         self._catch_up = timedelta(hours=catch_up_hours)
+        self._clock = clock
         self._jobs = BackgroundTaskSet()
         self._dispatcher = OrderedDispatcher(self._jobs)
         self._stop = asyncio.Event()
@@ -188,14 +191,14 @@ class WeComChannel:
                 self.dispatch(event)
 
     async def _catch_up_once(self) -> None:
-        relayed = await self.relay.catch_up(datetime.now(UTC) - self._catch_up)
+        relayed = await self.relay.catch_up(self._clock.now() - self._catch_up)
         if relayed:
             logger.info("wecom: caught up on %d replies missed while stopped", relayed)
 
 
-def _token_cache(redis: Redis | None, engine: AsyncEngine) -> TokenCache:
+def _token_cache(redis: Redis | None, engine: AsyncEngine, clock: Clock) -> TokenCache:
     tokens: TokenCache = RedisTokenCache(redis) if redis is not None else MemoryTokenCache()
-    return SplitTokenCache(tokens, SqlStateCache(engine))
+    return SplitTokenCache(tokens, SqlStateCache(engine, clock))
 
 
 def build_wecom_channel(
@@ -209,21 +212,24 @@ def build_wecom_channel(
     engine: AsyncEngine,
     redis: Redis | None,
     console_base_url: str,
+    clock: Clock | None = None,
 ) -> WeComChannel:
     """Wire crypto, client, outbox, drainer, inbound handler, relay and notifier; nothing runs until start()."""
     if not settings.enabled:
         raise ValueError("the WeCom channel is disabled (WECOM_ENABLED=false)")
-    outbox = SqlOutbox(engine)
+    clock = clock or SystemClock()
+    outbox = SqlOutbox(engine, clock)
     client = WeComClient(
         corp_id=settings.corp_id,
         secret=settings.secret,
         agent_id=settings.agent_id,
-        token_cache=_token_cache(redis, engine),
+        token_cache=_token_cache(redis, engine, clock),
         outbox=outbox,
         base_url=settings.api_base_url,
         max_attempts=settings.send_attempts,
         backoff_base_seconds=settings.send_backoff_seconds,
         outbox_retry_delay_seconds=settings.outbox_retry_seconds,
+        clock=clock,
     )
     drainer = OutboxDrainer(
         outbox,
@@ -231,6 +237,7 @@ def build_wecom_channel(
         interval_seconds=settings.drain_interval_seconds,
         backoff_base_seconds=settings.drain_backoff_seconds,
         max_attempts=settings.drain_max_attempts,
+        clock=clock,
     )
     links = ConversationLinks(engine)
     default_open_kfid = settings.open_kfid or None
@@ -244,6 +251,7 @@ def build_wecom_channel(
         staff_messages=staff_replies,
         guest_branch=settings.guest_branch,
         default_open_kfid=default_open_kfid,
+        clock=clock,
     )
     relay = ReplyRelay(
         record=record,
@@ -260,14 +268,16 @@ def build_wecom_channel(
         console_base_url=console_base_url,
         responder_limit_seconds=routing.settings.responder_limit_seconds,
         timezone=routing.settings.timezone,
+        clock=clock,
     )
     deps = WeComDeps.from_settings(
         settings,
         idempotency=idempotency,
         handler=inbound,
         outbound=client,
-        inbox=SqlOutbox(engine, wecom_inbox),
+        inbox=SqlInbox(engine, clock),
         inbox_retry=inbox_retry_policy(settings),
+        clock=clock,
     )
     processor = CallbackProcessor(deps)
     return WeComChannel(
@@ -281,6 +291,7 @@ def build_wecom_channel(
         links=links,
         events=events,
         catch_up_hours=settings.catch_up_hours,
+        clock=clock,
     )
 
 

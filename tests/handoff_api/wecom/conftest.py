@@ -1,4 +1,4 @@
-"""Fixtures: the fake WeCom API, migrated SQLite / PostgreSQL databases, outboxes over them, token caches.
+"""Fixtures: the fake WeCom API, migrated SQLite / PostgreSQL databases, outboxes and inboxes, token caches.
 
 Every SQL schema here comes from the Alembic migrations (one migrated template per session, copied
 for each test), never from create_all, so the tests see the tables production gets.
@@ -18,8 +18,9 @@ import pytest
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from handoff_api.wecom.inbox import Inbox, MemoryInbox
 from handoff_api.wecom.outbox import MemoryOutbox, Outbox
-from handoff_api.wecom.store import SqlOutbox, wecom_inbox, wecom_outbox
+from handoff_api.wecom.store import SqlInbox, SqlOutbox
 from handoff_api.wecom.token_cache import MemoryTokenCache, RedisTokenCache, TokenCache
 from routing.sql_record import create_engine_for, migrate
 from tests.handoff_api.conftest import REDIS_URL
@@ -105,22 +106,25 @@ async def _migrated_engine(request: pytest.FixtureRequest, tmp_path: Path, backe
         await _postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(
-    params=[
-        "memory",
-        "sqlite",
-        "sqlite-inbox",
-        pytest.param("postgres", marks=pytest.mark.postgres),
-        pytest.param("postgres-inbox", marks=pytest.mark.postgres),
-    ]
-)
+STORE_BACKENDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=STORE_BACKENDS)
 async def outbox(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Outbox]:
     if request.param == "memory":
         yield MemoryOutbox()
         return
-    backend, _, table = str(request.param).partition("-")
-    async for engine in _migrated_engine(request, tmp_path, backend):
-        yield SqlOutbox(engine, wecom_inbox if table == "inbox" else wecom_outbox)
+    async for engine in _migrated_engine(request, tmp_path, str(request.param)):
+        yield SqlOutbox(engine)
+
+
+@pytest.fixture(params=STORE_BACKENDS)
+async def inbox(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Inbox]:
+    if request.param == "memory":
+        yield MemoryInbox()
+        return
+    async for engine in _migrated_engine(request, tmp_path, str(request.param)):
+        yield SqlInbox(engine)
 
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])

@@ -17,7 +17,7 @@ from handoff_api.bot_client import BotPayload
 from handoff_api.classifier import FixedQueueClassifier
 from handoff_api.flow import ConversationFlow
 from handoff_api.wecom.client import SendResult, SendStatus
-from handoff_api.wecom.identity import InboundText, SenderKind
+from handoff_api.wecom.identity import IdentityKind, InboundText
 from handoff_api.wecom.inbound import WeComClientChannel
 from handoff_api.wecom.store import ConversationLinks
 from routing.directory_import import seed_demo
@@ -141,19 +141,19 @@ async def drain(subscription: Subscription) -> list[Event]:
 _counter = iter(range(1, 1_000_000))
 
 
-def inbound(text: str, user: str = KNOWN_CLIENT_WECOM, kind: SenderKind = "kf") -> InboundText:
+def inbound(text: str, user: str = KNOWN_CLIENT_WECOM, kind: IdentityKind = IdentityKind.KF) -> InboundText:
     return InboundText(
         wecom_user_id=user,
         text=text,
         msg_id=f"msg-{next(_counter)}",
         received_at=datetime.now(UTC),
         kind=kind,
-        open_kfid=KF_ACCOUNT if kind == "kf" else None,
+        open_kfid=KF_ACCOUNT if kind is IdentityKind.KF else None,
     )
 
 
 def make_channel(
-    stack: Stack, staff: RecordingStaffMessages | None = None, guest_branch: str = ""
+    stack: Stack, staff: RecordingStaffMessages | None = None, guest_branch: str = "", clock: Clock | None = None
 ) -> WeComClientChannel:
     return WeComClientChannel(
         record=stack.record,
@@ -163,6 +163,7 @@ def make_channel(
         sender=stack.sender,
         staff_messages=staff or RecordingStaffMessages(),
         guest_branch=guest_branch,
+        clock=clock,
     )
 
 

@@ -14,19 +14,12 @@ from handoff_api.wecom.outbox import MemoryOutbox, Outbox, OutboxStatus
 from handoff_api.wecom.settings import WeComSettings
 from handoff_api.wecom.text import utf8_len
 from handoff_api.wecom.token_cache import MemoryTokenCache, TokenCache, kf_cursor_key, token_key
+from routing.memory import ManualClock
 from tests.handoff_api.wecom.fake_wecom import FakeWeCom
 
 AGENT_ID = 1000002
 SEND = "/cgi-bin/message/send"
 KF_SEND = "/cgi-bin/kf/send_msg"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2025, 1, 6, 9, 30, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 class Sleeps:
@@ -37,7 +30,7 @@ class Sleeps:
         self.delays.append(delay)
 
 
-def make_client(fake: FakeWeCom, *, token_cache: TokenCache, outbox: Outbox, clock: Clock, sleeps: Sleeps):
+def make_client(fake: FakeWeCom, *, token_cache: TokenCache, outbox: Outbox, clock: ManualClock, sleeps: Sleeps):
     return WeComClient(
         corp_id=fake.state.corp_id,
         secret=fake.state.secret,
@@ -54,8 +47,8 @@ def make_client(fake: FakeWeCom, *, token_cache: TokenCache, outbox: Outbox, clo
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> ManualClock:
+    return ManualClock(datetime(2025, 1, 6, 9, 30, tzinfo=UTC))
 
 
 @pytest.fixture
@@ -141,24 +134,24 @@ async def test_outage_goes_to_the_outbox_and_the_drainer_delivers_exactly_once(f
 
     drainer = OutboxDrainer(outbox, client, clock=clock, backoff_base_seconds=30)
     assert (await drainer.drain_once()).sent == 0  # not due yet
-    clock.now += timedelta(seconds=31)
+    clock.advance(31)
     still_down = await drainer.drain_once()
     assert (still_down.sent, still_down.retrying) == (0, 1)
     stored = await outbox.get(result.outbox_ids[0])
     assert stored is not None and stored.status is OutboxStatus.PENDING and stored.attempts == 2
 
     fake_wecom.start()  # back on the same port
-    clock.now += timedelta(seconds=61)
+    clock.advance(61)
     assert (await drainer.drain_once()).sent == 1
     assert (await drainer.drain_once()).sent == 0
-    clock.now += timedelta(hours=2)
+    clock.advance(2 * 3600)
     assert (await drainer.drain_once()).sent == 0
     await client.aclose()
     contents = [call.body["text"]["content"] for call in fake_wecom.state.sent(SEND)]
     assert contents == ["warm the token", "您的工单已被在线客服受理。"]
     stored = await outbox.get(result.outbox_ids[0])
     assert (
-        stored is not None and stored.status is OutboxStatus.SENT and stored.sent_at == clock.now - timedelta(hours=2)
+        stored is not None and stored.status is OutboxStatus.SENT and stored.sent_at == clock.now() - timedelta(hours=2)
     )
 
 
@@ -169,7 +162,7 @@ async def test_chunks_after_a_failure_are_queued_in_order(fake_wecom, clock, sle
     result = await client.send_text(["zhangsan"], "第一句。" * 300)  # 3600 bytes: two chunks
     assert result.status is SendStatus.QUEUED and result.chunks == 2 and len(result.outbox_ids) == 2
     assert fake_wecom.state.sent(SEND) == []
-    clock.now += timedelta(minutes=1)
+    clock.advance(60)
     assert (await OutboxDrainer(outbox, client, clock=clock).drain_once()).sent == 2
     await client.aclose()
     assert "".join(call.body["text"]["content"] for call in fake_wecom.state.sent(SEND)) == "第一句。" * 300

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from handoff_api.wecom.client_text import FEEDBACK_UNRESOLVED
+from handoff_api.wecom.identity import IdentityKind
 from handoff_api.wecom.inbound import GUEST_REFUSED_NOTICE, TOO_LONG_NOTICE, guest_client_id
+from routing.memory import ManualClock
 from routing.models import Channel, ConversationState, Presence, Role
 from routing.models import SenderKind as MessageSender
+from routing.sql_tables import audit_log
 from tests.handoff_api.wecom.stack import (
     KF_ACCOUNT,
     KNOWN_CLIENT_WECOM,
@@ -114,7 +119,7 @@ async def test_not_solved_in_words_moves_the_question_up(stack: Stack) -> None:
 async def test_staff_members_are_handed_to_the_staff_handler(stack: Stack) -> None:
     staff = RecordingStaffMessages()
     channel = make_channel(stack, staff)
-    await channel.handle_text(inbound("#ABCDEF 您好", user="zhaolei", kind="staff"))
+    await channel.handle_text(inbound("#ABCDEF 您好", user="zhaolei", kind=IdentityKind.STAFF))
     [(member, message)] = staff.handled
     assert member.id == "rsp01" and message.text == "#ABCDEF 您好"
     assert stack.bot.calls == [] and await stack.links.for_user("zhaolei", "rsp01") == []
@@ -141,9 +146,21 @@ async def test_when_the_bot_is_down_the_question_goes_to_people(stack: Stack) ->
 
 async def test_a_corp_member_client_keeps_their_route(stack: Stack) -> None:
     channel = make_channel(stack)
-    await channel.handle_text(inbound("科创板门槛", kind="staff"))  # the demo id looks like a corp member id
+    await channel.handle_text(inbound("科创板门槛", kind=IdentityKind.STAFF))  # the demo id looks like a corp member id
     [link] = await stack.links.for_user(KNOWN_CLIENT_WECOM, "C10001")
     assert (link.kind, link.open_kfid) == ("staff", None)
     await channel.handle_text(inbound("你好"))  # later through 微信客服: same conversation, new route
     [link] = await stack.links.for_user(KNOWN_CLIENT_WECOM, "C10001")
     assert (link.kind, link.open_kfid) == ("kf", KF_ACCOUNT)
+
+
+async def test_links_and_guest_audits_are_stamped_by_the_injected_clock(stack: Stack) -> None:
+    clock = ManualClock(datetime(2026, 5, 4, 1, 0, tzinfo=UTC))
+    channel = make_channel(stack, clock=clock)
+    stranger = "wmClockGuestXXXXXXXXXXXXXX"
+    await channel.handle_text(inbound("你好", user=stranger))
+    [link] = await stack.links.for_user(stranger, guest_client_id(stranger))
+    assert link.created_at == clock.now()
+    async with stack.engine.connect() as connection:
+        stamps = (await connection.execute(select(audit_log.c.at).where(audit_log.c.subject == link.client_id))).all()
+    assert [at for (at,) in stamps] == [clock.now()]

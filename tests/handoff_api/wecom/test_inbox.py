@@ -1,4 +1,4 @@
-"""InboxWorker: attempts, backoff, giving up, and retry passes, on a controlled clock."""
+"""The Inbox contract (memory, SQLite, PostgreSQL), and InboxWorker: attempts, backoff, giving up, retry passes."""
 
 from __future__ import annotations
 
@@ -7,11 +7,64 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from handoff_api.wecom.inbox import InboxRetryPolicy, InboxWorker
-from handoff_api.wecom.outbox import MemoryOutbox, OutboxStatus
+import pytest
+
+from handoff_api.wecom.inbox import Inbox, InboxRetryPolicy, InboxStatus, InboxWorker, MemoryInbox
+from routing.memory import ManualClock
 
 START = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+NOW = START
 POLICY = InboxRetryPolicy(max_attempts=3, backoff_base_seconds=10, backoff_cap_seconds=15, lease_seconds=60)
+
+
+async def test_items_are_due_in_id_order_once_their_time_has_come(inbox: Inbox) -> None:
+    first = await inbox.add("callback", {"xml": "<xml/>"}, next_attempt_at=NOW)
+    second = await inbox.add("kf", {"msg_id": "m1"}, next_attempt_at=NOW - timedelta(seconds=5))
+    later = await inbox.add("kf", {"msg_id": "m2"}, next_attempt_at=NOW + timedelta(minutes=5))
+    due = await inbox.due(NOW, 50, 60)
+    assert [item.id for item in due] == [first, second] and later not in [item.id for item in due]
+    assert (due[0].kind, due[0].payload, due[0].status, due[0].attempts) == (
+        "callback",
+        {"xml": "<xml/>"},
+        InboxStatus.PENDING,
+        0,
+    )
+
+
+async def test_due_items_are_leased_to_one_taker(inbox: Inbox) -> None:
+    item_id = await inbox.add("callback", {"n": 1}, next_attempt_at=NOW)
+    batches = await asyncio.gather(*(inbox.due(NOW, 50, 60) for _ in range(4)))
+    assert sorted(item.id for batch in batches for item in batch) == [item_id]
+    assert await inbox.due(NOW + timedelta(seconds=59), 50, 60) == []
+    assert [item.id for item in await inbox.due(NOW + timedelta(seconds=61), 50, 60)] == [item_id]
+
+
+async def test_handled_and_given_up_items_are_never_due_again(inbox: Inbox) -> None:
+    handled = await inbox.add("callback", {"n": 1}, next_attempt_at=NOW)
+    retried = await inbox.add("callback", {"n": 2}, next_attempt_at=NOW)
+    given_up = await inbox.add("callback", {"n": 3}, next_attempt_at=NOW)
+    await inbox.mark_handled(handled, NOW + timedelta(seconds=1))
+    await inbox.mark_failed(retried, "ConnectionError: x", NOW + timedelta(minutes=1))
+    await inbox.mark_failed(given_up, "ConnectionError: y", None)
+    done, again, dead = [await inbox.get(item_id) for item_id in (handled, retried, given_up)]
+    assert done is not None and (done.status, done.attempts, done.handled_at) == (
+        InboxStatus.HANDLED,
+        1,
+        NOW + timedelta(seconds=1),
+    )
+    assert again is not None and (again.status, again.attempts, again.last_error) == (
+        InboxStatus.PENDING,
+        1,
+        "ConnectionError: x",
+    )
+    assert dead is not None and dead.status is InboxStatus.FAILED
+    assert [item.id for item in await inbox.due(NOW + timedelta(days=1), 50, 60)] == [retried]
+    assert await inbox.get(10_000) is None
+
+
+async def test_naive_timestamps_are_refused(inbox: Inbox) -> None:
+    with pytest.raises(ValueError):
+        await inbox.add("callback", {}, next_attempt_at=datetime(2026, 1, 1))
 
 
 class Handler:
@@ -28,13 +81,13 @@ class Handler:
 
 class World:
     def __init__(self) -> None:
-        self.now = START
-        self.inbox = MemoryOutbox()
+        self.clock = ManualClock(START)
+        self.inbox = MemoryInbox(self.clock)
         self.handler = Handler()
-        self.worker = InboxWorker(self.inbox, self.handler, POLICY, clock=lambda: self.now)
+        self.worker = InboxWorker(self.inbox, self.handler, POLICY, clock=self.clock)
 
     def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
+        self.clock.advance(seconds)
 
 
 async def test_a_handled_item_is_marked_and_never_due_again() -> None:
@@ -42,7 +95,7 @@ async def test_a_handled_item_is_marked_and_never_due_again() -> None:
     item_id = await world.worker.accept("callback", {"name": "a"})
     assert await world.worker.attempt(item_id, "callback", {"name": "a"})
     item = await world.inbox.get(item_id)
-    assert item is not None and item.status is OutboxStatus.SENT and item.sent_at == START
+    assert item is not None and item.status is InboxStatus.HANDLED and item.handled_at == START
     world.advance(3600)
     assert await world.worker.retry_once() == 0 and world.handler.handled == ["callback:a"]
 
@@ -61,7 +114,7 @@ async def test_failures_back_off_then_give_up_and_keep_the_item() -> None:
     world.advance(15)
     assert await world.worker.retry_once() == 0  # third failure: given up
     item = await world.inbox.get(item_id)
-    assert item is not None and item.status is OutboxStatus.FAILED and item.attempts == 3
+    assert item is not None and item.status is InboxStatus.FAILED and item.attempts == 3
     world.handler.failing.clear()
     world.advance(3600)
     assert await world.worker.retry_once() == 0 and world.handler.handled == []

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from handoff_api.masking import mask_name
+from handoff_api.wecom.identity import IdentityKind
 from handoff_api.wecom.notifications import (
     NOT_HOLDER_REPLY,
     REFERENCE_ALPHABET,
@@ -208,7 +209,9 @@ async def test_the_holder_answers_the_client_with_the_reference(stack: Stack) ->
     conversation_id, _ = await escalate_to_responder(stack)
     handler = StaffReplyHandler(record=stack.record, routing=stack.routing, sender=stack.sender)
     reference = reference_code(conversation_id).lower()
-    await handler.handle(await _staff(stack, "rsp01"), inbound(f"#{reference} 您好，我是赵磊", "zhaolei", "staff"))
+    await handler.handle(
+        await _staff(stack, "rsp01"), inbound(f"#{reference} 您好，我是赵磊", "zhaolei", IdentityKind.STAFF)
+    )
     last = (await stack.record.list_messages(conversation_id))[-1]
     assert (last.sender, last.text) == (SenderKind.RESPONDER, "您好，我是赵磊")
     assert last.served_by is not None and last.served_by.staff_id == "rsp01"
@@ -222,7 +225,9 @@ async def test_someone_who_does_not_hold_it_is_refused(stack: Stack, caplog: pyt
     before = await stack.record.list_messages(conversation_id)
     handler = StaffReplyHandler(record=stack.record, routing=stack.routing, sender=stack.sender)
     reference = reference_code(conversation_id)
-    await handler.handle(await _staff(stack, "adv01"), inbound(f"#{reference} 我来回答", "zhangwei", "staff"))
+    await handler.handle(
+        await _staff(stack, "adv01"), inbound(f"#{reference} 我来回答", "zhangwei", IdentityKind.STAFF)
+    )
     assert await stack.record.list_messages(conversation_id) == before
     assert stack.sender.texts == [(("zhangwei",), NOT_HOLDER_REPLY.format(ref=reference))]
     assert "refused" in caplog.text
@@ -231,6 +236,6 @@ async def test_someone_who_does_not_hold_it_is_refused(stack: Stack, caplog: pyt
 async def test_unknown_references_and_plain_texts_get_an_explanation(stack: Stack) -> None:
     handler = StaffReplyHandler(record=stack.record, routing=stack.routing, sender=stack.sender)
     zhaolei = await _staff(stack, "rsp01")
-    await handler.handle(zhaolei, inbound("#ZZZZZZ 您好", "zhaolei", "staff"))
-    await handler.handle(zhaolei, inbound("今天下午开会吗", "zhaolei", "staff"))
+    await handler.handle(zhaolei, inbound("#ZZZZZZ 您好", "zhaolei", IdentityKind.STAFF))
+    await handler.handle(zhaolei, inbound("今天下午开会吗", "zhaolei", IdentityKind.STAFF))
     assert [text for _, text in stack.sender.texts] == [UNKNOWN_REFERENCE_REPLY.format(ref="ZZZZZZ"), USAGE_REPLY]

@@ -15,9 +15,8 @@ from fastapi import FastAPI
 
 from handoff_api.wecom.crypto import WeComCrypto
 from handoff_api.wecom.identity import InboundText
-from handoff_api.wecom.inbox import InboxRetryPolicy
+from handoff_api.wecom.inbox import InboxRetryPolicy, InboxStatus, MemoryInbox
 from handoff_api.wecom.kf import KfMessage
-from handoff_api.wecom.outbox import MemoryOutbox, OutboxStatus
 from handoff_api.wecom.processor import UNSUPPORTED_REPLY, CallbackProcessor, WeComDeps, classify_sender
 from handoff_api.wecom.router import make_wecom_router
 from handoff_api.wecom.settings import WeComSettings
@@ -51,7 +50,7 @@ def envelope(encrypt: str) -> str:
     )
 
 
-class BreakableInbox(MemoryOutbox):
+class BreakableInbox(MemoryInbox):
     """The in-memory inbox, which can be made to refuse new items (a database outage)."""
 
     broken = False
@@ -214,12 +213,12 @@ async def test_a_failing_handler_never_turns_into_a_500_and_the_message_is_retri
     assert "wecom inbox #1 failed (attempt 1)" in caplog.text and harness.handler.texts == []
     item = await harness.inbox.get(1)
     assert item is not None
-    assert (item.status, item.attempts, item.last_error) == (OutboxStatus.PENDING, 1, "RuntimeError: handler exploded")
+    assert (item.status, item.attempts, item.last_error) == (InboxStatus.PENDING, 1, "RuntimeError: handler exploded")
     harness.handler.fail = False
     await asyncio.sleep(0.05)  # the backoff
     assert await harness.processor.inbox.retry_once() == 1
     assert [text.msg_id for text in harness.handler.texts] == ["900"]
-    assert (await harness.inbox.get(item.id)).status is OutboxStatus.SENT
+    assert (await harness.inbox.get(item.id)).status is InboxStatus.HANDLED
     assert await harness.processor.inbox.retry_once() == 0
 
 
@@ -231,7 +230,7 @@ async def test_a_message_still_failing_after_the_last_attempt_is_kept_as_failed(
             await asyncio.sleep(0.05)
             assert await harness.processor.inbox.retry_once() == 0
     [item] = [await harness.inbox.get(1)]
-    assert item is not None and item.status is OutboxStatus.FAILED and item.attempts == 3
+    assert item is not None and item.status is InboxStatus.FAILED and item.attempts == 3
     assert "wecom inbox #1 given up after 3 attempts" in caplog.text
     await asyncio.sleep(0.05)
     assert await harness.processor.inbox.retry_once() == 0 and harness.handler.texts == []
@@ -243,7 +242,7 @@ async def test_a_message_whose_worker_died_is_taken_over_after_the_lease(harness
     await asyncio.sleep(0.6)
     assert await harness.processor.inbox.retry_once() == 1
     assert [text.msg_id for text in harness.handler.texts] == ["902"]
-    assert (await harness.inbox.get(item_id)).status is OutboxStatus.SENT
+    assert (await harness.inbox.get(item_id)).status is InboxStatus.HANDLED
 
 
 async def test_a_message_that_cannot_be_stored_gets_503_and_is_taken_on_redelivery(harness, caplog):

@@ -7,14 +7,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from handoff_api.wecom.identity import ConversationLink
+from handoff_api.wecom.identity import ConversationLink, IdentityKind
 from handoff_api.wecom.store import ConversationLinks, SqlStateCache, wecom_state
+from routing.memory import ManualClock
 
 T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 
 
 def link(conversation_id: str, created_at: datetime, user: str = "wmUSER", client: str = "C1") -> ConversationLink:
-    return ConversationLink(conversation_id, user, client, "kf", "wkKF", created_at)
+    return ConversationLink(conversation_id, user, client, IdentityKind.KF, "wkKF", created_at)
 
 
 async def test_links_are_found_by_conversation_and_by_user_newest_first(migrated_engine: AsyncEngine) -> None:
@@ -34,7 +35,7 @@ async def test_a_link_remembers_the_latest_route_and_never_moves_its_relay_mark_
 ) -> None:
     links = ConversationLinks(migrated_engine)
     await links.add(link("c1", T0))
-    await links.touch("c1", "staff", None, T0 + timedelta(days=2))
+    await links.touch("c1", IdentityKind.STAFF, None, T0 + timedelta(days=2))
     await links.advance("c1", 5)
     await links.advance("c1", 3)
     stored = await links.get("c1")
@@ -57,3 +58,13 @@ async def test_the_state_cache_keeps_values_durably_until_they_expire(migrated_e
     assert await cache.get("short") is None
     with pytest.raises(ValueError, match="positive"):
         await cache.set("k", "v", 0)
+
+
+async def test_state_values_expire_by_the_injected_clock(migrated_engine: AsyncEngine) -> None:
+    clock = ManualClock(T0)
+    cache = SqlStateCache(migrated_engine, clock)
+    await cache.set("tre:wecom:kf_cursor:ww1:wk1", "cursor-1", 60)
+    clock.advance(59)
+    assert await cache.get("tre:wecom:kf_cursor:ww1:wk1") == "cursor-1"
+    clock.advance(1)
+    assert await cache.get("tre:wecom:kf_cursor:ww1:wk1") is None
