@@ -1,4 +1,4 @@
-"""Async WeCom API client: cached access token, message/send, 微信客服 kf/send_msg and kf/sync_msg.
+"""Async WeCom API client: cached access token, message/send, 微信客服 kf/send_msg and kf/sync_msg pages.
 
 Network errors and rate-limit codes are retried with exponential backoff; a message that still
 cannot be sent goes to the Outbox (see OutboxDrainer). Secrets and tokens are never logged.
@@ -18,11 +18,11 @@ from typing import Any
 
 import httpx
 
-from handoff_api.wecom.kf import KfMessage, kf_message_from_api
+from handoff_api.wecom.kf import KfSyncPage, kf_message_from_api
 from handoff_api.wecom.outbox import Outbox
 from handoff_api.wecom.settings import DEFAULT_API_BASE_URL, WeComSettings
 from handoff_api.wecom.text import TEXT_MAX_BYTES, split_text, truncate_utf8
-from handoff_api.wecom.token_cache import TokenCache, kf_cursor_key, token_key
+from handoff_api.wecom.token_cache import TokenCache, token_key
 from routing.memory import SystemClock
 from routing.ports import Clock
 
@@ -31,8 +31,6 @@ logger = logging.getLogger(__name__)
 TOKEN_ERRCODES = frozenset({40001, 40014, 42001})
 RETRYABLE_ERRCODES = frozenset({-1, 45009, 45033})
 TOKEN_EXPIRY_MARGIN_SECONDS = 300
-KF_CURSOR_TTL_SECONDS = 7 * 24 * 3600
-KF_SYNC_MAX_PAGES = 20
 TEXTCARD_TITLE_MAX_BYTES = 128
 TEXTCARD_DESCRIPTION_MAX_BYTES = 512
 
@@ -349,23 +347,14 @@ class WeComClient:
         ]
         return await self._send_all(OutboundKind.KF_SEND_MSG, payloads)
 
-    async def pull_kf_messages(self, token: str, open_kfid: str) -> list[KfMessage]:
-        """kf/sync_msg from the stored cursor until has_more is 0; the cursor is saved after each page."""
-        cursor_key = kf_cursor_key(self._corp_id, open_kfid)
-        cursor = await self._token_cache.get(cursor_key)
-        messages: list[KfMessage] = []
-        for _ in range(KF_SYNC_MAX_PAGES):
-            request: dict[str, Any] = {"token": token, "open_kfid": open_kfid, "limit": 1000}
-            if cursor:
-                request["cursor"] = cursor
-            body = await self._call("/cgi-bin/kf/sync_msg", request, self._max_attempts)
-            messages.extend(kf_message_from_api(item) for item in body.get("msg_list", []) if isinstance(item, dict))
-            cursor = str(body.get("next_cursor") or "") or cursor
-            if cursor:
-                await self._token_cache.set(cursor_key, cursor, KF_CURSOR_TTL_SECONDS)
-            if not body.get("has_more"):
-                break
-        return messages
+    async def sync_kf_page(self, token: str, open_kfid: str, cursor: str | None) -> KfSyncPage:
+        """One kf/sync_msg call from cursor (None: from the oldest kept); the caller stores the next cursor."""
+        request: dict[str, Any] = {"token": token, "open_kfid": open_kfid, "limit": 1000}
+        if cursor:
+            request["cursor"] = cursor
+        body = await self._call("/cgi-bin/kf/sync_msg", request, self._max_attempts)
+        messages = [kf_message_from_api(item) for item in body.get("msg_list", []) if isinstance(item, dict)]
+        return KfSyncPage(messages, str(body.get("next_cursor") or "") or None, bool(body.get("has_more")))
 
     @staticmethod
     def _touser(user_ids: Sequence[str]) -> str:

@@ -4,6 +4,8 @@ The callback stores each new message (its decrypted XML, or one message pulled w
 before it answers WeCom, then handles it at once in the background and marks it handled. An attempt
 that raises, or a worker that dies half-way, leaves the item pending; `InboxWorker.run` retries it
 with backoff until it is handled or, after `max_attempts`, kept as failed for review.
+Messages pulled with kf/sync_msg are stored a page at a time together with the sync cursor after
+that page, in one transaction: the cursor never moves past a message that was not stored.
 The SQL store is handoff_api.wecom.store.SqlInbox (table wecom_inbox); MemoryInbox serves tests.
 """
 
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -51,11 +53,35 @@ class InboxItem:
     handled_at: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class CursorUpdate:
+    """The sync cursor to store with a pulled page: the state key, its new value and when it expires."""
+
+    key: str
+    value: str
+    expires_at: datetime
+
+
 class Inbox(Protocol):
     """Durable store of accepted inbound items until they are handled."""
 
     async def add(self, kind: str, payload: Mapping[str, Any], *, next_attempt_at: datetime) -> int:
         """Store a new pending item, first due at next_attempt_at; its id."""
+        ...
+
+    async def add_pulled(
+        self,
+        kind: str,
+        payloads: Sequence[Mapping[str, Any]],
+        *,
+        next_attempt_at: datetime,
+        cursor: CursorUpdate | None,
+    ) -> list[int]:
+        """Store a pulled page's items and the cursor after it, all or nothing; the items' ids in order."""
+        ...
+
+    async def cursor(self, key: str) -> str | None:
+        """The stored sync cursor, unless missing or expired."""
         ...
 
     async def due(self, now: datetime, limit: int, lease_seconds: float) -> list[InboxItem]:
@@ -77,25 +103,48 @@ class MemoryInbox:
     def __init__(self, clock: Clock | None = None) -> None:
         self._clock = clock or SystemClock()
         self._items: dict[int, InboxItem] = {}
+        self._cursors: dict[str, tuple[str, datetime]] = {}
         self._next_id = 1
         self._lock = asyncio.Lock()
 
+    def _insert(self, kind: str, payload: Mapping[str, Any], next_attempt_at: datetime) -> int:
+        item_id = self._next_id
+        self._next_id += 1
+        self._items[item_id] = InboxItem(
+            id=item_id,
+            kind=kind,
+            payload=dict(payload),
+            status=InboxStatus.PENDING,
+            attempts=0,
+            last_error=None,
+            next_attempt_at=require_aware(next_attempt_at),
+            created_at=self._clock.now(),
+            handled_at=None,
+        )
+        return item_id
+
     async def add(self, kind: str, payload: Mapping[str, Any], *, next_attempt_at: datetime) -> int:
         async with self._lock:
-            item_id = self._next_id
-            self._next_id += 1
-            self._items[item_id] = InboxItem(
-                id=item_id,
-                kind=kind,
-                payload=dict(payload),
-                status=InboxStatus.PENDING,
-                attempts=0,
-                last_error=None,
-                next_attempt_at=require_aware(next_attempt_at),
-                created_at=self._clock.now(),
-                handled_at=None,
-            )
-            return item_id
+            return self._insert(kind, payload, next_attempt_at)
+
+    async def add_pulled(
+        self,
+        kind: str,
+        payloads: Sequence[Mapping[str, Any]],
+        *,
+        next_attempt_at: datetime,
+        cursor: CursorUpdate | None,
+    ) -> list[int]:
+        require_aware(next_attempt_at)
+        async with self._lock:
+            ids = [self._insert(kind, payload, next_attempt_at) for payload in payloads]
+            if cursor is not None:
+                self._cursors[cursor.key] = (cursor.value, require_aware(cursor.expires_at))
+            return ids
+
+    async def cursor(self, key: str) -> str | None:
+        value, expires_at = self._cursors.get(key, ("", self._clock.now()))
+        return value if expires_at > self._clock.now() else None
 
     async def due(self, now: datetime, limit: int, lease_seconds: float) -> list[InboxItem]:
         now = require_aware(now)
@@ -165,10 +214,18 @@ class InboxWorker:
         self._policy = policy or InboxRetryPolicy()
         self._clock = clock or SystemClock()
 
+    def _first_lease_ends(self) -> datetime:
+        return self._clock.now() + timedelta(seconds=self._policy.lease_seconds)
+
     async def accept(self, kind: str, payload: Mapping[str, Any]) -> int:
         """Store a new item, leased to the caller for its first attempt."""
-        first_lease_ends = self._clock.now() + timedelta(seconds=self._policy.lease_seconds)
-        return await self._inbox.add(kind, payload, next_attempt_at=first_lease_ends)
+        return await self._inbox.add(kind, payload, next_attempt_at=self._first_lease_ends())
+
+    async def accept_pulled(
+        self, kind: str, payloads: Sequence[Mapping[str, Any]], cursor: CursorUpdate | None
+    ) -> list[int]:
+        """Store a pulled page with the cursor after it (one transaction), leased to the caller."""
+        return await self._inbox.add_pulled(kind, payloads, next_attempt_at=self._first_lease_ends(), cursor=cursor)
 
     async def attempt(self, item_id: int, kind: str, payload: Mapping[str, Any], failed_before: int = 0) -> bool:
         """Handle one item; True if handled, False if it failed (and was rescheduled or given up)."""

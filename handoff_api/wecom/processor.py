@@ -10,14 +10,23 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from handoff_api.wecom.client import SendResult
 from handoff_api.wecom.crypto import WeComCrypto
 from handoff_api.wecom.identity import IdentityKind, InboundText
-from handoff_api.wecom.inbox import Inbox, InboxRetryPolicy, InboxWorker, MemoryInbox
-from handoff_api.wecom.kf import KF_ORIGIN_CLIENT, KfMessage, kf_from_payload, kf_payload
+from handoff_api.wecom.inbox import CursorUpdate, Inbox, InboxRetryPolicy, InboxWorker, MemoryInbox
+from handoff_api.wecom.kf import (
+    KF_CURSOR_TTL_SECONDS,
+    KF_ORIGIN_CLIENT,
+    KF_SYNC_MAX_PAGES,
+    KfMessage,
+    KfSyncPage,
+    kf_cursor_key,
+    kf_from_payload,
+    kf_payload,
+)
 from handoff_api.wecom.parser import (
     EventMessage,
     InboundMessage,
@@ -49,7 +58,7 @@ class WeComOutbound(Protocol):
 
     async def send_kf_text(self, external_userid: str, open_kfid: str, content: str) -> SendResult: ...
 
-    async def pull_kf_messages(self, token: str, open_kfid: str) -> list[KfMessage]: ...
+    async def sync_kf_page(self, token: str, open_kfid: str, cursor: str | None) -> KfSyncPage: ...
 
 
 @dataclass
@@ -63,6 +72,8 @@ class WeComDeps:
     max_body_bytes: int = 64 * 1024
     dedup_ttl_seconds: int = 24 * 3600
     open_kfid: str | None = None
+    corp_id: str = ""
+    """Names the 微信客服 sync cursors this corp's accounts keep."""
     tasks: BackgroundTaskSet = field(default_factory=BackgroundTaskSet)
     inbox: Inbox = field(default_factory=MemoryInbox)
     """Accepted messages until handled (SqlInbox, the wecom_inbox table, in the app)."""
@@ -96,6 +107,7 @@ class WeComDeps:
             max_body_bytes=settings.max_body_bytes,
             dedup_ttl_seconds=settings.dedup_ttl_seconds,
             open_kfid=settings.open_kfid or None,
+            corp_id=settings.corp_id,
             inbox=inbox or MemoryInbox(clock),
             inbox_retry=inbox_retry or InboxRetryPolicy(),
             clock=clock or SystemClock(),
@@ -179,25 +191,46 @@ class CallbackProcessor:
         )
 
     async def _kf_event(self, event: KfMsgOrEventMessage) -> None:
+        """Pull the new 微信客服 messages page by page from the stored cursor, then handle the clients' ones."""
         if self.deps.open_kfid and event.open_kfid != self.deps.open_kfid:
             logger.info("wecom kf event for another account %s ignored", event.open_kfid)
             return
-        # The sync cursor has moved past what is pulled, so every client message is stored before any is handled.
+        cursor_key = kf_cursor_key(self.deps.corp_id, event.open_kfid)
+        cursor = await self.deps.inbox.cursor(cursor_key)
         accepted: list[tuple[int, dict[str, Any]]] = []
-        for kf_message in await self.deps.outbound.pull_kf_messages(event.token, event.open_kfid):
-            if kf_message.origin != KF_ORIGIN_CLIENT:
-                continue
-            key = f"wecom:kf:{kf_message.msg_id}"
-            if not await self.deps.idempotency.claim(key, self.deps.dedup_ttl_seconds):
-                continue
-            payload = kf_payload(kf_message)
-            try:
-                accepted.append((await self.inbox.accept(KF_ITEM, payload), payload))
-            except Exception:
+        try:
+            for _ in range(KF_SYNC_MAX_PAGES):
+                page = await self.deps.outbound.sync_kf_page(event.token, event.open_kfid, cursor)
+                cursor = page.next_cursor or cursor
+                accepted += await self._store_page(page, cursor_key, cursor)
+                if not page.has_more:
+                    break
+        finally:  # what was stored is handled now, even if a later page failed
+            for item_id, payload in accepted:
+                await self.inbox.attempt(item_id, KF_ITEM, payload)
+
+    async def _store_page(
+        self, page: KfSyncPage, cursor_key: str, cursor: str | None
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """The page's new client messages and the cursor after them, stored in one transaction."""
+        claimed: list[str] = []
+        payloads: list[dict[str, Any]] = []
+        for message in page.messages:
+            key = f"wecom:kf:{message.msg_id}"
+            if message.origin == KF_ORIGIN_CLIENT and await self.deps.idempotency.claim(
+                key, self.deps.dedup_ttl_seconds
+            ):
+                claimed.append(key)
+                payloads.append(kf_payload(message))
+        expires_at = self.deps.clock.now() + timedelta(seconds=KF_CURSOR_TTL_SECONDS)
+        update = CursorUpdate(cursor_key, cursor, expires_at) if cursor else None
+        try:
+            ids = await self.inbox.accept_pulled(KF_ITEM, payloads, update)
+        except Exception:
+            for key in claimed:
                 await self.deps.idempotency.release(key)
-                raise
-        for item_id, payload in accepted:
-            await self.inbox.attempt(item_id, KF_ITEM, payload)
+            raise
+        return list(zip(ids, payloads, strict=True))
 
     async def _kf_message(self, message: KfMessage) -> None:
         if message.msg_type == "text" and message.text and message.text.strip():

@@ -4,14 +4,14 @@ The tables are defined on routing's single MetaData (routing.sql_tables.metadata
 sees one schema; the migrations in alembic/versions/ create them, nothing here creates tables.
 
 - wecom_conversations: which WeCom identity each conversation talks through (ConversationLinks);
-- wecom_state: small durable values such as the 微信客服 sync cursor (SqlStateCache);
+- wecom_state: small durable values: the 微信客服 sync cursors, written by SqlInbox with each pulled page;
 - wecom_outbox: outbound WeCom requests not sent yet (SqlOutbox);
 - wecom_inbox: accepted inbound callbacks until handled (SqlInbox; status sent = handled).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
@@ -29,10 +29,11 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from handoff_api.wecom.identity import ConversationLink, IdentityKind
-from handoff_api.wecom.inbox import InboxItem, InboxStatus
+from handoff_api.wecom.inbox import CursorUpdate, InboxItem, InboxStatus
 from handoff_api.wecom.outbox import DEFAULT_LEASE_SECONDS, OutboxMessage, OutboxStatus, require_aware
 from routing.memory import SystemClock
 from routing.ports import Clock
@@ -177,33 +178,26 @@ class ConversationLinks:
 # --------------------------------------------------------------------------- durable small values
 
 
-class SqlStateCache:
-    """TokenCache in SQL: the 微信客服 sync cursor must survive restarts, or old messages come back."""
+def _upsert(connection: AsyncConnection, table: Table) -> Any:
+    """The dialect's INSERT, which has on_conflict_do_update / on_conflict_do_nothing (SQLite, PostgreSQL)."""
+    return (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(table)
 
-    def __init__(self, engine: AsyncEngine, clock: Clock | None = None) -> None:
-        self._engine = engine
-        self._clock = clock or SystemClock()
 
-    async def get(self, key: str) -> str | None:
-        """The value if present and not expired."""
-        statement = select(wecom_state.c.value, wecom_state.c.expires_at).where(wecom_state.c.key == key)
-        async with self._engine.connect() as connection:
-            row = (await connection.execute(statement)).first()
-        if row is None or row.expires_at <= self._clock.now():
-            return None
-        return str(row.value)
+async def _write_state(connection: AsyncConnection, key: str, value: str, expires_at: datetime) -> None:
+    """Insert or overwrite one wecom_state value, inside the caller's transaction."""
+    statement = _upsert(connection, wecom_state).values(key=key, value=value, expires_at=expires_at)
+    await connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=[wecom_state.c.key], set_={"value": value, "expires_at": expires_at}
+        )
+    )
 
-    async def set(self, key: str, value: str, ttl_seconds: int) -> None:
-        """Insert or overwrite the value with a new expiry."""
-        if ttl_seconds <= 0:
-            raise ValueError("ttl_seconds must be positive")
-        expires_at = self._clock.now() + timedelta(seconds=ttl_seconds)
-        async with self._engine.begin() as connection:
-            updated = await connection.execute(
-                update(wecom_state).where(wecom_state.c.key == key).values(value=value, expires_at=expires_at)
-            )
-            if updated.rowcount == 0:
-                await connection.execute(insert(wecom_state).values(key=key, value=value, expires_at=expires_at))
+
+async def _read_state(connection: AsyncConnection, key: str, now: datetime) -> str | None:
+    """One wecom_state value, unless missing or expired."""
+    statement = select(wecom_state.c.value).where(wecom_state.c.key == key, wecom_state.c.expires_at > now)
+    value = (await connection.execute(statement)).scalar_one_or_none()
+    return str(value) if value is not None else None
 
 
 # --------------------------------------------------------------------------- outbox and inbox
@@ -353,10 +347,35 @@ class SqlInbox(_SqlRetryQueue[InboxItem]):
 
     async def add(self, kind: str, payload: Mapping[str, Any], *, next_attempt_at: datetime) -> int:
         """Store a new pending item; its id."""
-        values = self._new_row(kind, payload, next_attempt_at)
         async with self._engine.begin() as connection:
-            inserted = await connection.execute(insert(wecom_inbox).values(**values).returning(wecom_inbox.c.id))
-            return int(inserted.scalar_one())
+            return await self._insert(connection, kind, payload, next_attempt_at)
+
+    async def _insert(
+        self, connection: AsyncConnection, kind: str, payload: Mapping[str, Any], next_attempt_at: datetime
+    ) -> int:
+        values = self._new_row(kind, payload, next_attempt_at)
+        inserted = await connection.execute(insert(wecom_inbox).values(**values).returning(wecom_inbox.c.id))
+        return int(inserted.scalar_one())
+
+    async def add_pulled(
+        self,
+        kind: str,
+        payloads: Sequence[Mapping[str, Any]],
+        *,
+        next_attempt_at: datetime,
+        cursor: CursorUpdate | None,
+    ) -> list[int]:
+        """Store a pulled page's items and the sync cursor after it in one transaction; the items' ids."""
+        async with self._engine.begin() as connection:
+            ids = [await self._insert(connection, kind, payload, next_attempt_at) for payload in payloads]
+            if cursor is not None:
+                await _write_state(connection, cursor.key, cursor.value, require_aware(cursor.expires_at))
+            return ids
+
+    async def cursor(self, key: str) -> str | None:
+        """The stored sync cursor, unless missing or expired (table wecom_state)."""
+        async with self._engine.connect() as connection:
+            return await _read_state(connection, key, self._clock.now())
 
     async def mark_handled(self, item_id: int, at: datetime) -> None:
         """The item was handled."""

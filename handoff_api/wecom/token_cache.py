@@ -1,4 +1,4 @@
-"""Shared cache for the WeCom access token (and the 微信客服 sync cursor): memory or Redis."""
+"""Shared cache for the WeCom access token: memory or Redis (the 微信客服 sync cursor lives in SQL)."""
 
 from __future__ import annotations
 
@@ -9,17 +9,11 @@ from typing import Protocol
 from redis.asyncio import Redis
 
 from routing.redis_keys import WECOM_ACCESS_TOKEN as TOKEN_KEY_TEMPLATE
-from routing.redis_keys import WECOM_KF_CURSOR as KF_CURSOR_KEY_TEMPLATE
 
 
 def token_key(corp_id: str, agent_id: int | str) -> str:
     """Cache key of one application's access token."""
     return TOKEN_KEY_TEMPLATE.format(corp_id=corp_id, agent_id=agent_id)
-
-
-def kf_cursor_key(corp_id: str, open_kfid: str) -> str:
-    """Cache key of the kf/sync_msg cursor of one 微信客服 account."""
-    return KF_CURSOR_KEY_TEMPLATE.format(corp_id=corp_id, open_kfid=open_kfid)
 
 
 class TokenCache(Protocol):
@@ -69,25 +63,3 @@ class RedisTokenCache:
         if ttl_seconds <= 0:
             raise ValueError("ttl_seconds must be positive")
         await self._redis.set(key, value, ex=ttl_seconds)
-
-
-KF_CURSOR_KEY_PREFIX = KF_CURSOR_KEY_TEMPLATE.split("{", 1)[0]
-
-
-class SplitTokenCache:
-    """Access tokens in the fast shared cache; 微信客服 sync cursors in the durable one."""
-
-    def __init__(self, tokens: TokenCache, cursors: TokenCache) -> None:
-        self._tokens = tokens
-        self._cursors = cursors
-
-    def _for(self, key: str) -> TokenCache:
-        return self._cursors if key.startswith(KF_CURSOR_KEY_PREFIX) else self._tokens
-
-    async def get(self, key: str) -> str | None:
-        """From the cache that holds this kind of key."""
-        return await self._for(key).get(key)
-
-    async def set(self, key: str, value: str, ttl_seconds: int) -> None:
-        """Into the cache that holds this kind of key."""
-        await self._for(key).set(key, value, ttl_seconds)

@@ -29,9 +29,9 @@ from handoff_api.wecom.processor import CallbackProcessor, WeComDeps
 from handoff_api.wecom.replies import ReplyRelay
 from handoff_api.wecom.router import make_wecom_router
 from handoff_api.wecom.settings import WeComChannelSettings
-from handoff_api.wecom.store import ConversationLinks, SqlInbox, SqlOutbox, SqlStateCache
+from handoff_api.wecom.store import ConversationLinks, SqlInbox, SqlOutbox
 from handoff_api.wecom.tasks import BackgroundTaskSet
-from handoff_api.wecom.token_cache import MemoryTokenCache, RedisTokenCache, SplitTokenCache, TokenCache
+from handoff_api.wecom.token_cache import MemoryTokenCache, RedisTokenCache, TokenCache
 from routing.memory import SystemClock
 from routing.ports import Clock, EventBus, IdempotencyStore, Subscription
 from routing.records import Record
@@ -196,9 +196,8 @@ class WeComChannel:
             logger.info("wecom: caught up on %d replies missed while stopped", relayed)
 
 
-def _token_cache(redis: Redis | None, engine: AsyncEngine, clock: Clock) -> TokenCache:
-    tokens: TokenCache = RedisTokenCache(redis) if redis is not None else MemoryTokenCache()
-    return SplitTokenCache(tokens, SqlStateCache(engine, clock))
+def _token_cache(redis: Redis | None) -> TokenCache:
+    return RedisTokenCache(redis) if redis is not None else MemoryTokenCache()
 
 
 def build_wecom_channel(
@@ -223,7 +222,7 @@ def build_wecom_channel(
         corp_id=settings.corp_id,
         secret=settings.secret,
         agent_id=settings.agent_id,
-        token_cache=_token_cache(redis, engine, clock),
+        token_cache=_token_cache(redis),
         outbox=outbox,
         base_url=settings.api_base_url,
         max_attempts=settings.send_attempts,

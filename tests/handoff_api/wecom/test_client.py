@@ -10,10 +10,11 @@ import pytest
 
 from handoff_api.wecom.client import OutboundKind, SendStatus, WeComClient
 from handoff_api.wecom.drainer import OutboxDrainer
+from handoff_api.wecom.kf import kf_cursor_key
 from handoff_api.wecom.outbox import MemoryOutbox, Outbox, OutboxStatus
 from handoff_api.wecom.settings import WeComSettings
 from handoff_api.wecom.text import utf8_len
-from handoff_api.wecom.token_cache import MemoryTokenCache, TokenCache, kf_cursor_key, token_key
+from handoff_api.wecom.token_cache import MemoryTokenCache, TokenCache, token_key
 from routing.memory import ManualClock
 from tests.handoff_api.wecom.fake_wecom import FakeWeCom
 
@@ -198,7 +199,7 @@ async def test_kf_send_msg_payload(client, fake_wecom):
     assert len(call.body["msgid"]) == 32
 
 
-async def test_kf_sync_follows_the_stored_cursor(client, fake_wecom, token_cache):
+async def test_kf_sync_reads_one_page_from_the_cursor_it_is_given(client, fake_wecom, token_cache):
     for index in range(3):
         fake_wecom.add_kf_message(
             {
@@ -211,13 +212,13 @@ async def test_kf_sync_follows_the_stored_cursor(client, fake_wecom, token_cache
                 "text": {"content": f"问题{index}"},
             }
         )
-    first = await client.pull_kf_messages("SYNC", "wkKF")
-    assert [(m.msg_id, m.text, m.origin) for m in first] == [
+    first = await client.sync_kf_page("SYNC", "wkKF", None)
+    assert [(m.msg_id, m.text, m.origin) for m in first.messages] == [
         ("m0", "问题0", 3),
         ("m1", "问题1", 3),
         ("m2", "问题2", 3),
     ]
-    assert await token_cache.get(kf_cursor_key(fake_wecom.state.corp_id, "wkKF")) == "3"
+    assert (first.next_cursor, first.has_more) == ("3", False)
     fake_wecom.add_kf_message(
         {
             "msgid": "m3",
@@ -229,9 +230,11 @@ async def test_kf_sync_follows_the_stored_cursor(client, fake_wecom, token_cache
             "image": {},
         }
     )
-    second = await client.pull_kf_messages("SYNC2", "wkKF")
-    assert [(m.msg_id, m.msg_type, m.text) for m in second] == [("m3", "image", None)]
+    second = await client.sync_kf_page("SYNC2", "wkKF", first.next_cursor)
+    assert [(m.msg_id, m.msg_type, m.text) for m in second.messages] == [("m3", "image", None)]
     assert [call.body.get("cursor") for call in fake_wecom.state.sent("/cgi-bin/kf/sync_msg")] == [None, "3"]
+    # the client keeps no cursor: it is stored with the pulled messages, in the inbox
+    assert await token_cache.get(kf_cursor_key(fake_wecom.state.corp_id, "wkKF")) is None
 
 
 async def test_secrets_and_tokens_never_reach_the_logs(client, fake_wecom, caplog):

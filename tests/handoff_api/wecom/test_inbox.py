@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 
-from handoff_api.wecom.inbox import Inbox, InboxRetryPolicy, InboxStatus, InboxWorker, MemoryInbox
+from handoff_api.wecom.inbox import CursorUpdate, Inbox, InboxRetryPolicy, InboxStatus, InboxWorker, MemoryInbox
 from routing.memory import ManualClock
 
 START = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 NOW = START
+FAR_FUTURE = datetime(2100, 1, 1, tzinfo=UTC)
 POLICY = InboxRetryPolicy(max_attempts=3, backoff_base_seconds=10, backoff_cap_seconds=15, lease_seconds=60)
 
 
@@ -65,6 +66,26 @@ async def test_handled_and_given_up_items_are_never_due_again(inbox: Inbox) -> N
 async def test_naive_timestamps_are_refused(inbox: Inbox) -> None:
     with pytest.raises(ValueError):
         await inbox.add("callback", {}, next_attempt_at=datetime(2026, 1, 1))
+
+
+async def test_a_pulled_page_and_its_cursor_are_stored_together(inbox: Inbox) -> None:
+    assert await inbox.cursor("tre:wecom:kf_cursor:ww1:wk1") is None
+    cursor = CursorUpdate("tre:wecom:kf_cursor:ww1:wk1", "c-2", FAR_FUTURE)
+    ids = await inbox.add_pulled("kf", [{"msg_id": "m1"}, {"msg_id": "m2"}], next_attempt_at=NOW, cursor=cursor)
+    stored = [await inbox.get(item_id) for item_id in ids]
+    assert [item.payload for item in stored if item is not None] == [{"msg_id": "m1"}, {"msg_id": "m2"}]
+    assert await inbox.cursor("tre:wecom:kf_cursor:ww1:wk1") == "c-2"
+    later = CursorUpdate("tre:wecom:kf_cursor:ww1:wk1", "c-3", FAR_FUTURE)
+    assert await inbox.add_pulled("kf", [], next_attempt_at=NOW, cursor=later) == []
+    assert await inbox.cursor("tre:wecom:kf_cursor:ww1:wk1") == "c-3"
+    assert await inbox.add_pulled("kf", [{"msg_id": "m4"}], next_attempt_at=NOW, cursor=None)
+    assert await inbox.cursor("tre:wecom:kf_cursor:ww1:wk1") == "c-3"  # no new cursor: the old one stays
+
+
+async def test_an_expired_cursor_is_not_used(inbox: Inbox) -> None:
+    expired = CursorUpdate("tre:wecom:kf_cursor:ww1:wk2", "c-old", datetime(2000, 1, 1, tzinfo=UTC))
+    await inbox.add_pulled("kf", [], next_attempt_at=NOW, cursor=expired)
+    assert await inbox.cursor("tre:wecom:kf_cursor:ww1:wk2") is None
 
 
 class Handler:

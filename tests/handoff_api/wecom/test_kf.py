@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handoff_api.wecom.kf import KF_ORIGIN_CLIENT, kf_from_payload, kf_message_from_api, kf_payload
+from handoff_api.wecom.kf import KF_ORIGIN_CLIENT, kf_cursor_key, kf_from_payload, kf_message_from_api, kf_payload
 
 ENTRY = {
     "msgid": "m1",
@@ -35,3 +35,7 @@ def test_the_stored_form_round_trips_without_the_raw_entry() -> None:
     restored = kf_from_payload(payload)
     assert (restored.msg_id, restored.external_userid, restored.text) == ("m1", "wmEXTERNAL", message.text)
     assert restored.raw == {}
+
+
+def test_the_cursor_key_names_corp_and_account() -> None:
+    assert kf_cursor_key("ww1", "wkA") == "tre:wecom:kf_cursor:ww1:wkA"  # the key stored cursors always had

@@ -1,14 +1,12 @@
-"""TokenCache on memory and Redis, and the split between fast tokens and durable cursors."""
+"""TokenCache on memory and Redis."""
 
 from __future__ import annotations
 
 import uuid
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from handoff_api.wecom.store import SqlStateCache
-from handoff_api.wecom.token_cache import MemoryTokenCache, SplitTokenCache, kf_cursor_key, token_key
+from handoff_api.wecom.token_cache import MemoryTokenCache, token_key
 
 
 async def test_get_returns_what_was_set(token_cache):
@@ -35,19 +33,5 @@ async def test_memory_entries_expire():
     assert await cache.get("k") is None
 
 
-def test_key_templates():
+def test_key_template():
     assert token_key("ww1", 1000002) == "tre:wecom:token:ww1:1000002"
-    assert kf_cursor_key("ww1", "wkA") == "tre:wecom:kf_cursor:ww1:wkA"
-
-
-async def test_cursors_go_to_the_durable_cache_and_tokens_to_the_fast_one(migrated_engine: AsyncEngine) -> None:
-    tokens, durable = MemoryTokenCache(), SqlStateCache(migrated_engine)
-    split = SplitTokenCache(tokens, durable)
-    await split.set(kf_cursor_key("ww1", "wk1"), "c-9", 60)
-    await split.set(token_key("ww1", 1000002), "tok", 60)
-    assert (
-        await durable.get(kf_cursor_key("ww1", "wk1")) == "c-9"
-        and await tokens.get(kf_cursor_key("ww1", "wk1")) is None
-    )
-    assert await tokens.get(token_key("ww1", 1000002)) == "tok" and await durable.get(token_key("ww1", 1000002)) is None
-    assert await split.get(kf_cursor_key("ww1", "wk1")) == "c-9" and await split.get(token_key("ww1", 1000002)) == "tok"

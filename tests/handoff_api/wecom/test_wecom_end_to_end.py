@@ -125,6 +125,12 @@ class World:
             rows = connection.execute("SELECT status, payload FROM wecom_outbox ORDER BY id").fetchall()
         return [(str(status), str(json.loads(payload)["text"]["content"])) for status, payload in rows]
 
+    def inbox_errors(self) -> list[str]:
+        """The last error of every inbox item that has one."""
+        with sqlite3.connect(self.database) as connection:
+            rows = connection.execute("SELECT last_error FROM wecom_inbox WHERE last_error IS NOT NULL").fetchall()
+        return [str(error) for (error,) in rows]
+
     def conversation(self, conversation_id: str) -> dict[str, Any]:
         body: dict[str, Any] = self.http.get(f"/api/v1/conversations/{conversation_id}").json()
         return body
@@ -310,6 +316,22 @@ def test_an_outage_is_retried_and_delivered_after_recovery(world: World) -> None
     wait_for(lambda: all(status == "sent" for status, _ in world.outbox()))
     time.sleep(0.3)
     assert world.kf_texts(CLIENT).count("【赵磊】您好，我是赵磊，稍后给您详细答复。") == 1
+
+
+def test_pulled_messages_that_could_not_be_stored_are_pulled_again(world: World) -> None:
+    with sqlite3.connect(world.database) as connection:  # the database refuses the pulled messages
+        connection.execute(
+            "CREATE TRIGGER refuse_pulled BEFORE INSERT ON wecom_inbox WHEN NEW.kind = 'kf' "
+            "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+        )
+    world.kf_message(CLIENT, "科创板门槛")
+    wait_for(lambda: "disk full" in " ".join(world.inbox_errors()))  # the notification's handling failed
+    with sqlite3.connect(world.database) as connection:
+        connection.execute("DROP TRIGGER refuse_pulled")
+    world.kf_event()  # WeCom's next notification: the sync cursor must not have moved past the message
+    [answer] = wait_for(lambda: world.kf_texts(CLIENT))
+    assert answer == f"{ANSWER['text']}\n\n{FEEDBACK_HINT}"
+    assert [text for _, text in world.bot.calls] == ["科创板门槛"]
 
 
 def test_an_unknown_wecom_user_is_a_guest_answered_by_the_bot(world: World) -> None:
