@@ -4,8 +4,11 @@ The callback stores each new message (its decrypted XML, or one message pulled w
 before it answers WeCom, then handles it at once in the background and marks it handled. An attempt
 that raises, or a worker that dies half-way, leaves the item pending; `InboxWorker.run` retries it
 with backoff until it is handled or, after `max_attempts`, kept as failed for review.
-Messages pulled with kf/sync_msg are stored a page at a time together with the sync cursor after
-that page, in one transaction: the cursor never moves past a message that was not stored.
+Every item has a de-duplication key (the MsgId, or the fallback key for messages without one),
+unique in the store: a redelivery of a stored message is recognised there as a duplicate, and a
+delivery whose storing failed leaves nothing behind, so its redelivery is taken. Messages pulled
+with kf/sync_msg are stored a page at a time together with the sync cursor after that page, in one
+transaction: the cursor never moves past a message that was not stored.
 The SQL store is handoff_api.wecom.store.SqlInbox (table wecom_inbox); MemoryInbox serves tests.
 """
 
@@ -28,6 +31,8 @@ from routing.ports import Clock
 logger = logging.getLogger(__name__)
 
 ItemHandler = Callable[[str, Mapping[str, Any]], Awaitable[None]]
+Keyed = tuple[str, Mapping[str, Any]]
+"""A de-duplication key and the payload stored under it."""
 
 
 class InboxStatus(StrEnum):
@@ -63,21 +68,21 @@ class CursorUpdate:
 
 
 class Inbox(Protocol):
-    """Durable store of accepted inbound items until they are handled."""
+    """Durable store of accepted inbound items until they are handled, at most one per de-duplication key."""
 
-    async def add(self, kind: str, payload: Mapping[str, Any], *, next_attempt_at: datetime) -> int:
-        """Store a new pending item, first due at next_attempt_at; its id."""
+    async def add(self, key: str, kind: str, payload: Mapping[str, Any], *, next_attempt_at: datetime) -> int | None:
+        """Store a new pending item, first due at next_attempt_at; its id, or None if the key is stored already."""
         ...
 
     async def add_pulled(
         self,
         kind: str,
-        payloads: Sequence[Mapping[str, Any]],
+        items: Sequence[Keyed],
         *,
         next_attempt_at: datetime,
         cursor: CursorUpdate | None,
-    ) -> list[int]:
-        """Store a pulled page's items and the cursor after it, all or nothing; the items' ids in order."""
+    ) -> list[int | None]:
+        """Store a pulled page's new items and the cursor after it, all or nothing; per item its id or None."""
         ...
 
     async def cursor(self, key: str) -> str | None:
@@ -104,11 +109,15 @@ class MemoryInbox:
         self._clock = clock or SystemClock()
         self._items: dict[int, InboxItem] = {}
         self._cursors: dict[str, tuple[str, datetime]] = {}
+        self._keys: dict[str, int] = {}
         self._next_id = 1
         self._lock = asyncio.Lock()
 
-    def _insert(self, kind: str, payload: Mapping[str, Any], next_attempt_at: datetime) -> int:
+    def _insert(self, key: str, kind: str, payload: Mapping[str, Any], next_attempt_at: datetime) -> int | None:
+        if key in self._keys:
+            return None
         item_id = self._next_id
+        self._keys[key] = item_id
         self._next_id += 1
         self._items[item_id] = InboxItem(
             id=item_id,
@@ -123,21 +132,21 @@ class MemoryInbox:
         )
         return item_id
 
-    async def add(self, kind: str, payload: Mapping[str, Any], *, next_attempt_at: datetime) -> int:
+    async def add(self, key: str, kind: str, payload: Mapping[str, Any], *, next_attempt_at: datetime) -> int | None:
         async with self._lock:
-            return self._insert(kind, payload, next_attempt_at)
+            return self._insert(key, kind, payload, require_aware(next_attempt_at))
 
     async def add_pulled(
         self,
         kind: str,
-        payloads: Sequence[Mapping[str, Any]],
+        items: Sequence[Keyed],
         *,
         next_attempt_at: datetime,
         cursor: CursorUpdate | None,
-    ) -> list[int]:
+    ) -> list[int | None]:
         require_aware(next_attempt_at)
         async with self._lock:
-            ids = [self._insert(kind, payload, next_attempt_at) for payload in payloads]
+            ids = [self._insert(key, kind, payload, next_attempt_at) for key, payload in items]
             if cursor is not None:
                 self._cursors[cursor.key] = (cursor.value, require_aware(cursor.expires_at))
             return ids
@@ -217,15 +226,13 @@ class InboxWorker:
     def _first_lease_ends(self) -> datetime:
         return self._clock.now() + timedelta(seconds=self._policy.lease_seconds)
 
-    async def accept(self, kind: str, payload: Mapping[str, Any]) -> int:
-        """Store a new item, leased to the caller for its first attempt."""
-        return await self._inbox.add(kind, payload, next_attempt_at=self._first_lease_ends())
+    async def accept(self, kind: str, payload: Mapping[str, Any], *, key: str) -> int | None:
+        """Store a new item, leased to the caller for its first attempt; None if its key was stored before."""
+        return await self._inbox.add(key, kind, payload, next_attempt_at=self._first_lease_ends())
 
-    async def accept_pulled(
-        self, kind: str, payloads: Sequence[Mapping[str, Any]], cursor: CursorUpdate | None
-    ) -> list[int]:
-        """Store a pulled page with the cursor after it (one transaction), leased to the caller."""
-        return await self._inbox.add_pulled(kind, payloads, next_attempt_at=self._first_lease_ends(), cursor=cursor)
+    async def accept_pulled(self, kind: str, items: Sequence[Keyed], cursor: CursorUpdate | None) -> list[int | None]:
+        """Store a pulled page with the cursor after it (one transaction), leased to the caller; None for duplicates."""
+        return await self._inbox.add_pulled(kind, items, next_attempt_at=self._first_lease_ends(), cursor=cursor)
 
     async def attempt(self, item_id: int, kind: str, payload: Mapping[str, Any], failed_before: int = 0) -> bool:
         """Handle one item; True if handled, False if it failed (and was rescheduled or given up)."""

@@ -38,7 +38,7 @@ from handoff_api.wecom.parser import (
 from handoff_api.wecom.settings import WeComSettings
 from handoff_api.wecom.tasks import BackgroundTaskSet
 from routing.memory import SystemClock
-from routing.ports import Clock, IdempotencyStore
+from routing.ports import Clock
 
 logger = logging.getLogger(__name__)
 
@@ -66,11 +66,9 @@ class WeComDeps:
     """Everything the callback router needs, supplied by the composition root."""
 
     crypto: WeComCrypto
-    idempotency: IdempotencyStore
     handler: InboundHandler
     outbound: WeComOutbound
     max_body_bytes: int = 64 * 1024
-    dedup_ttl_seconds: int = 24 * 3600
     open_kfid: str | None = None
     corp_id: str = ""
     """Names the 微信客服 sync cursors this corp's accounts keep."""
@@ -85,7 +83,6 @@ class WeComDeps:
         cls,
         settings: WeComSettings,
         *,
-        idempotency: IdempotencyStore,
         handler: InboundHandler,
         outbound: WeComOutbound,
         inbox: Inbox | None = None,
@@ -101,11 +98,9 @@ class WeComDeps:
         )
         return cls(
             crypto=crypto,
-            idempotency=idempotency,
             handler=handler,
             outbound=outbound,
             max_body_bytes=settings.max_body_bytes,
-            dedup_ttl_seconds=settings.dedup_ttl_seconds,
             open_kfid=settings.open_kfid or None,
             corp_id=settings.corp_id,
             inbox=inbox or MemoryInbox(clock),
@@ -147,9 +142,9 @@ class CallbackProcessor:
         self.deps = deps
         self.inbox = InboxWorker(deps.inbox, self.handle_item, deps.inbox_retry, clock=deps.clock)
 
-    async def accept_callback(self, xml: str) -> int:
-        """Store a decrypted callback message; the id to attempt it with."""
-        return await self.inbox.accept(CALLBACK_ITEM, {"xml": xml})
+    async def accept_callback(self, key: str, xml: str) -> int | None:
+        """Store a decrypted callback message under its de-duplication key; its id, or None for a duplicate."""
+        return await self.inbox.accept(CALLBACK_ITEM, {"xml": xml}, key=key)
 
     async def handle_item(self, kind: str, payload: Mapping[str, Any]) -> None:
         """Handle one stored item (a callback message or a pulled kf message)."""
@@ -212,25 +207,16 @@ class CallbackProcessor:
     async def _store_page(
         self, page: KfSyncPage, cursor_key: str, cursor: str | None
     ) -> list[tuple[int, dict[str, Any]]]:
-        """The page's new client messages and the cursor after them, stored in one transaction."""
-        claimed: list[str] = []
-        payloads: list[dict[str, Any]] = []
-        for message in page.messages:
-            key = f"wecom:kf:{message.msg_id}"
-            if message.origin == KF_ORIGIN_CLIENT and await self.deps.idempotency.claim(
-                key, self.deps.dedup_ttl_seconds
-            ):
-                claimed.append(key)
-                payloads.append(kf_payload(message))
+        """The page's client messages not stored before, and the cursor after them, stored in one transaction."""
+        items = [
+            (f"wecom:kf:{message.msg_id}", kf_payload(message))
+            for message in page.messages
+            if message.origin == KF_ORIGIN_CLIENT
+        ]
         expires_at = self.deps.clock.now() + timedelta(seconds=KF_CURSOR_TTL_SECONDS)
         update = CursorUpdate(cursor_key, cursor, expires_at) if cursor else None
-        try:
-            ids = await self.inbox.accept_pulled(KF_ITEM, payloads, update)
-        except Exception:
-            for key in claimed:
-                await self.deps.idempotency.release(key)
-            raise
-        return list(zip(ids, payloads, strict=True))
+        ids = await self.inbox.accept_pulled(KF_ITEM, items, update)
+        return [(item_id, payload) for item_id, (_, payload) in zip(ids, items, strict=True) if item_id is not None]
 
     async def _kf_message(self, message: KfMessage) -> None:
         if message.msg_type == "text" and message.text and message.text.strip():

@@ -1,7 +1,8 @@
 """WeCom callback endpoint: GET URL verification and POST message callbacks.
 
-Each POST is verified, decrypted, parsed, deduplicated, stored in the inbox and acknowledged with
-an empty 200 at once; the handling runs in a tracked background task (WeCom waits at most 5 seconds)
+Each POST is verified, decrypted, parsed, stored in the inbox (which recognises a redelivery by its
+MsgId or fallback key, and answers it with 200 without handling it again) and acknowledged with an
+empty 200 at once; the handling runs in a tracked background task (WeCom waits at most 5 seconds)
 and is retried from the inbox if it fails. A message that cannot be stored gets a 503, so that WeCom
 delivers it again.
 
@@ -26,7 +27,6 @@ from handoff_api.wecom.crypto import (
 )
 from handoff_api.wecom.parser import WeComParseError, parse_envelope, parse_message
 from handoff_api.wecom.processor import CALLBACK_ITEM, CallbackProcessor, dedup_key
-from routing.ports import IdempotencyStore
 
 logger = logging.getLogger(__name__)
 
@@ -84,13 +84,6 @@ async def _read_limited_body(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
-async def _release_quietly(idempotency: IdempotencyStore, key: str) -> None:
-    try:
-        await idempotency.release(key)
-    except Exception:
-        logger.exception("wecom: could not release %s; a redelivery will be taken for a duplicate", key)
-
-
 def _not_started(request: Request) -> Response:
     logger.warning("wecom callback %s before the channel started; answering 503", request.method)
     return PlainTextResponse("service unavailable: the WeCom channel is not running", status_code=503)
@@ -133,17 +126,16 @@ def make_wecom_router(source: ProcessorSource, path: str = DEFAULT_CALLBACK_PATH
         except _RefusedError as refusal:
             return _refused_response(request, refusal)
         key = dedup_key(message)
-        if not await deps.idempotency.claim(key, deps.dedup_ttl_seconds):
-            logger.info("wecom duplicate delivery %s ignored", key)
-            return PlainTextResponse("")
         try:
-            item_id = await processor.accept_callback(xml)
+            item_id = await processor.accept_callback(key, xml)
         except Exception:
             logger.exception(
                 "wecom callback %s could not be stored; answering 503 so that WeCom delivers it again", key
             )
-            await _release_quietly(deps.idempotency, key)
             return PlainTextResponse("service unavailable", status_code=503)
+        if item_id is None:
+            logger.info("wecom duplicate delivery %s ignored", key)
+            return PlainTextResponse("")
         deps.tasks.spawn(processor.inbox.attempt(item_id, CALLBACK_ITEM, {"xml": xml}), name=f"wecom:{key}")
         return PlainTextResponse("")
 

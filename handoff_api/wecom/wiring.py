@@ -271,7 +271,6 @@ def build_wecom_channel(
     )
     deps = WeComDeps.from_settings(
         settings,
-        idempotency=idempotency,
         handler=inbound,
         outbound=client,
         inbox=SqlInbox(engine, clock),

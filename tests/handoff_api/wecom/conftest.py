@@ -106,6 +106,20 @@ async def _migrated_engine(request: pytest.FixtureRequest, tmp_path: Path, backe
         await _postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A database with no tables yet, on SQLite and on PostgreSQL (for migration tests)."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+        return
+    name = f"tre_wecom_{uuid.uuid4().hex[:10]}"
+    await _postgres_admin(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+asyncpg://{POSTGRES_SERVER}/{name}"
+    finally:
+        await _postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 STORE_BACKENDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 import pytest
 
 from handoff_api.wecom.crypto import WeComCrypto
-from handoff_api.wecom.inbox import CursorUpdate, MemoryInbox
+from handoff_api.wecom.inbox import CursorUpdate, Keyed, MemoryInbox
 from handoff_api.wecom.kf import KfMessage, KfSyncPage, kf_cursor_key
 from handoff_api.wecom.parser import parse_message
 from handoff_api.wecom.processor import CallbackProcessor, WeComDeps
-from tests.handoff_api.wecom.doubles import MemoryIdempotencyStore, RecordingHandler, RecordingOutbound
+from tests.handoff_api.wecom.doubles import RecordingHandler, RecordingOutbound
 
 CORP_ID = "ww-processor"
 ACCOUNT = "wkKF"
@@ -52,21 +51,20 @@ class FailingPageInbox(MemoryInbox):
     async def add_pulled(
         self,
         kind: str,
-        payloads: Sequence[Mapping[str, Any]],
+        items: Sequence[Keyed],
         *,
         next_attempt_at: datetime,
         cursor: CursorUpdate | None,
-    ) -> list[int]:
+    ) -> list[int | None]:
         if cursor is not None and cursor.value in self.refused:
             raise ConnectionError("database unavailable")
-        return await super().add_pulled(kind, payloads, next_attempt_at=next_attempt_at, cursor=cursor)
+        return await super().add_pulled(kind, items, next_attempt_at=next_attempt_at, cursor=cursor)
 
 
 def processor_with(outbound: PagingOutbound, inbox: MemoryInbox) -> tuple[CallbackProcessor, RecordingHandler]:
     handler = RecordingHandler()
     deps = WeComDeps(
         crypto=WeComCrypto("QDG6eK", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", CORP_ID),
-        idempotency=MemoryIdempotencyStore(),
         handler=handler,
         outbound=outbound,
         corp_id=CORP_ID,

@@ -294,6 +294,16 @@ def test_duplicate_callbacks_produce_one_reply(world: World) -> None:
     assert [text for _, text in world.bot.calls] == ["科创板门槛", "科创板门槛"]
 
 
+def test_a_message_marked_seen_by_a_worker_that_died_before_storing_it_is_still_taken(world: World) -> None:
+    idempotency = world.app.state.container.routing.idempotency
+    assert world.http.portal is not None
+    world.http.portal.call(idempotency.claim, "wecom:msg:556001", 86400)  # the dead worker's mark
+    member = "wangxiaoer"
+    world.app_text(member, "科创板门槛", msg_id="556001")  # WeCom's redelivery
+    [answer] = wait_for(lambda: world.app_texts(member))
+    assert answer.startswith(str(ANSWER["text"]))
+
+
 def test_an_outage_is_retried_and_delivered_after_recovery(world: World) -> None:
     world.kf_message(CLIENT, "能推荐一只股票吗")
     wait_for(lambda: world.cards("zhaolei"))

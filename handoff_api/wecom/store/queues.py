@@ -1,12 +1,7 @@
-"""The WeCom channel's SQL tables and stores (SQLite or PostgreSQL).
+"""The outbox and the inbox in SQL, with the 微信客服 sync cursors the inbox stores with each pulled page.
 
-The tables are defined on routing's single MetaData (routing.sql_tables.metadata), so that Alembic
-sees one schema; the migrations in alembic/versions/ create them, nothing here creates tables.
-
-- wecom_conversations: which WeCom identity each conversation talks through (ConversationLinks);
-- wecom_state: small durable values: the 微信客服 sync cursors, written by SqlInbox with each pulled page;
-- wecom_outbox: outbound WeCom requests not sent yet (SqlOutbox);
-- wecom_inbox: accepted inbound callbacks until handled (SqlInbox; status sent = handled).
+Both are retry queues over tables of the same shape (wecom_outbox, wecom_inbox): pending rows are
+leased out when due, marked done, or retried with backoff until given up.
 """
 
 from __future__ import annotations
@@ -15,167 +10,17 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Column,
-    DateTime,
-    Index,
-    Integer,
-    String,
-    Table,
-    Text,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from handoff_api.wecom.identity import ConversationLink, IdentityKind
-from handoff_api.wecom.inbox import CursorUpdate, InboxItem, InboxStatus
+from handoff_api.wecom.inbox import CursorUpdate, InboxItem, InboxStatus, Keyed
 from handoff_api.wecom.outbox import DEFAULT_LEASE_SECONDS, OutboxMessage, OutboxStatus, require_aware
+from handoff_api.wecom.store.tables import DONE, FAILED, PENDING, stored_key, wecom_inbox, wecom_outbox, wecom_state
 from routing.memory import SystemClock
 from routing.ports import Clock
-from routing.sql_tables import UtcDateTime, metadata
 
 Item = TypeVar("Item")
-
-PENDING, DONE, FAILED = OutboxStatus.PENDING.value, OutboxStatus.SENT.value, OutboxStatus.FAILED.value
-"""The status values both retry tables store (the inbox's handled is stored as sent)."""
-
-# --------------------------------------------------------------------------- tables
-
-wecom_conversations = Table(
-    "wecom_conversations",
-    metadata,
-    Column("conversation_id", String(64), primary_key=True),
-    Column("wecom_user_id", String(128), nullable=False),
-    Column("client_id", String(64), nullable=False),
-    Column("kind", String(24), nullable=False),
-    Column("open_kfid", String(128), nullable=True),
-    Column("relayed_seq", Integer, nullable=False, default=0),
-    Column("created_at", UtcDateTime(), nullable=False),
-    Column("updated_at", UtcDateTime(), nullable=False),
-    Index("ix_wecom_conversations_user_created", "wecom_user_id", "created_at"),
-)
-
-wecom_state = Table(
-    "wecom_state",
-    metadata,
-    Column("key", String(255), primary_key=True),
-    Column("value", String(1024), nullable=False),
-    Column("expires_at", UtcDateTime(), nullable=False),
-)
-
-
-def _retry_table(name: str) -> Table:
-    """A durable table of work items retried until done (the outbox, and the inbox of callbacks)."""
-    return Table(
-        name,
-        metadata,
-        Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
-        Column("kind", String(32), nullable=False),
-        Column("payload", JSON, nullable=False),
-        Column("status", String(16), nullable=False, default=PENDING),
-        Column("attempts", Integer, nullable=False, default=0),
-        Column("last_error", Text, nullable=True),
-        Column("next_attempt_at", DateTime(timezone=True), nullable=False),
-        Column("created_at", DateTime(timezone=True), nullable=False),
-        Column("sent_at", DateTime(timezone=True), nullable=True),
-        Index(f"ix_{name}_status_next_attempt", "status", "next_attempt_at"),
-    )
-
-
-wecom_outbox = _retry_table("wecom_outbox")
-"""Outbound WeCom requests not sent yet."""
-wecom_inbox = _retry_table("wecom_inbox")
-"""Accepted inbound callbacks until handled (status sent = handled); see handoff_api.wecom.inbox."""
-
-
-# --------------------------------------------------------------------------- conversation links
-
-
-def _link(row: Any) -> ConversationLink:
-    return ConversationLink(
-        conversation_id=row.conversation_id,
-        wecom_user_id=row.wecom_user_id,
-        client_id=row.client_id,
-        kind=IdentityKind(row.kind),
-        open_kfid=row.open_kfid,
-        created_at=row.created_at,
-        relayed_seq=row.relayed_seq,
-    )
-
-
-class ConversationLinks:
-    """SQL store of conversation links, table wecom_conversations."""
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-
-    async def get(self, conversation_id: str) -> ConversationLink | None:
-        """The link of one conversation, or None if it did not start in WeCom."""
-        statement = select(wecom_conversations).where(wecom_conversations.c.conversation_id == conversation_id)
-        async with self._engine.connect() as connection:
-            row = (await connection.execute(statement)).first()
-        return _link(row) if row is not None else None
-
-    async def for_user(self, wecom_user_id: str, client_id: str, limit: int = 20) -> list[ConversationLink]:
-        """The identity's conversations as this client, newest first."""
-        table = wecom_conversations
-        statement = (
-            select(table)
-            .where(table.c.wecom_user_id == wecom_user_id, table.c.client_id == client_id)
-            .order_by(table.c.created_at.desc())
-            .limit(limit)
-        )
-        async with self._engine.connect() as connection:
-            return [_link(row) for row in await connection.execute(statement)]
-
-    async def recent(self, since: datetime) -> list[ConversationLink]:
-        """Links touched since the given instant (for catching up on replies after a restart)."""
-        statement = select(wecom_conversations).where(wecom_conversations.c.updated_at >= since)
-        async with self._engine.connect() as connection:
-            return [_link(row) for row in await connection.execute(statement)]
-
-    async def add(self, link: ConversationLink) -> None:
-        """Store a new link."""
-        async with self._engine.begin() as connection:
-            await connection.execute(
-                insert(wecom_conversations).values(
-                    conversation_id=link.conversation_id,
-                    wecom_user_id=link.wecom_user_id,
-                    client_id=link.client_id,
-                    kind=link.kind,
-                    open_kfid=link.open_kfid,
-                    relayed_seq=link.relayed_seq,
-                    created_at=link.created_at,
-                    updated_at=link.created_at,
-                )
-            )
-
-    async def touch(self, conversation_id: str, kind: IdentityKind, open_kfid: str | None, at: datetime) -> None:
-        """Remember the route the client used last (a 微信客服 account may change)."""
-        async with self._engine.begin() as connection:
-            await connection.execute(
-                update(wecom_conversations)
-                .where(wecom_conversations.c.conversation_id == conversation_id)
-                .values(kind=kind, open_kfid=open_kfid, updated_at=at)
-            )
-
-    async def advance(self, conversation_id: str, seq: int) -> None:
-        """Record that messages up to seq were handed to WeCom (never moves backwards)."""
-        table = wecom_conversations
-        async with self._engine.begin() as connection:
-            await connection.execute(
-                update(table)
-                .where(table.c.conversation_id == conversation_id, table.c.relayed_seq < seq)
-                .values(relayed_seq=seq)
-            )
-
-
-# --------------------------------------------------------------------------- durable small values
 
 
 def _upsert(connection: AsyncConnection, table: Table) -> Any:
@@ -198,9 +43,6 @@ async def _read_state(connection: AsyncConnection, key: str, now: datetime) -> s
     statement = select(wecom_state.c.value).where(wecom_state.c.key == key, wecom_state.c.expires_at > now)
     value = (await connection.execute(statement)).scalar_one_or_none()
     return str(value) if value is not None else None
-
-
-# --------------------------------------------------------------------------- outbox and inbox
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -345,29 +187,35 @@ class SqlInbox(_SqlRetryQueue[InboxItem]):
     def __init__(self, engine: AsyncEngine, clock: Clock | None = None) -> None:
         super().__init__(engine, wecom_inbox, _inbox_item, clock)
 
-    async def add(self, kind: str, payload: Mapping[str, Any], *, next_attempt_at: datetime) -> int:
-        """Store a new pending item; its id."""
+    async def add(self, key: str, kind: str, payload: Mapping[str, Any], *, next_attempt_at: datetime) -> int | None:
+        """Store a new pending item; its id, or None if an item with this key is stored already."""
         async with self._engine.begin() as connection:
-            return await self._insert(connection, kind, payload, next_attempt_at)
+            return await self._insert(connection, key, kind, payload, next_attempt_at)
 
     async def _insert(
-        self, connection: AsyncConnection, kind: str, payload: Mapping[str, Any], next_attempt_at: datetime
-    ) -> int:
-        values = self._new_row(kind, payload, next_attempt_at)
-        inserted = await connection.execute(insert(wecom_inbox).values(**values).returning(wecom_inbox.c.id))
-        return int(inserted.scalar_one())
+        self, connection: AsyncConnection, key: str, kind: str, payload: Mapping[str, Any], next_attempt_at: datetime
+    ) -> int | None:
+        # ON CONFLICT DO NOTHING: a concurrent insert of the same key waits for the other transaction,
+        # then stores nothing if it committed and the item if it rolled back; no error either way.
+        values = self._new_row(kind, payload, next_attempt_at) | {"dedup_key": stored_key(key)}
+        statement = _upsert(connection, wecom_inbox).values(**values)
+        inserted = await connection.execute(
+            statement.on_conflict_do_nothing(index_elements=[wecom_inbox.c.dedup_key]).returning(wecom_inbox.c.id)
+        )
+        item_id = inserted.scalar_one_or_none()
+        return int(item_id) if item_id is not None else None
 
     async def add_pulled(
         self,
         kind: str,
-        payloads: Sequence[Mapping[str, Any]],
+        items: Sequence[Keyed],
         *,
         next_attempt_at: datetime,
         cursor: CursorUpdate | None,
-    ) -> list[int]:
-        """Store a pulled page's items and the sync cursor after it in one transaction; the items' ids."""
+    ) -> list[int | None]:
+        """Store a pulled page's new items and the sync cursor after it in one transaction; per item its id or None."""
         async with self._engine.begin() as connection:
-            ids = [await self._insert(connection, kind, payload, next_attempt_at) for payload in payloads]
+            ids = [await self._insert(connection, key, kind, payload, next_attempt_at) for key, payload in items]
             if cursor is not None:
                 await _write_state(connection, cursor.key, cursor.value, require_aware(cursor.expires_at))
             return ids
