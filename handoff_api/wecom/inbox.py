@@ -3,7 +3,9 @@
 The callback stores each new message (its decrypted XML, or one message pulled with kf/sync_msg)
 before it answers WeCom, then handles it at once in the background and marks it handled. An attempt
 that raises, or a worker that dies half-way, leaves the item pending; `InboxWorker.run` retries it
-with backoff until it is handled or, after `max_attempts`, kept as failed for review.
+with backoff until it is handled or, after `max_attempts`, kept as failed for review. Because items
+hold decrypted client messages, `InboxWorker.run_expiry` deletes handled items after the retention
+(WECOM_INBOX_RETENTION_DAYS, 30 by default) and given-up ones after a longer one.
 Every item has a de-duplication key (the MsgId, or the fallback key for messages without one),
 unique in the store: a redelivery of a stored message is recognised there as a duplicate, and a
 delivery whose storing failed leaves nothing behind, so its redelivery is taken. Messages pulled
@@ -101,6 +103,13 @@ class Inbox(Protocol):
 
     async def get(self, item_id: int) -> InboxItem | None: ...
 
+    async def expire(self, handled_before: datetime, failed_before: datetime) -> int:
+        """Delete handled items that arrived before handled_before and given-up ones before failed_before.
+
+        Pending items are never deleted. Returns how many were deleted.
+        """
+        ...
+
 
 class MemoryInbox:
     """Inbox in process memory (tests and single-process development)."""
@@ -189,6 +198,19 @@ class MemoryInbox:
     async def get(self, item_id: int) -> InboxItem | None:
         return self._items.get(item_id)
 
+    async def expire(self, handled_before: datetime, failed_before: datetime) -> int:
+        cutoff = {InboxStatus.HANDLED: require_aware(handled_before), InboxStatus.FAILED: require_aware(failed_before)}
+        async with self._lock:
+            expired = [
+                item.id
+                for item in self._items.values()
+                if item.status in cutoff and item.created_at < cutoff[item.status]
+            ]
+            for item_id in expired:
+                del self._items[item_id]
+            self._keys = {key: item_id for key, item_id in self._keys.items() if item_id in self._items}
+            return len(expired)
+
 
 @dataclass(frozen=True, slots=True)
 class InboxRetryPolicy:
@@ -201,6 +223,16 @@ class InboxRetryPolicy:
     """How long an attempt may run before another worker takes the item over."""
     interval_seconds: float = 5.0
     batch_size: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class InboxRetention:
+    """How long inbox items are kept: they hold decrypted client messages."""
+
+    handled_days: float = 30.0
+    failed_days: float = 90.0
+    interval_seconds: float = 3600.0
+    """How often the expiry pass runs."""
 
 
 def _reason(exc: BaseException) -> str:
@@ -216,11 +248,13 @@ class InboxWorker:
         handle: ItemHandler,
         policy: InboxRetryPolicy | None = None,
         *,
+        retention: InboxRetention | None = None,
         clock: Clock | None = None,
     ) -> None:
         self._inbox = inbox
         self._handle = handle
         self._policy = policy or InboxRetryPolicy()
+        self._retention = retention or InboxRetention()
         self._clock = clock or SystemClock()
 
     def _first_lease_ends(self) -> datetime:
@@ -270,3 +304,18 @@ class InboxWorker:
     async def run(self, stop: asyncio.Event) -> None:
         """Retry due items every interval until stop is set; errors are logged, never fatal."""
         await run_every(self._policy.interval_seconds, stop, self.retry_once, "wecom inbox retry pass")
+
+    async def expire_once(self) -> int:
+        """Delete the handled and given-up items older than the retention; the number deleted."""
+        now = self._clock.now()
+        deleted = await self._inbox.expire(
+            handled_before=now - timedelta(days=self._retention.handled_days),
+            failed_before=now - timedelta(days=self._retention.failed_days),
+        )
+        if deleted:
+            logger.info("wecom inbox: %d items past their retention deleted", deleted)
+        return deleted
+
+    async def run_expiry(self, stop: asyncio.Event) -> None:
+        """Run the expiry pass every retention interval until stop is set; errors are logged, never fatal."""
+        await run_every(self._retention.interval_seconds, stop, self.expire_once, "wecom inbox expiry pass")

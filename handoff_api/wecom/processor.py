@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from handoff_api.wecom.client import SendResult
 from handoff_api.wecom.crypto import WeComCrypto
 from handoff_api.wecom.identity import IdentityKind, InboundText
-from handoff_api.wecom.inbox import CursorUpdate, Inbox, InboxRetryPolicy, InboxWorker, MemoryInbox
+from handoff_api.wecom.inbox import CursorUpdate, Inbox, InboxRetention, InboxRetryPolicy, InboxWorker, MemoryInbox
 from handoff_api.wecom.kf import (
     KF_CURSOR_TTL_SECONDS,
     KF_ORIGIN_CLIENT,
@@ -76,6 +76,7 @@ class WeComDeps:
     inbox: Inbox = field(default_factory=MemoryInbox)
     """Accepted messages until handled (SqlInbox, the wecom_inbox table, in the app)."""
     inbox_retry: InboxRetryPolicy = field(default_factory=InboxRetryPolicy)
+    inbox_retention: InboxRetention = field(default_factory=InboxRetention)
     clock: Clock = field(default_factory=SystemClock)
 
     @classmethod
@@ -87,6 +88,7 @@ class WeComDeps:
         outbound: WeComOutbound,
         inbox: Inbox | None = None,
         inbox_retry: InboxRetryPolicy | None = None,
+        inbox_retention: InboxRetention | None = None,
         clock: Clock | None = None,
     ) -> WeComDeps:
         """Build the crypto (receive id = corp id, skew from settings) and the deps."""
@@ -105,6 +107,7 @@ class WeComDeps:
             corp_id=settings.corp_id,
             inbox=inbox or MemoryInbox(clock),
             inbox_retry=inbox_retry or InboxRetryPolicy(),
+            inbox_retention=inbox_retention or InboxRetention(),
             clock=clock or SystemClock(),
         )
 
@@ -140,7 +143,9 @@ class CallbackProcessor:
 
     def __init__(self, deps: WeComDeps) -> None:
         self.deps = deps
-        self.inbox = InboxWorker(deps.inbox, self.handle_item, deps.inbox_retry, clock=deps.clock)
+        self.inbox = InboxWorker(
+            deps.inbox, self.handle_item, deps.inbox_retry, retention=deps.inbox_retention, clock=deps.clock
+        )
 
     async def accept_callback(self, key: str, xml: str) -> int | None:
         """Store a decrypted callback message under its de-duplication key; its id, or None for a duplicate."""

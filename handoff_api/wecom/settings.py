@@ -60,4 +60,15 @@ class WeComChannelSettings(BaseSettings, WeComSettings):
     inbox_retry_interval_seconds: float = Field(default=5.0, gt=0)
     inbox_backoff_seconds: float = Field(default=10.0, gt=0)
     inbox_max_attempts: int = Field(default=8, ge=1)
+    inbox_retention_days: float = Field(default=30.0, gt=0)
+    """Handled inbox items (decrypted client messages) are deleted this long after they arrived."""
+    inbox_failed_retention_days: float = Field(default=90.0, gt=0)
+    """Items given up after the last attempt are kept longer, for review, then deleted too."""
+    inbox_expiry_interval_seconds: float = Field(default=3600.0, gt=0)
     catch_up_hours: float = Field(default=24.0, ge=0)
+
+    @model_validator(mode="after")
+    def _failed_items_are_kept_at_least_as_long(self) -> WeComChannelSettings:
+        if self.inbox_failed_retention_days < self.inbox_retention_days:
+            raise ValueError("inbox_failed_retention_days must not be shorter than inbox_retention_days")
+        return self

@@ -3,8 +3,8 @@
 ``wecom_callback_router()`` is mounted once when the app is created; it serves the channel found on
 ``app.state.wecom`` (503 while there is none, or it has not started). ``build_wecom_channel``
 returns a WeComChannel; ``start()`` subscribes to routing's events (replies to WeCom clients, staff
-notifications), starts the outbox drainer and the inbox retries, and catches up on replies a restart
-may have missed; ``stop()`` undoes all of it.
+notifications), starts the outbox drainer, the inbox retries and the inbox expiry, and catches up
+on replies a restart may have missed; ``stop()`` undoes all of it.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from handoff_api.flow import ConversationFlow
 from handoff_api.wecom.client import WeComClient
 from handoff_api.wecom.drainer import OutboxDrainer
 from handoff_api.wecom.inbound import WeComClientChannel
-from handoff_api.wecom.inbox import InboxRetryPolicy
+from handoff_api.wecom.inbox import InboxRetention, InboxRetryPolicy
 from handoff_api.wecom.notifications import EscalationNotifier, StaffReplyHandler
 from handoff_api.wecom.processor import CallbackProcessor, WeComDeps
 from handoff_api.wecom.replies import ReplyRelay
@@ -42,6 +42,15 @@ logger = logging.getLogger(__name__)
 Job = Callable[[], Awaitable[object]]
 LISTEN_POLL_SECONDS = 0.5
 STOP_TIMEOUT_SECONDS = 5.0
+
+
+def inbox_retention(settings: WeComChannelSettings) -> InboxRetention:
+    """How long accepted callbacks are kept once handled (or given up)."""
+    return InboxRetention(
+        handled_days=settings.inbox_retention_days,
+        failed_days=settings.inbox_failed_retention_days,
+        interval_seconds=settings.inbox_expiry_interval_seconds,
+    )
 
 
 def inbox_retry_policy(settings: WeComChannelSettings) -> InboxRetryPolicy:
@@ -124,13 +133,14 @@ class WeComChannel:
         return self._started
 
     async def start(self) -> None:
-        """Subscribe to routing's events, start the drainer and retries, catch up (the schema comes from Alembic)."""
+        """Subscribe to routing's events, start the drainer, retries and expiry, catch up (the schema is Alembic's)."""
         self._stop.clear()
         self._subscription = await self._events.subscribe()
         self._loops = [
             asyncio.create_task(self._listen(self._subscription), name="wecom-events"),
             asyncio.create_task(self.drainer.run(self._stop), name="wecom-outbox-drainer"),
             asyncio.create_task(self.processor.inbox.run(self._stop), name="wecom-inbox-retries"),
+            asyncio.create_task(self.processor.inbox.run_expiry(self._stop), name="wecom-inbox-expiry"),
         ]
         if self._catch_up > timedelta(0):
             self._jobs.spawn(self._catch_up_once(), name="wecom-catch-up")
@@ -275,6 +285,7 @@ def build_wecom_channel(
         outbound=client,
         inbox=SqlInbox(engine, clock),
         inbox_retry=inbox_retry_policy(settings),
+        inbox_retention=inbox_retention(settings),
         clock=clock,
     )
     processor = CallbackProcessor(deps)

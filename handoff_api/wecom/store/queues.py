@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, and_, delete, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -228,3 +228,15 @@ class SqlInbox(_SqlRetryQueue[InboxItem]):
     async def mark_handled(self, item_id: int, at: datetime) -> None:
         """The item was handled."""
         await self._mark_done(item_id, at)
+
+    async def expire(self, handled_before: datetime, failed_before: datetime) -> int:
+        """Delete handled items that arrived before handled_before and given-up ones before failed_before."""
+        table = wecom_inbox
+        statement = delete(table).where(
+            or_(
+                and_(table.c.status == DONE, table.c.created_at < require_aware(handled_before)),
+                and_(table.c.status == FAILED, table.c.created_at < require_aware(failed_before)),
+            )
+        )
+        async with self._engine.begin() as connection:
+            return int((await connection.execute(statement)).rowcount)

@@ -36,7 +36,7 @@ wecom_state = Table(
 )
 
 
-def _retry_table(name: str, *extra: Column[Any] | UniqueConstraint) -> Table:
+def _retry_table(name: str, *extra: Column[Any] | UniqueConstraint | Index) -> Table:
     """A durable table of work items retried until done (the outbox, and the inbox of callbacks), plus extra."""
     return Table(
         name,
@@ -64,9 +64,10 @@ wecom_inbox = _retry_table(
     "wecom_inbox",
     Column("dedup_key", String(DEDUP_KEY_LENGTH), nullable=False),
     UniqueConstraint("dedup_key"),
+    Index("ix_wecom_inbox_status_created", "status", "created_at"),
 )
-"""Accepted inbound callbacks until handled (status sent = handled), one per MsgId or fallback key;
-see handoff_api.wecom.inbox."""
+"""Accepted inbound callbacks until handled (status sent = handled), one per MsgId or fallback key,
+deleted after their retention (by status and arrival); see handoff_api.wecom.inbox."""
 
 
 def stored_key(key: str) -> str:

@@ -9,7 +9,15 @@ from typing import Any
 
 import pytest
 
-from handoff_api.wecom.inbox import CursorUpdate, Inbox, InboxRetryPolicy, InboxStatus, InboxWorker, MemoryInbox
+from handoff_api.wecom.inbox import (
+    CursorUpdate,
+    Inbox,
+    InboxRetention,
+    InboxRetryPolicy,
+    InboxStatus,
+    InboxWorker,
+    MemoryInbox,
+)
 from handoff_api.wecom.store import stored_key
 from handoff_api.wecom.store.tables import DEDUP_KEY_LENGTH
 from routing.memory import ManualClock
@@ -141,6 +149,24 @@ async def test_an_expired_cursor_is_not_used(inbox: Inbox) -> None:
     assert await inbox.cursor("tre:wecom:kf_cursor:ww1:wk2") is None
 
 
+async def test_expiry_deletes_handled_and_given_up_items_by_age_and_never_pending_ones(inbox: Inbox) -> None:
+    handled = await added(inbox, "k-handled", "callback", {"n": 1})
+    given_up = await added(inbox, "k-failed", "callback", {"n": 2})
+    pending = await added(inbox, "k-pending", "callback", {"n": 3})
+    await inbox.mark_handled(handled, NOW)
+    await inbox.mark_failed(given_up, "ValueError: bad", None)
+    item = await inbox.get(handled)
+    assert item is not None
+    arrived = item.created_at
+    assert await inbox.expire(handled_before=arrived, failed_before=arrived) == 0  # not older than the cut-off
+    soon = arrived + timedelta(seconds=1)
+    assert await inbox.expire(handled_before=soon, failed_before=arrived) == 1
+    assert await inbox.get(handled) is None and await inbox.get(given_up) is not None
+    assert await inbox.expire(handled_before=FAR_FUTURE, failed_before=FAR_FUTURE) == 1
+    assert await inbox.get(given_up) is None and await inbox.get(pending) is not None
+    assert await inbox.add("k-handled", "callback", {"n": 4}, next_attempt_at=NOW) is not None  # its key is free again
+
+
 class Handler:
     def __init__(self) -> None:
         self.failing: set[str] = set()
@@ -218,3 +244,40 @@ async def test_run_retries_until_stopped() -> None:
     stop.set()
     await asyncio.wait_for(runner, timeout=1)
     assert world.handler.handled == ["callback:z"]
+
+
+async def test_the_expiry_pass_keeps_handled_items_for_the_retention_and_given_up_ones_longer() -> None:
+    world = World()
+    retention = InboxRetention(handled_days=30, failed_days=90)
+    worker = InboxWorker(world.inbox, world.handler, POLICY, retention=retention, clock=world.clock)
+    world.handler.failing.add("bad")
+    handled = await accepted(worker, "callback", {"name": "good"})
+    assert await worker.attempt(handled, "callback", {"name": "good"})
+    given_up = await accepted(worker, "callback", {"name": "bad"})
+    for attempt in range(POLICY.max_attempts):
+        await worker.attempt(given_up, "callback", {"name": "bad"}, failed_before=attempt)
+    pending = await accepted(worker, "callback", {"name": "later"})
+    world.advance(30 * 86400 - 1)
+    assert await worker.expire_once() == 0
+    world.advance(2)
+    assert await worker.expire_once() == 1 and await world.inbox.get(handled) is None
+    world.advance(60 * 86400)
+    assert await worker.expire_once() == 1 and await world.inbox.get(given_up) is None
+    assert await world.inbox.get(pending) is not None  # still to be handled: never expires
+
+
+async def test_run_expiry_deletes_until_stopped() -> None:
+    world = World()
+    worker = InboxWorker(world.inbox, world.handler, retention=InboxRetention(interval_seconds=0.01), clock=world.clock)
+    item_id = await accepted(worker, "callback", {"name": "old"})
+    assert await worker.attempt(item_id, "callback", {"name": "old"})
+    world.advance(31 * 86400)
+    stop = asyncio.Event()
+    runner = asyncio.create_task(worker.run_expiry(stop))
+    for _ in range(100):
+        if await world.inbox.get(item_id) is None:
+            break
+        await asyncio.sleep(0.01)
+    stop.set()
+    await asyncio.wait_for(runner, timeout=1)
+    assert await world.inbox.get(item_id) is None

@@ -55,3 +55,14 @@ def test_reading_the_settings_loads_no_web_framework_cache_or_database() -> None
     )
     result = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True, cwd=REPO)
     assert result.stdout.strip() == "[]"
+
+
+def test_inbox_retention_defaults_env_and_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    defaults = WeComChannelSettings(_env_file=None)
+    assert (defaults.inbox_retention_days, defaults.inbox_failed_retention_days) == (30, 90)
+    monkeypatch.setenv("WECOM_INBOX_RETENTION_DAYS", "7")
+    assert WeComChannelSettings(_env_file=None).inbox_retention_days == 7
+    with pytest.raises(ValidationError, match="must not be shorter"):
+        WeComChannelSettings(_env_file=None, inbox_retention_days=30, inbox_failed_retention_days=10)
+    with pytest.raises(ValidationError):
+        WeComChannelSettings(_env_file=None, inbox_retention_days=0)

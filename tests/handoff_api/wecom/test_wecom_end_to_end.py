@@ -10,6 +10,7 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -125,6 +126,11 @@ class World:
             rows = connection.execute("SELECT status, payload FROM wecom_outbox ORDER BY id").fetchall()
         return [(str(status), str(json.loads(payload)["text"]["content"])) for status, payload in rows]
 
+    def inbox_keys(self) -> list[str]:
+        """The de-duplication key of every stored inbox item."""
+        with sqlite3.connect(self.database) as connection:
+            return [str(key) for (key,) in connection.execute("SELECT dedup_key FROM wecom_inbox").fetchall()]
+
     def inbox_errors(self) -> list[str]:
         """The last error of every inbox item that has one."""
         with sqlite3.connect(self.database) as connection:
@@ -173,6 +179,7 @@ def app_settings(database: Path, fake_wecom: FakeWeCom, redis_url: str | None = 
         drain_backoff_seconds=0.2,
         catch_up_hours=0,
         console_base_url=CONSOLE,
+        inbox_expiry_interval_seconds=0.2,
     )
     return Settings(
         database_url=f"sqlite+aiosqlite:///{database}",
@@ -342,6 +349,26 @@ def test_pulled_messages_that_could_not_be_stored_are_pulled_again(world: World)
     [answer] = wait_for(lambda: world.kf_texts(CLIENT))
     assert answer == f"{ANSWER['text']}\n\n{FEEDBACK_HINT}"
     assert [text for _, text in world.bot.calls] == ["科创板门槛"]
+
+
+def test_the_running_app_deletes_inbox_items_past_their_retention(world: World) -> None:
+    now = datetime.now(UTC)
+    rows = [  # (key, status, arrived days ago)
+        ("old-handled", "sent", 31),
+        ("recent-handled", "sent", 29),
+        ("old-failed", "failed", 31),
+        ("older-failed", "failed", 91),
+        ("old-pending", "pending", 120),
+    ]
+    with sqlite3.connect(world.database) as connection:
+        for key, status, days in rows:
+            arrived = (now - timedelta(days=days)).strftime("%Y-%m-%d %H:%M:%S.%f")
+            connection.execute(
+                "INSERT INTO wecom_inbox (kind, payload, status, attempts, next_attempt_at, created_at, dedup_key) "
+                "VALUES ('callback', '{}', ?, 1, ?, ?, ?)",
+                (status, "2100-01-01 00:00:00.000000", arrived, key),
+            )
+    wait_for(lambda: set(world.inbox_keys()) == {"recent-handled", "old-failed", "old-pending"})
 
 
 def test_an_unknown_wecom_user_is_a_guest_answered_by_the_bot(world: World) -> None:
