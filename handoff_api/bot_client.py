@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 import httpx
 
+from handoff_api.client_input import ClientInput, HumanRequest, Rating
+
 log = logging.getLogger(__name__)
+
+FEEDBACK_TRIGGERS = {True: "/feedback_resolved", False: "/feedback_unresolved"}
+"""Rasa's way to name an intent directly: what a click on the bot's rating buttons sends."""
+HUMAN_REQUEST_TRIGGER = "/ask_human"
 
 BotPayload = dict[str, Any]
 
@@ -23,6 +30,15 @@ class BotClient(Protocol):
     async def send(self, conversation_id: str, text: str) -> list[BotPayload]: ...
 
     async def ping(self) -> bool: ...
+
+
+def rasa_trigger(turn: ClientInput) -> str:
+    """The message Rasa receives for a client turn: the text, or the intent a click stands for."""
+    if isinstance(turn, Rating):
+        return FEEDBACK_TRIGGERS[turn.resolved]
+    if isinstance(turn, HumanRequest):
+        return HUMAN_REQUEST_TRIGGER
+    return turn.text
 
 
 def normalise_replies(replies: Sequence[Mapping[str, Any]]) -> list[BotPayload]:
@@ -42,21 +58,45 @@ def normalise_replies(replies: Sequence[Mapping[str, Any]]) -> list[BotPayload]:
     return payloads
 
 
-class RasaRestClient:
-    """Rasa's REST input channel: POST /webhooks/rest/webhook {sender, message}."""
+def replica_for(conversation_id: str, replicas: int) -> int:
+    """Which replica serves a conversation: stable across processes and restarts (not Python's hash)."""
+    digest = hashlib.blake2b(conversation_id.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % replicas
 
-    def __init__(self, base_url: str, timeout_seconds: float, http: httpx.AsyncClient | None = None) -> None:
-        self._base_url = base_url.rstrip("/")
+
+class RasaRestClient:
+    """Rasa's REST input channel: POST /webhooks/rest/webhook {sender, message}.
+
+    With several replicas each conversation always goes to the same one (its dialogue state and
+    lock live there first; the shared tracker and lock stores make a change of replica safe)."""
+
+    def __init__(
+        self,
+        base_urls: str | Sequence[str],
+        timeout_seconds: float,
+        http: httpx.AsyncClient | None = None,
+        auth_token: str | None = None,
+    ) -> None:
+        urls = [base_urls] if isinstance(base_urls, str) else list(base_urls)
+        self._base_urls = [url.rstrip("/") for url in urls if url.strip()]
+        if not self._base_urls:
+            raise ValueError("at least one Rasa URL is needed")
+        self._auth = {"token": auth_token} if auth_token else {}
         self._http = http or httpx.AsyncClient(timeout=timeout_seconds)
         self._owns_http = http is None
 
+    def base_url_for(self, conversation_id: str) -> str:
+        """The replica that serves this conversation."""
+        return self._base_urls[replica_for(conversation_id, len(self._base_urls))]
+
     async def send(self, conversation_id: str, text: str) -> list[BotPayload]:
         """Send one client message and return the bot's payloads."""
-        url = f"{self._base_url}/webhooks/rest/webhook"
+        base_url = self.base_url_for(conversation_id)
+        url = f"{base_url}/webhooks/rest/webhook"
         try:
             response = await self._http.post(url, json={"sender": conversation_id, "message": text})
         except httpx.HTTPError as exc:
-            log.warning("rasa unreachable at %s: %s", self._base_url, exc.__class__.__name__)
+            log.warning("rasa unreachable at %s: %s", base_url, exc.__class__.__name__)
             raise BotUnavailable(f"Rasa server unreachable: {exc.__class__.__name__}") from exc
         if response.status_code != 200:
             log.warning("rasa answered %s", response.status_code)
@@ -70,9 +110,12 @@ class RasaRestClient:
         return normalise_replies([item for item in body if isinstance(item, Mapping)])
 
     async def ping(self) -> bool:
-        """True when the Rasa server answers and has a model loaded."""
+        """True when every Rasa replica answers and has a model loaded."""
+        return all([await self._ping(url) for url in self._base_urls])
+
+    async def _ping(self, base_url: str) -> bool:
         try:
-            response = await self._http.get(f"{self._base_url}/status", timeout=2.0)
+            response = await self._http.get(f"{base_url}/status", params=self._auth, timeout=2.0)
         except httpx.HTTPError:
             return False
         if response.status_code != 200:

@@ -9,10 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from handoff_api.bot_client import BotClient
 from handoff_api.flow import ConversationFlow
+from handoff_api.realtime import RealtimeHub
 from handoff_api.settings import Settings
 from knowledge_base.service import FaqService
-from routing.ports import EventBus
-from routing.records import Record
 from routing.service import RoutingService
 
 
@@ -22,10 +21,9 @@ class Container:
 
     settings: Settings
     routing: RoutingService
-    record: Record
-    events: EventBus
     engine: AsyncEngine
     flow: ConversationFlow
     bot: BotClient
+    hub: RealtimeHub
     knowledge_base: FaqService | None = None
     health_checks: dict[str, Any] = field(default_factory=dict)

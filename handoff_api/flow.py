@@ -1,4 +1,9 @@
-"""The conversation flow: a client message goes to the bot only in the bot state, else to the person serving."""
+"""The conversation flow: a client's turn goes to the bot only when the bot owns the conversation.
+
+Every turn stores the client's words first (so nothing is lost), then acts: the bot answers when it
+owns the conversation (routing.state_machine.bot_owns), a rating of a person's answer goes to
+routing, and any other text waits for the person serving.
+"""
 
 from __future__ import annotations
 
@@ -7,24 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from handoff_api.bot_client import BotClient, BotPayload, BotUnavailable
+from handoff_api.bot_client import BotClient, BotPayload, BotUnavailable, rasa_trigger
+from handoff_api.client_input import BUTTON_WORDS, ClientInput, Rating, Utterance, parse_client_text
 from routing.errors import ValidationFailed
-from routing.models import Conversation, ConversationState, EscalationReason, Message, QueueName, SenderKind
+from routing.models import Conversation, ConversationState, EscalationReason, Message, QueueName
+from routing.state_machine import bot_owns, rates_human
 
 log = logging.getLogger(__name__)
-
-BOT_STATES = frozenset({ConversationState.BOT, ConversationState.RESOLVED})
-"""Where a client's text goes to the bot (a resolved question's next message starts a new one)."""
-RATED_HUMAN_STATES = frozenset(
-    {ConversationState.WITH_AGENT, ConversationState.WITH_RESPONDER, ConversationState.RESOLVED}
-)
-"""Where 问题已解答 / 问题未解答 rate a human answer (while waiting for a person there is nothing to rate)."""
-FEEDBACK_PAYLOADS = {"/feedback_resolved": True, "/feedback_unresolved": False}
-BUTTON_TEXTS = {
-    "/feedback_resolved": "问题已解答",
-    "/feedback_unresolved": "问题未解答",
-    "/ask_human": "转人工",
-}
 
 
 class ConversationRouting(Protocol):
@@ -33,6 +27,8 @@ class ConversationRouting(Protocol):
     async def get_conversation(self, conversation_id: str) -> Conversation: ...
 
     async def record_client_message(self, conversation_id: str, text: str) -> Message: ...
+
+    async def next_question(self, conversation_id: str) -> Conversation: ...
 
     async def record_bot_replies(
         self, conversation_id: str, payloads: Sequence[dict[str, object]]
@@ -50,14 +46,12 @@ class ConversationRouting(Protocol):
 
     async def rate_bot_answer(self, conversation_id: str, resolved: bool) -> Conversation: ...
 
-    async def messages(
-        self, conversation_id: str, viewer_id: str | None = None, after_seq: int = 0
-    ) -> list[Message]: ...
+    async def latest_client_texts(self, conversation_id: str, limit: int) -> list[str]: ...
 
 
 @dataclass(frozen=True)
 class FlowResult:
-    """What one client message produced: the stored client message, the replies and the resulting state."""
+    """What one client turn produced: the stored client message, the replies and the resulting state."""
 
     client_message: Message
     replies: list[Message]
@@ -65,7 +59,7 @@ class FlowResult:
 
 
 class ConversationFlow:
-    """Sends client text to tier 1 when the bot owns the conversation, and acts on its escalations."""
+    """Sends client turns to tier 1 when the bot owns the conversation, and acts on its escalations."""
 
     def __init__(self, routing: ConversationRouting, bot: BotClient, max_chars: int) -> None:
         self._routing = routing
@@ -81,67 +75,64 @@ class ConversationFlow:
             raise ValidationFailed(f"text is longer than {self._max_chars} characters")
         return stripped
 
+    def read_text(self, text: str) -> ClientInput:
+        """A checked text turn; a bot button's payload counts as the click it stands for."""
+        return parse_client_text(self.check_text(text))
+
     async def client_message(self, conversation_id: str, text: str) -> FlowResult:
-        """Store the client's message first (so nothing is lost), then let the bot answer if it owns the turn.
-
-        Button payloads (``/feedback_resolved``, ``/feedback_unresolved``, ``/ask_human``) are stored as the
-        words the client clicked; with a human serving, feedback goes to routing instead of the bot.
-        """
-        clean = self.check_text(text)
-        conversation = await self._routing.get_conversation(conversation_id)
-        shown = BUTTON_TEXTS.get(clean, clean)
-        feedback = FEEDBACK_PAYLOADS.get(clean)
-        state = conversation.state
-        if feedback is not None and state in RATED_HUMAN_STATES:
-            return await self._human_feedback(conversation, shown, feedback)
-        stored = await self._routing.record_client_message(conversation_id, shown)
-        if state not in BOT_STATES:
-            return FlowResult(stored, [], await self._routing.get_conversation(conversation_id))
-        if feedback is not None:
-            await self._routing.rate_bot_answer(conversation_id, feedback)
-        payloads = await self._bot.send(conversation_id, clean)
-        replies = await self._routing.record_bot_replies(conversation_id, payloads)
-        for payload in payloads:
-            if payload.get("type") == "escalate":
-                await self._escalate(conversation_id, payload, clean)
-        return FlowResult(stored, replies, await self._routing.get_conversation(conversation_id))
-
-    async def _human_feedback(self, conversation: Conversation, shown: str, resolved: bool) -> FlowResult:
-        """Rate a human answer: routing moves it first (storing a message after a resolve returns it to the bot)."""
-        if conversation.state == ConversationState.RESOLVED:
-            await self._routing.client_feedback(conversation.id, resolved)
-            stored = await self._routing.record_client_message(conversation.id, shown)
-        else:
-            stored = await self._routing.record_client_message(conversation.id, shown)
-            await self._routing.client_feedback(conversation.id, resolved)
-        return FlowResult(stored, [], await self._routing.get_conversation(conversation.id))
+        """A text turn (checked here, once)."""
+        return await self.handle(conversation_id, self.read_text(text))
 
     async def feedback(self, conversation_id: str, resolved: bool) -> FlowResult:
         """The client's 问题已解答 / 问题未解答, whoever is serving."""
-        return await self.client_message(conversation_id, "/feedback_resolved" if resolved else "/feedback_unresolved")
+        return await self.handle(conversation_id, Rating(resolved))
 
-    async def _escalate(self, conversation_id: str, payload: BotPayload, text: str) -> None:
-        reason = _reason(payload.get("reason"))
-        hint = _queue(payload.get("queue_hint"))
+    async def handle(self, conversation_id: str, turn: ClientInput) -> FlowResult:
+        """Store the client's words, then let the bot answer, or routing act on a rating of a person."""
+        conversation = await self._routing.get_conversation(conversation_id)
+        if isinstance(turn, Rating) and rates_human(conversation.state):
+            stored = await self._routing.record_client_message(conversation_id, turn.words)
+            after = await self._routing.client_feedback(conversation_id, turn.resolved)
+            return FlowResult(stored, [], after)
+        if conversation.state == ConversationState.RESOLVED:
+            conversation = await self._routing.next_question(conversation_id)
+        stored = await self._routing.record_client_message(conversation_id, _words(turn))
+        if not bot_owns(conversation.state):
+            return FlowResult(stored, [], conversation)
+        if isinstance(turn, Rating):
+            await self._routing.rate_bot_answer(conversation_id, turn.resolved)
+        payloads = await self._bot.send(conversation_id, rasa_trigger(turn))
+        replies = await self._routing.record_bot_replies(conversation_id, payloads)
+        for payload in payloads:
+            if payload.get("type") == "escalate":
+                conversation = await self._escalate(conversation_id, payload, turn)
+        return FlowResult(stored, replies, conversation)
+
+    async def _escalate(self, conversation_id: str, payload: BotPayload, turn: ClientInput) -> Conversation:
         question = payload.get("question")
         if not isinstance(question, str) or not question.strip():
-            question = text if text not in BUTTON_TEXTS else await self._last_question(conversation_id)
-        await self._routing.escalate_from_bot(conversation_id, reason, hint, question)
+            question = turn.text if isinstance(turn, Utterance) else await self._last_question(conversation_id)
+        return await self._routing.escalate_from_bot(
+            conversation_id, _reason(payload.get("reason")), _queue(payload.get("queue_hint")), question
+        )
 
     async def _last_question(self, conversation_id: str) -> str:
-        """The client's last real question (button clicks are stored as their words and skipped)."""
-        clicked = set(BUTTON_TEXTS.values())
-        for message in reversed(await self._routing.messages(conversation_id)):
-            if message.sender == SenderKind.CLIENT and message.text not in clicked:
-                return message.text
+        """The client's latest real question (clicked buttons are stored as their words and skipped)."""
+        for text in await self._routing.latest_client_texts(conversation_id, limit=20):
+            if text not in BUTTON_WORDS:
+                return text
         return ""
+
+
+def _words(turn: ClientInput) -> str:
+    return turn.text if isinstance(turn, Utterance) else turn.words
 
 
 def _reason(value: Any) -> EscalationReason:
     try:
         return EscalationReason(value)
     except ValueError:
-        log.warning("bot sent unknown escalation reason %r; treating as low_score", value)
+        log.warning("bot sent an unknown escalation reason; treating it as low_score")
         return EscalationReason.LOW_SCORE
 
 

@@ -1,30 +1,37 @@
-"""`make run`: start the Rasa server and the API together, watch them, stop them together.
+"""`make run`: start the Rasa server(s) and the API together, watch them, stop them together.
 
 If one process dies, the others are stopped and the launcher says which died and why (its exit code and
-its last output lines). Ctrl-C stops everything cleanly.
+its last output lines). Ctrl-C stops everything cleanly. Rasa gets an endpoints file written from the
+settings (var/rasa/endpoints.yml: the action endpoint with its token, the SQL tracker store, the Redis
+lock store when REDIS_URL is set); tokens not set in the environment are made up for this run.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import os
+import secrets
 import signal
 import socket
 import sys
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
 
+from handoff_api.rasa_endpoints import endpoints, write_endpoints
 from handoff_api.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 RASA_BIN = ROOT / ".venv-rasa" / "bin" / "rasa"
 MODEL = ROOT / "models" / "tier1.tar.gz"
+RASA_DIRECTORY = ROOT / "var" / "rasa"
 STARTUP_SECONDS = 180.0
 STOP_SECONDS = 10.0
 
@@ -46,12 +53,51 @@ def port_free(host: str, port: int) -> bool:
         return probe.connect_ex((host, port)) != 0
 
 
-def rasa_server_argv(rasa_bin: Path, model: Path, port: int) -> list[str]:
-    """The Rasa server on loopback with its HTTP API, the REST channel and the action endpoint from the env."""
+def rasa_server_argv(rasa_bin: Path, model: Path, port: int, endpoints_file: Path, auth_token: str) -> list[str]:
+    """The Rasa server on loopback: the REST channel, and its HTTP API behind the auth token."""
     return [
-        str(rasa_bin), "run", "--enable-api", "-i", "127.0.0.1", "-p", str(port), "-m", str(model),
-        "--endpoints", "bot/endpoints.yml", "--credentials", "bot/credentials.yml",
+        str(rasa_bin), "run", "--enable-api", "--auth-token", auth_token, "-i", "127.0.0.1", "-p", str(port),
+        "-m", str(model), "--endpoints", str(endpoints_file), "--credentials", "bot/credentials.yml",
     ]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RasaWiring:
+    """What the API and the Rasa servers must agree on for one run."""
+
+    endpoints_file: Path
+    action_token: str
+    auth_token: str
+    ports: tuple[int, ...]
+
+    @property
+    def urls(self) -> str:
+        """RASA_URL for the API: every replica, comma-separated."""
+        return ",".join(f"http://127.0.0.1:{port}" for port in self.ports)
+
+    def api_environment(self) -> dict[str, str]:
+        """The API's view of this wiring."""
+        return {"RASA_URL": self.urls, "ACTION_ENDPOINT_TOKEN": self.action_token, "RASA_AUTH_TOKEN": self.auth_token}
+
+
+def secret_or_new(value: SecretStr | None) -> str:
+    """The configured secret, or a new random one for this run."""
+    return value.get_secret_value() if value is not None else secrets.token_urlsafe(32)
+
+
+def wire_rasa(settings: Settings, ports: Sequence[int], directory: Path = RASA_DIRECTORY) -> RasaWiring:
+    """Write Rasa's endpoints file for this run and return the shared tokens and ports."""
+    action_token = secret_or_new(settings.action_endpoint_token)
+    document = endpoints(
+        f"http://{settings.api_host}:{settings.api_port}/webhook",
+        action_token,
+        database_url=settings.database_url,
+        redis_url=settings.redis_url,
+        key_prefix=os.environ.get("ROUTING_REDIS_KEY_PREFIX", "tre:"),
+        directory=directory,
+    )
+    path = write_endpoints(document, directory / "endpoints.yml")
+    return RasaWiring(path, action_token, secret_or_new(settings.rasa_auth_token), tuple(ports))
 
 
 def api_server_argv(host: str, port: int, workers: int = 1) -> list[str]:
@@ -60,17 +106,24 @@ def api_server_argv(host: str, port: int, workers: int = 1) -> list[str]:
     return [*argv, "--port", str(port), *(["--workers", str(workers)] if workers > 1 else [])]
 
 
-def children(settings: Settings, rasa_port: int) -> list[Child]:
-    """The Rasa server and the API, configured to find each other on localhost."""
+def children(settings: Settings, wiring: RasaWiring, api_workers: int = 1) -> list[Child]:
+    """The Rasa server(s) and the API, configured to find each other on localhost."""
     env = dict(os.environ)
     env["RASA_TELEMETRY_ENABLED"] = "false"
-    env["ACTION_ENDPOINT_URL"] = f"http://{settings.api_host}:{settings.api_port}/webhook"
-    env["RASA_URL"] = f"http://127.0.0.1:{rasa_port}"
     if settings.is_development:
         env.setdefault("ROUTING_ALWAYS_OPEN", "true")  # demos work at any hour; production keeps the calendar
-    rasa = Child("rasa", rasa_server_argv(RASA_BIN, MODEL, rasa_port), env)
-    api = Child("api", api_server_argv(settings.api_host, settings.api_port), env)
-    return [api, rasa]
+    api = Child(
+        "api", api_server_argv(settings.api_host, settings.api_port, api_workers), env | wiring.api_environment()
+    )
+    rasa = [
+        Child(
+            "rasa" if len(wiring.ports) == 1 else f"rasa-{index + 1}",
+            rasa_server_argv(RASA_BIN, MODEL, port, wiring.endpoints_file, wiring.auth_token),
+            env,
+        )
+        for index, port in enumerate(wiring.ports)
+    ]
+    return [api, *rasa]
 
 
 async def pump(child: Child) -> None:
@@ -82,16 +135,17 @@ async def pump(child: Child) -> None:
         print(f"[{child.name}] {line}", flush=True)
 
 
-async def wait_ready(settings: Settings, rasa_port: int) -> bool:
-    """Poll both servers until they answer, or give up after STARTUP_SECONDS."""
+async def wait_ready(settings: Settings, wiring: RasaWiring) -> bool:
+    """Poll every server until it answers, or give up after STARTUP_SECONDS."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + STARTUP_SECONDS
+    urls = [f"http://{settings.api_host}:{settings.api_port}/health/live"]
+    urls += [f"http://127.0.0.1:{port}/status?token={wiring.auth_token}" for port in wiring.ports]
     async with httpx.AsyncClient(timeout=2.0) as http:
         while loop.time() < deadline:
             try:
-                api = await http.get(f"http://{settings.api_host}:{settings.api_port}/health/live")
-                rasa = await http.get(f"http://127.0.0.1:{rasa_port}/status")
-                if api.status_code == 200 and rasa.status_code == 200:
+                answers = [await http.get(url) for url in urls]
+                if all(answer.status_code == 200 for answer in answers):
                     return True
             except httpx.HTTPError:
                 pass
@@ -99,7 +153,7 @@ async def wait_ready(settings: Settings, rasa_port: int) -> bool:
     return False
 
 
-def banner(settings: Settings, rasa_port: int) -> str:
+def banner(settings: Settings, wiring: RasaWiring) -> str:
     """Where to talk to the engine."""
     base = settings.base_url
     return "\n".join(
@@ -110,7 +164,7 @@ def banner(settings: Settings, rasa_port: int) -> str:
             f"  Agent console:              {base}/console",
             f"  API docs:                   {base}/docs",
             f"  Health:                     {base}/health",
-            f"  Rasa server:                http://127.0.0.1:{rasa_port}",
+            f"  Rasa server(s):             {wiring.urls.replace(',', ', ')}",
             "  Try it from a shell:",
             f"    curl -s -X POST {base}/api/v1/conversations -H 'content-type: application/json' "
             '-d \'{"client_id": "C10001"}\'',
@@ -190,19 +244,49 @@ async def supervise(procs: list[Child], ready_check: Callable[[], Awaitable[bool
     return code
 
 
-def main() -> int:
+@dataclass(frozen=True)
+class Options:
+    """How many processes to start, and where."""
+
+    api_workers: int
+    rasa_replicas: int
+    rasa_port: int
+
+
+def parse_options(argv: Sequence[str] | None) -> Options:
+    """`--api-workers N --rasa-replicas M` (defaults from API_WORKERS, RASA_REPLICAS, RASA_PORT)."""
+    parser = argparse.ArgumentParser(prog="python -m handoff_api.launcher", description=__doc__)
+    parser.add_argument("--api-workers", type=int, default=int(os.environ.get("API_WORKERS", "1")))
+    parser.add_argument("--rasa-replicas", type=int, default=int(os.environ.get("RASA_REPLICAS", "1")))
+    parser.add_argument("--rasa-port", type=int, default=int(os.environ.get("RASA_PORT", "5005")))
+    parsed = parser.parse_args(argv)
+    if parsed.api_workers < 1 or parsed.rasa_replicas < 1:
+        parser.error("--api-workers and --rasa-replicas must be at least 1")
+    return Options(parsed.api_workers, parsed.rasa_replicas, parsed.rasa_port)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
     """Check prerequisites, then supervise."""
     try:
         settings = Settings()
     except ValueError as exc:
         print(f"Invalid settings: {exc}", file=sys.stderr)
         return 2
-    rasa_port = int(os.environ.get("RASA_PORT", "5005"))
+    options = parse_options(argv)
     missing = [str(p) for p in (RASA_BIN, MODEL) if not p.exists()]
     if missing:
         print(f"Missing {', '.join(missing)}: run 'make setup' first.", file=sys.stderr)
         return 2
-    for name, host, port in (("API", settings.api_host, settings.api_port), ("Rasa", "127.0.0.1", rasa_port)):
+    if options.api_workers > 1 and not settings.redis_url:
+        print(
+            "Several API workers share their queues through Redis: set REDIS_URL or use --api-workers 1.",
+            file=sys.stderr,
+        )
+        return 2
+    rasa_ports = [options.rasa_port + index for index in range(options.rasa_replicas)]
+    for name, host, port in [("API", settings.api_host, settings.api_port)] + [
+        ("Rasa", "127.0.0.1", p) for p in rasa_ports
+    ]:
         if not port_free(host, port):
             print(
                 f"Port {port} for the {name} is already in use; stop what holds it or set "
@@ -210,11 +294,12 @@ def main() -> int:
                 file=sys.stderr,
             )
             return 2
+    wiring = wire_rasa(settings, rasa_ports)
     return asyncio.run(
         supervise(
-            children(settings, rasa_port),
-            lambda: wait_ready(settings, rasa_port),
-            banner(settings, rasa_port),
+            children(settings, wiring, options.api_workers),
+            lambda: wait_ready(settings, wiring),
+            banner(settings, wiring),
         )
     )
 

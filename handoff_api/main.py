@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI
+from pydantic import SecretStr
 from rasa_sdk.executor import ActionExecutor
 from redis.asyncio import Redis
 from sqlalchemy import text
@@ -28,7 +29,7 @@ from handoff_api.errors import install_error_handlers
 from handoff_api.flow import ConversationFlow
 from handoff_api.health import router as health_router
 from handoff_api.periodic import run_every
-from handoff_api.realtime import stop_realtime
+from handoff_api.realtime import RealtimeHub
 from handoff_api.settings import Settings
 from handoff_api.staff.routes import router as staff_router
 from handoff_api.startup import startup_lock
@@ -85,6 +86,10 @@ def load_knowledge_base(settings: Settings) -> FaqService | None:
         return None
 
 
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None
+
+
 def make_action_executor() -> ActionExecutor:
     """rasa-sdk's executor with the bot's actions registered by package name, as `rasa run actions` does."""
     executor = ActionExecutor()
@@ -101,7 +106,7 @@ def health_checks(engine: AsyncEngine, bot: BotClient, kb: FaqService | None, se
         return {"ok": True, "backend": engine.dialect.name}
 
     async def rasa() -> dict[str, Any]:
-        return {"ok": await bot.ping(), "url": settings.rasa_url}
+        return {"ok": await bot.ping(), "replicas": len(settings.rasa_urls)}
 
     async def index() -> dict[str, Any]:
         if kb is None:
@@ -133,7 +138,7 @@ async def open_record(settings: Settings) -> tuple[AsyncEngine, Record]:
 
 
 def build_wecom(
-    settings: Settings, container: Container, stores: Stores, engine: AsyncEngine, clock: Clock
+    settings: Settings, container: Container, stores: Stores, record: Record, engine: AsyncEngine, *, clock: Clock
 ) -> WeComChannel | None:
     """The WeCom channel when WECOM_ENABLED is set."""
     if not settings.wecom.enabled:
@@ -142,7 +147,7 @@ def build_wecom(
         settings.wecom,
         routing=container.routing,
         flow=container.flow,
-        record=container.record,
+        record=record,
         events=stores.events,
         idempotency=stores.idempotency,
         engine=engine,
@@ -174,20 +179,23 @@ def create_app(
             record, stores.queues, stores.presence, stores.events, stores.idempotency, clock, classifier, limits
         )
         await routing.rebuild_queues()
-        bot_client = bot or RasaRestClient(settings.rasa_url, settings.rasa_timeout_seconds)
+        bot_client = bot or RasaRestClient(
+            settings.rasa_urls, settings.rasa_timeout_seconds, auth_token=_secret(settings.rasa_auth_token)
+        )
+        hub = RealtimeHub(stores.events)
+        await hub.start()
         container = Container(
             settings=settings,
             routing=routing,
-            record=record,
-            events=stores.events,
             engine=engine,
             flow=ConversationFlow(routing, bot_client, settings.max_message_chars),
             bot=bot_client,
+            hub=hub,
             knowledge_base=kb,
             health_checks=health_checks(engine, bot_client, kb, settings),
         )
         app.state.container = container
-        wecom = build_wecom(settings, container, stores, engine, clock)
+        wecom = build_wecom(settings, container, stores, record, engine, clock=clock)
         if wecom is not None:
             await wecom.start()
             app.state.wecom = wecom  # from now on the callback router serves it
@@ -199,7 +207,7 @@ def create_app(
             if wecom is not None:
                 app.state.wecom = None  # callbacks get 503 again, so WeCom delivers them once more later
                 await wecom.stop()
-            await stop_realtime(app)
+            await hub.stop()
             stop_ticking.set()
             try:
                 await asyncio.wait_for(ticker, SHUTDOWN_TICK_SECONDS)
@@ -218,7 +226,7 @@ def create_app(
     install_error_handlers(app)
     for router in (
         health_router,
-        make_actions_router(executor),
+        make_actions_router(executor, _secret(settings.action_endpoint_token), settings.action_max_body_bytes),
         conversations_router,
         staff_router,
         widget_router,

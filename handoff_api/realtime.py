@@ -1,10 +1,11 @@
-"""Real-time fan-out: one EventBus subscription per process, dispatched to the WebSockets connected here.
+"""Real-time fan-out: one EventBus subscription per process, dispatched to every local listener.
 
-With the in-memory bus this is a single process; with Redis every worker subscribes once, so an event
-published by any worker reaches every browser whichever worker holds its WebSocket. Each connection
-registers a `Listener` with a predicate (what it may see); events arrive on the listener's queue.
-If the bus subscription breaks (e.g. Redis restarts) the hub resubscribes with backoff and sends every
-listener a `resync` event, so connections re-read the record and lose nothing.
+The hub is created at start-up and held by the container; the widget and console sockets and the
+WeCom channel each register a `Listener` with a predicate (what it may see), and events arrive on
+the listener's queue. With Redis every worker subscribes once, so an event published by any worker
+reaches every listener whichever worker holds it. If the bus subscription breaks (e.g. Redis
+restarts) the hub resubscribes with backoff and sends every listener `RESYNC`, so they re-read the
+record and lose nothing.
 """
 
 from __future__ import annotations
@@ -16,21 +17,33 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from fastapi import FastAPI
-
-from routing.ports import Event, EventBus, Subscription
+from routing.events import RoutingEvent
+from routing.ports import EventBus, Subscription
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-RESYNC: Event = {"type": "resync"}
-"""Sent to listeners when events may have been missed; they re-read what they show from the record."""
 
-EventFilter = Callable[[Event], bool]
+@dataclass(frozen=True)
+class Resync:
+    """Events may have been missed: listeners re-read what they show from the record."""
 
 
-def _everything(_: Event) -> bool:
+@dataclass(frozen=True)
+class Stop:
+    """Put on a listener to end its reader after the event in hand (never mid-query)."""
+
+
+RESYNC = Resync()
+STOP = Stop()
+HubEvent = RoutingEvent | Resync | Stop
+"""What a listener receives."""
+
+EventFilter = Callable[[RoutingEvent], bool]
+
+
+def _everything(_: RoutingEvent) -> bool:
     return True
 
 
@@ -40,14 +53,14 @@ class Listener:
 
     accepts: EventFilter
     backlog: int
-    queue: asyncio.Queue[Event] = field(default_factory=asyncio.Queue)
+    queue: asyncio.Queue[HubEvent] = field(default_factory=asyncio.Queue)
 
-    def offer(self, event: Event) -> None:
-        """Queue the event if accepted; a full inbox is replaced by one `resync` (the reader catches up)."""
+    def offer(self, event: RoutingEvent | Resync) -> None:
+        """Queue the event if accepted; a full inbox is replaced by one `RESYNC` (the reader catches up)."""
         try:
-            wanted = event is RESYNC or self.accepts(event)
+            wanted = isinstance(event, Resync) or self.accepts(event)
         except Exception:
-            log.exception("event filter failed on %s", event.get("type"))
+            log.exception("event filter failed on %s", event.__class__.__name__)
             return
         if not wanted:
             return
@@ -58,7 +71,11 @@ class Listener:
             return
         self.queue.put_nowait(event)
 
-    async def next(self, within_seconds: float | None = None) -> Event | None:
+    def stop(self) -> None:
+        """End the reader: `next` returns STOP once the events already queued before it are read."""
+        self.queue.put_nowait(STOP)
+
+    async def next(self, within_seconds: float | None = None) -> HubEvent | None:
         """The next event, or None if none arrives in time."""
         try:
             async with asyncio.timeout(within_seconds):
@@ -110,7 +127,7 @@ class RealtimeHub:
         """Stop delivering to this listener."""
         self._listeners.discard(listener)
 
-    def dispatch(self, event: Event) -> None:
+    def dispatch(self, event: RoutingEvent | Resync) -> None:
         """Offer one event to every listener."""
         for listener in list(self._listeners):
             listener.offer(event)
@@ -130,8 +147,7 @@ class RealtimeHub:
                     self.dispatch(RESYNC)
                 async for event in self._subscription:
                     delay = self._retry_seconds
-                    if isinstance(event, dict) and isinstance(event.get("type"), str):
-                        self.dispatch(event)
+                    self.dispatch(event)
                 await self._close_subscription()
             except asyncio.CancelledError:
                 raise
@@ -142,22 +158,11 @@ class RealtimeHub:
                 delay = min(delay * 2, 10.0)
 
 
-async def realtime_hub(app: FastAPI) -> RealtimeHub:
-    """The app's hub, created and started on first use (from the container's event bus)."""
-    hub: RealtimeHub | None = getattr(app.state, "realtime_hub", None)
-    if hub is None:
-        hub = RealtimeHub(app.state.container.events)
-        app.state.realtime_hub = hub
-    await hub.start()
-    return hub
-
-
-async def stop_realtime(app: FastAPI) -> None:
-    """Stop the app's hub if one was started (call at shutdown)."""
-    hub: RealtimeHub | None = getattr(app.state, "realtime_hub", None)
-    if hub is not None:
-        await hub.stop()
-        app.state.realtime_hub = None
+async def stop_reader(listener: Listener, reader: asyncio.Task[None], within_seconds: float = 5.0) -> None:
+    """End a listener's reader gracefully: cancelling it mid-query would leave a database connection half-used."""
+    listener.stop()
+    with contextlib.suppress(asyncio.CancelledError, TimeoutError, Exception):
+        await asyncio.wait_for(reader, within_seconds)
 
 
 async def finish_then_cancel(work: Awaitable[T]) -> T:

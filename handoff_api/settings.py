@@ -24,7 +24,14 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     redis_key_prefix: str = "tre"
     rasa_url: str = "http://127.0.0.1:5005"
-    rasa_timeout_seconds: float = 15.0
+    """The Rasa server, or several replicas separated by commas (conversations stick to one by id)."""
+    rasa_timeout_seconds: float = Field(default=15.0, gt=0)
+    rasa_auth_token: SecretStr | None = None
+    """Rasa's HTTP API token (`rasa run --auth-token`); the launcher makes one up when unset."""
+    action_endpoint_token: SecretStr | None = None
+    """The token Rasa presents on the action endpoint (/webhook?token=); unset: the endpoint refuses all."""
+    action_max_body_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
+    """Largest action call accepted (Rasa sends the conversation's tracker with every call)."""
     kb_index_dir: Path = Path("var/index")
     api_host: str = "127.0.0.1"
     api_port: int = 8000
@@ -55,6 +62,11 @@ class Settings(BaseSettings):
     def seeds_demo_directory(self) -> bool:
         """Seed the demo staff and clients into an empty directory (default: in development mode only)."""
         return self.is_development if self.seed_demo_directory is None else self.seed_demo_directory
+
+    @property
+    def rasa_urls(self) -> list[str]:
+        """Every Rasa replica's base URL, in the configured order."""
+        return [url.strip().rstrip("/") for url in self.rasa_url.split(",") if url.strip()]
 
     @property
     def base_url(self) -> str:

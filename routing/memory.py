@@ -8,12 +8,13 @@ from __future__ import annotations
 import asyncio
 import bisect
 import json
-from collections.abc import AsyncIterator, Collection, Mapping
+from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from routing.events import RoutingEvent, from_wire, to_wire
 from routing.models import Presence, QueueName
-from routing.ports import Clock, Event, Lease, QueueEntry
+from routing.ports import Clock, Lease, QueueEntry
 
 LEASED = "lease"
 """What `location` answers for a ticket under a claim lease."""
@@ -247,17 +248,17 @@ class MemorySubscription:
 
     def __init__(self, bus: MemoryEventBus) -> None:
         self._bus = bus
-        self.inbox: asyncio.Queue[Event] = asyncio.Queue()
+        self.inbox: asyncio.Queue[RoutingEvent] = asyncio.Queue()
 
-    def __aiter__(self) -> AsyncIterator[Event]:
+    def __aiter__(self) -> AsyncIterator[RoutingEvent]:
         """Iterate events forever (until cancelled)."""
         return self._iterate()
 
-    async def _iterate(self) -> AsyncIterator[Event]:
+    async def _iterate(self) -> AsyncIterator[RoutingEvent]:
         while True:
             yield await self.inbox.get()
 
-    async def next_event(self, within_seconds: float | None = None) -> Event | None:
+    async def next_event(self, within_seconds: float | None = None) -> RoutingEvent | None:
         """The next event or None after the wait."""
         try:
             async with asyncio.timeout(within_seconds):
@@ -276,11 +277,13 @@ class MemoryEventBus:
     def __init__(self) -> None:
         self._subscribers: list[MemorySubscription] = []
 
-    async def publish(self, event: Mapping[str, object]) -> None:
-        """Deliver a copy to every subscriber."""
-        encoded = json.dumps(dict(event), ensure_ascii=False)
+    async def publish(self, event: RoutingEvent) -> None:
+        """Deliver a copy (decoded from its JSON, as another process would see it) to every subscriber."""
+        encoded = json.dumps(to_wire(event), ensure_ascii=False)
         for subscriber in list(self._subscribers):
-            subscriber.inbox.put_nowait(json.loads(encoded))
+            copy = from_wire(json.loads(encoded))
+            if copy is not None:
+                subscriber.inbox.put_nowait(copy)
 
     async def subscribe(self) -> MemorySubscription:
         """A new subscription."""

@@ -7,15 +7,13 @@ drive expiry of leases and presence without sleeping.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection, Mapping
+from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from routing.events import RoutingEvent
 from routing.models import Presence, QueueName
-
-Event = dict[str, object]
-"""An event for the channels: always has `type`, usually `conversation_id` and/or `staff_id`."""
 
 
 class Clock(Protocol):
@@ -164,11 +162,11 @@ class PresenceStore(Protocol):
 class Subscription(Protocol):
     """A live feed of events published after the subscription started."""
 
-    def __aiter__(self) -> AsyncIterator[Event]:
+    def __aiter__(self) -> AsyncIterator[RoutingEvent]:
         """Iterate events as they come."""
         ...
 
-    async def next_event(self, within_seconds: float | None = None) -> Event | None:
+    async def next_event(self, within_seconds: float | None = None) -> RoutingEvent | None:
         """The next event, or None if none arrives within `within_seconds`."""
         ...
 
@@ -180,8 +178,8 @@ class Subscription(Protocol):
 class EventBus(Protocol):
     """Publish/subscribe of events; with Redis, events fan out across processes."""
 
-    async def publish(self, event: Mapping[str, object]) -> None:
-        """Deliver to every current subscriber (JSON-compatible values only)."""
+    async def publish(self, event: RoutingEvent) -> None:
+        """Deliver to every current subscriber (as JSON between processes: routing.events.to_wire)."""
         ...
 
     async def subscribe(self) -> Subscription:

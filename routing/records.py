@@ -108,6 +108,12 @@ class Record(Protocol):
         """Messages with seq > after_seq in seq order, at most `limit`."""
         ...
 
+    async def latest_messages(
+        self, conversation_id: str, limit: int = 50, sender: SenderKind | None = None
+    ) -> list[Message]:
+        """The newest `limit` messages (of one sender if given), in seq order."""
+        ...
+
     async def list_transitions(self, conversation_id: str) -> list[Transition]:
         """The conversation's transitions in the order they were saved."""
         ...

@@ -9,6 +9,7 @@ from datetime import timedelta
 from routing import texts
 from routing.assignment import TIER2_ROLES
 from routing.errors import NoCapacity, StaleClaim, StaleConversation
+from routing.events import Escalated
 from routing.models import EscalationReason, QueueName, ResponderStep, TicketStatus, Tier
 from routing.ports import QueueEntry
 from routing.service_core import QUEUE_SCAN_LIMIT, SYSTEM_ACTOR, RoutingCore, S, T
@@ -109,12 +110,13 @@ class Background(RoutingCore):
                 )
             )
             await self._publish(
-                "escalated",
-                conversation_id=after.id,
-                tier=int(Tier.RESPONDER),
-                staff_id=target.id,
-                reason=EscalationReason.RESPONDER_TIMEOUT.value,
-                step=step.name.lower(),
+                Escalated(
+                    conversation_id=after.id,
+                    tier=int(Tier.RESPONDER),
+                    staff_id=target.id,
+                    reason=EscalationReason.RESPONDER_TIMEOUT.value,
+                    step=step.name.lower(),
+                )
             )
             steps += 1
         return steps

@@ -7,7 +7,8 @@ import uuid
 from collections.abc import Sequence
 
 from routing import texts
-from routing.errors import IllegalTransition, RoutingError, ValidationFailed
+from routing.errors import Forbidden, IllegalTransition, RoutingError, ValidationFailed
+from routing.events import Queued, Typing
 from routing.models import (
     Channel,
     Client,
@@ -26,6 +27,7 @@ from routing.models import (
 from routing.policy import Availability, Escalation, Route, decide
 from routing.ports import QueueEntry
 from routing.service_core import CLIENT_ACTOR, SYSTEM_ACTOR, RoutingCore, S, T
+from routing.state_machine import can_rate, is_open
 
 
 class ClientUseCases(RoutingCore):
@@ -48,6 +50,19 @@ class ClientUseCases(RoutingCore):
         await self.record.audit(CLIENT_ACTOR, "conversation.start", conversation.id, {"client_id": client.id}, now)
         return conversation
 
+    async def resume_conversation(self, client_id: str, conversation_id: str) -> Conversation | None:
+        """The client's own open conversation with this id; None if unknown or closed, Forbidden if another's."""
+        conversation = await self.record.get_conversation(conversation_id)
+        if conversation is None:
+            return None
+        if conversation.client_id != client_id:
+            raise Forbidden("conversation belongs to another client")
+        return conversation if is_open(conversation.state) else None
+
+    async def client_typing(self, conversation_id: str) -> None:
+        """Tell whoever serves the conversation that the client is typing."""
+        await self._publish(Typing(conversation_id, SenderKind.CLIENT.value))
+
     async def get_conversation(self, conversation_id: str, viewer_id: str | None = None) -> Conversation:
         """The conversation; with `viewer_id`, Forbidden unless that staff member may see it."""
         conversation = await self._conversation(conversation_id)
@@ -61,15 +76,27 @@ class ClientUseCases(RoutingCore):
         return await self.record.list_messages(conversation_id, after_seq=after_seq)
 
     async def record_client_message(self, conversation_id: str, text: str) -> Message:
-        """Store a client message. A resolved conversation returns to the bot for the next question."""
+        """Store a client message in any open state (it never changes the state: see `next_question`)."""
         if not text.strip():
             raise ValidationFailed("a message needs text")
         conversation = await self._conversation(conversation_id)
-        if conversation.state == S.CLOSED:
+        if not is_open(conversation.state):
             raise IllegalTransition("client_message", conversation.state.value)
-        if conversation.state == S.RESOLVED:
-            await self._move(conversation, T.RETURN_TO_BOT, CLIENT_ACTOR, "next question")
         return await self._append(conversation_id, SenderKind.CLIENT, text)
+
+    async def latest_client_texts(self, conversation_id: str, limit: int = 20) -> list[str]:
+        """What the client wrote last, newest first (at most `limit` messages)."""
+        latest = await self.record.latest_messages(conversation_id, limit=limit, sender=SenderKind.CLIENT)
+        return [message.text for message in reversed(latest)]
+
+    async def next_question(self, conversation_id: str) -> Conversation:
+        """After a resolved question the client asks another: the bot owns the conversation again."""
+        conversation = await self._conversation(conversation_id)
+        if conversation.state == S.BOT:
+            return conversation
+        if conversation.state != S.RESOLVED:
+            raise IllegalTransition("next_question", conversation.state.value)
+        return await self._move(conversation, T.RETURN_TO_BOT, CLIENT_ACTOR, "next question")
 
     async def record_bot_replies(self, conversation_id: str, payloads: Sequence[dict[str, object]]) -> list[Message]:
         """Store the bot's replies; only in the bot state (a human is never talked over)."""
@@ -170,9 +197,7 @@ class ClientUseCases(RoutingCore):
         await self.queues.enqueue(QueueEntry(ticket.id, conversation.id, queue, ticket.priority, now))
         position = await self.queues.position(queue, ticket.id)
         await self._tell_client(conversation.id, texts.queued(queue, position), type="queued", position=position)
-        await self._publish(
-            "queued", conversation_id=conversation.id, queue=queue.value, position=position, vip=client.vip
-        )
+        await self._publish(Queued(conversation.id, queue.value, position, client.vip))
         await self._auto_assign(queue)
         return await self._conversation(conversation.id)
 
@@ -200,7 +225,7 @@ class ClientUseCases(RoutingCore):
         """问题已解答 / 问题未解答: record who it rates; "not resolved" moves one tier up."""
         conversation = await self._conversation(conversation_id)
         state = conversation.state
-        if state in {S.QUEUED, S.AWAITING_RESPONDER, S.CLOSED}:
+        if not can_rate(state):
             raise IllegalTransition("client_feedback", state.value)
         await self._record_feedback(conversation, resolved)
         if state == S.BOT:

@@ -18,6 +18,15 @@ from routing import texts
 from routing.assignment import TIER2_ROLES, Candidate, assignment_order, can_serve_queue
 from routing.calendar import ServiceCalendar
 from routing.errors import Forbidden, NoCapacity, NotFound, RoutingError, StaleClaim, StaleConversation
+from routing.events import (
+    AgentJoined,
+    Escalated,
+    MessageAdded,
+    PositionChanged,
+    Reopened,
+    Resolved,
+    RoutingEvent,
+)
 from routing.models import (
     Client,
     Conversation,
@@ -38,7 +47,7 @@ from routing.policy import PriorityRules
 from routing.ports import Clock, EventBus, IdempotencyStore, Lease, PresenceStore, QuestionClassifier, QueueStore
 from routing.records import Record
 from routing.settings import RoutingSettings
-from routing.state_machine import KEEP, Keep, TransitionName, apply
+from routing.state_machine import KEEP, Keep, TransitionName, apply, in_tier2_queue_or_service
 
 S = ConversationState
 T = TransitionName
@@ -154,8 +163,8 @@ class RoutingCore:
         )
         return after
 
-    async def _publish(self, event_type: str, **fields: object) -> None:
-        await self.events.publish({"type": event_type, **fields})
+    async def _publish(self, event: RoutingEvent) -> None:
+        await self.events.publish(event)
 
     async def _append(
         self,
@@ -169,16 +178,17 @@ class RoutingCore:
             conversation_id, sender, text, payload or {}, served_by, self.clock.now()
         )
         await self._publish(
-            "message",
-            conversation_id=conversation_id,
-            message_id=message.id,
-            seq=message.seq,
-            sender=sender.value,
-            text=text,
-            payload=message.payload,
-            served_tier=int(served_by.tier) if served_by else None,
-            staff_id=served_by.staff_id if served_by else None,
-            at=message.created_at.isoformat(),
+            MessageAdded(
+                conversation_id=conversation_id,
+                message_id=message.id,
+                seq=message.seq,
+                sender=sender.value,
+                text=text,
+                payload=message.payload,
+                served_tier=int(served_by.tier) if served_by else None,
+                staff_id=served_by.staff_id if served_by else None,
+                at=message.created_at.isoformat(),
+            )
         )
         return message
 
@@ -187,21 +197,17 @@ class RoutingCore:
 
     async def _publish_positions(self, queue: QueueName) -> None:
         for position, entry in enumerate(await self.queues.entries(queue, limit=100), start=1):
-            await self._publish(
-                "position_changed",
-                conversation_id=entry.conversation_id,
-                queue=queue.value,
-                position=position,
-            )
+            await self._publish(PositionChanged(entry.conversation_id, queue.value, position))
 
     async def _publish_joined(self, conversation: Conversation, staff: Staff) -> None:
         await self._publish(
-            "agent_joined",
-            conversation_id=conversation.id,
-            staff_id=staff.id,
-            staff_name=staff.name,
-            practice_number=staff.practice_number,
-            tier=int(conversation.tier),
+            AgentJoined(
+                conversation_id=conversation.id,
+                staff_id=staff.id,
+                staff_name=staff.name,
+                tier=int(conversation.tier),
+                practice_number=staff.practice_number,
+            )
         )
 
     def _is_supervisor(self, staff: Staff) -> bool:
@@ -216,7 +222,7 @@ class RoutingCore:
         if (
             staff.role in TIER2_ROLES
             and conversation.queue is not None
-            and conversation.state in {S.QUEUED, S.WITH_AGENT}
+            and in_tier2_queue_or_service(conversation.state)
             and can_serve_queue(staff, conversation.queue)
         ):
             return
@@ -236,8 +242,8 @@ class RoutingCore:
             raise Forbidden(f"{staff.id} is not the responder of this client")
 
     async def _last_client_text(self, conversation_id: str) -> str:
-        messages = await self.record.list_messages(conversation_id, limit=10_000)
-        return next((m.text for m in reversed(messages) if m.sender == SenderKind.CLIENT), "")
+        latest = await self.record.latest_messages(conversation_id, limit=1, sender=SenderKind.CLIENT)
+        return latest[-1].text if latest else ""
 
     async def _ladder_target(
         self, client: Client, start: ResponderStep, skip: str | None = None
@@ -319,12 +325,13 @@ class RoutingCore:
                 tier=int(Tier.RESPONDER),
             )
         await self._publish(
-            "escalated",
-            conversation_id=before.id,
-            tier=int(Tier.RESPONDER),
-            staff_id=target.id,
-            reason=reason.value,
-            leave_message=name == T.LEAVE_MESSAGE,
+            Escalated(
+                conversation_id=before.id,
+                tier=int(Tier.RESPONDER),
+                staff_id=target.id,
+                reason=reason.value,
+                leave_message=name == T.LEAVE_MESSAGE,
+            )
         )
         if before.state == S.QUEUED and before.queue:
             await self._publish_positions(before.queue)
@@ -450,7 +457,7 @@ class RoutingCore:
             await self._tell_client(
                 conversation.id, texts.RESOLVED, type="feedback_request", options=list(texts.FEEDBACK_OPTIONS)
             )
-        await self._publish("resolved", conversation_id=conversation.id, staff_id=conversation.assignee_id)
+        await self._publish(Resolved(conversation.id, conversation.assignee_id))
         return after
 
     async def _reopen(self, conversation: Conversation, actor: str) -> Conversation:
@@ -469,5 +476,5 @@ class RoutingCore:
         if holder is not None:
             await self._update_ticket(conversation.ticket_id, status=TicketStatus.ASSIGNED, resolved_at=None)
             await self._tell_client(conversation.id, texts.REOPENED, type="reopened")
-        await self._publish("reopened", conversation_id=conversation.id, staff_id=holder)
+        await self._publish(Reopened(conversation.id, holder))
         return after

@@ -7,6 +7,7 @@ import dataclasses
 from routing import texts
 from routing.assignment import TIER2_ROLES, can_serve_queue
 from routing.errors import Forbidden, IllegalTransition, NoCapacity, NotFound, StaleClaim, ValidationFailed
+from routing.events import Closed, PresenceChanged, Transferred, Typing
 from routing.models import (
     Conversation,
     EscalationReason,
@@ -21,6 +22,7 @@ from routing.models import (
 )
 from routing.ports import QueueEntry
 from routing.service_core import CLIENT_ACTOR, MAX_ASSIGN_ROUNDS, RoutingCore, S, T
+from routing.state_machine import human_holds
 
 
 class StaffUseCases(RoutingCore):
@@ -162,9 +164,7 @@ class StaffUseCases(RoutingCore):
         await self.queues.enqueue(QueueEntry(ticket.id, conversation.id, queue, ticket.priority, now))
         position = await self.queues.position(queue, ticket.id)
         await self._tell_client(conversation.id, texts.queued(queue, position), type="queued", position=position)
-        await self._publish(
-            "transferred", conversation_id=conversation.id, queue=queue.value, staff_id=None, by=staff.id
-        )
+        await self._publish(Transferred(conversation.id, by=staff.id, queue=queue.value))
         if conversation.queue and conversation.queue != queue:
             await self._publish_positions(conversation.queue)
         await self._auto_assign(queue)
@@ -200,7 +200,7 @@ class StaffUseCases(RoutingCore):
             texts.agent_joined(conversation.queue, target.name, target.practice_number),
             type="agent_joined",
         )
-        await self._publish("transferred", conversation_id=conversation.id, staff_id=target.id, by=staff.id)
+        await self._publish(Transferred(conversation.id, by=staff.id, staff_id=target.id))
         await self._publish_joined(after, target)
         return after
 
@@ -227,7 +227,7 @@ class StaffUseCases(RoutingCore):
         if ticket is not None and ticket.status in {TicketStatus.OPEN, TicketStatus.ASSIGNED}:
             await self.record.update_ticket(dataclasses.replace(ticket, status=TicketStatus.CLOSED))
         await self._tell_client(conversation.id, texts.CLOSED, type="closed")
-        await self._publish("closed", conversation_id=conversation.id, staff_id=conversation.assignee_id)
+        await self._publish(Closed(conversation.id, conversation.assignee_id))
         if conversation.state == S.QUEUED and conversation.queue:
             await self._publish_positions(conversation.queue)
         return after
@@ -238,10 +238,27 @@ class StaffUseCases(RoutingCore):
         skills = staff.skills if staff.role in TIER2_ROLES else frozenset()
         await self.presence.set_presence(staff.id, skills, presence, self.settings.presence_ttl_seconds)
         await self.record.audit(staff.id, "presence", staff.id, {"presence": presence.value}, self.clock.now())
-        await self._publish("presence", staff_id=staff.id, presence=presence.value)
+        await self._publish(PresenceChanged(staff.id, presence.value))
         if presence == Presence.ONLINE:
             for queue in sorted(skills):
                 await self._auto_assign(queue)
+
+    async def staff_typing(self, staff_id: str, conversation_id: str) -> bool:
+        """Tell the client their agent or responder is typing; False (nothing sent) unless they hold it."""
+        staff = await self._staff(staff_id)
+        conversation = await self._conversation(conversation_id)
+        if conversation.assignee_id != staff.id or not human_holds(conversation.state):
+            return False
+        sender = SenderKind.RESPONDER if conversation.tier == Tier.RESPONDER else SenderKind.AGENT
+        await self._publish(Typing(conversation.id, sender.value, staff.name))
+        return True
+
+    async def login_credentials(self, staff_id: str) -> tuple[Staff, str | None] | None:
+        """The staff member and their stored password hash, or None for an unknown id."""
+        staff = await self.record.get_staff(staff_id)
+        if staff is None:
+            return None
+        return staff, await self.record.get_password_hash(staff.id)
 
     async def heartbeat(self, staff_id: str) -> bool:
         """Keep presence alive; False if it already lapsed (the console should set it again)."""

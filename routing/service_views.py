@@ -8,8 +8,21 @@ from datetime import datetime
 from routing.assignment import TIER2_ROLES, can_serve_queue
 from routing.errors import Forbidden
 from routing.eta import estimate_wait_seconds
-from routing.models import Conversation, ConversationState, EscalationReason, QueueName, Role, Tier
+from routing.models import (
+    Client,
+    Conversation,
+    ConversationState,
+    EscalationReason,
+    Message,
+    Presence,
+    QueueName,
+    Role,
+    Staff,
+    Ticket,
+    Tier,
+)
 from routing.service_core import RoutingCore, S
+from routing.state_machine import HUMAN_STATES, human_holds
 
 
 @dataclass(frozen=True)
@@ -54,6 +67,32 @@ class QueueItem:
     waiting_seconds: float
 
 
+@dataclass(frozen=True)
+class StaffStatus:
+    """A staff member's presence and how many conversations they serve now."""
+
+    presence: Presence
+    active: int
+
+
+@dataclass(frozen=True)
+class Colleague:
+    """A tier-2 colleague a conversation can be transferred to."""
+
+    staff: Staff
+    presence: Presence
+
+
+@dataclass(frozen=True)
+class ConversationView:
+    """What a staff member sees of one conversation: the transcript, the client card and the ticket."""
+
+    conversation: Conversation
+    messages: list[Message]
+    client: Client
+    ticket: Ticket | None
+
+
 class Views(RoutingCore):
     """Read-only views with access rules."""
 
@@ -88,10 +127,49 @@ class Views(RoutingCore):
             )
         return items
 
+    async def find_client(self, client_id: str) -> Client | None:
+        """The directory's client, or None."""
+        return await self.record.get_client(client_id)
+
+    async def clients(self, limit: int = 200) -> list[Client]:
+        """The directory's first `limit` clients by id (the demo page's picker)."""
+        return (await self.record.list_clients())[:limit]
+
+    async def find_staff(self, staff_id: str) -> Staff | None:
+        """The staff member as stored now (not cached), or None."""
+        return await self.record.get_staff(staff_id)
+
+    async def staff_status(self, staff_id: str) -> StaffStatus:
+        """Presence and current load of a staff member."""
+        staff = await self._staff(staff_id)
+        return StaffStatus(await self.presence.presence(staff.id), await self.record.active_count(staff.id))
+
+    async def colleagues(self, staff_id: str) -> list[Colleague]:
+        """Tier-2 staff (other than the asker) with a skill, who can take a transfer, with their presence."""
+        members = [
+            member
+            for member in await self.record.list_staff()
+            if member.id != staff_id and member.role in TIER2_ROLES and member.skills
+        ]
+        return [Colleague(member, await self.presence.presence(member.id)) for member in members]
+
+    async def conversation_view(self, viewer_id: str, conversation_id: str) -> ConversationView:
+        """Transcript, client and ticket of a conversation the viewer may see (Forbidden otherwise)."""
+        viewer = await self._staff(viewer_id)
+        conversation = await self._conversation(conversation_id)
+        await self._check_can_view(viewer, conversation)
+        client = await self._client(conversation.client_id)
+        messages = await self.record.list_messages(conversation_id)
+        return ConversationView(conversation, messages, client, await self._ticket(conversation.ticket_id))
+
+    async def messages_after(self, conversation_id: str, after_seq: int, limit: int = 200) -> list[Message]:
+        """Up to `limit` messages after `after_seq`, for a channel that already holds the conversation."""
+        return await self.record.list_messages(conversation_id, after_seq=after_seq, limit=limit)
+
     async def staff_conversations(self, staff_id: str) -> list[Conversation]:
         """Live conversations a staff member holds (supervisors: all; responders: also their clients')."""
         staff = await self._staff(staff_id)
-        live = await self.record.conversations_in_states({S.WITH_AGENT, S.AWAITING_RESPONDER, S.WITH_RESPONDER})
+        live = await self.record.conversations_in_states(HUMAN_STATES)
         if self._is_supervisor(staff):
             return live
         mine = [c for c in live if c.assignee_id == staff.id]
@@ -115,11 +193,7 @@ class Views(RoutingCore):
             if position is not None:
                 wait = await self.estimated_wait(conversation.queue, position)
         serving = None
-        if conversation.assignee_id and conversation.state in {
-            S.WITH_AGENT,
-            S.WITH_RESPONDER,
-            S.AWAITING_RESPONDER,
-        }:
+        if conversation.assignee_id and human_holds(conversation.state):
             staff = await self._staff(conversation.assignee_id)
             serving = ServingStaff(staff.id, staff.name, staff.role, staff.practice_number)
         return ClientFacts(

@@ -2,56 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
-from pydantic import Field
+from pydantic import Field, PrivateAttr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-_WEEKDAY_DEFAULT = "09:00-17:00"
+from routing.trading_days import TradingDays, trading_days
 
-# Weekday closures of the Shanghai and Shenzhen exchanges, as announced for each year.
-# Extend (or override with ROUTING_HOLIDAYS) every December when the next year's notice is out.
-EXCHANGE_HOLIDAYS: tuple[date, ...] = (
-    # 2025
-    date(2025, 1, 1),
-    date(2025, 1, 28),
-    date(2025, 1, 29),
-    date(2025, 1, 30),
-    date(2025, 1, 31),
-    date(2025, 2, 3),
-    date(2025, 2, 4),
-    date(2025, 4, 4),
-    date(2025, 5, 1),
-    date(2025, 5, 2),
-    date(2025, 5, 5),
-    date(2025, 6, 2),
-    date(2025, 10, 1),
-    date(2025, 10, 2),
-    date(2025, 10, 3),
-    date(2025, 10, 6),
-    date(2025, 10, 7),
-    date(2025, 10, 8),
-    # 2026
-    date(2026, 1, 1),
-    date(2026, 1, 2),
-    date(2026, 2, 16),
-    date(2026, 2, 17),
-    date(2026, 2, 18),
-    date(2026, 2, 19),
-    date(2026, 2, 20),
-    date(2026, 2, 23),
-    date(2026, 4, 6),
-    date(2026, 5, 1),
-    date(2026, 5, 4),
-    date(2026, 5, 5),
-    date(2026, 6, 19),
-    date(2026, 9, 25),
-    date(2026, 10, 1),
-    date(2026, 10, 2),
-    date(2026, 10, 5),
-    date(2026, 10, 6),
-    date(2026, 10, 7),
-)
+_WEEKDAY_DEFAULT = "09:00-17:00"
 
 
 class RoutingSettings(BaseSettings):
@@ -74,8 +33,11 @@ class RoutingSettings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     weekday_hours: dict[int, str] = Field(default_factory=lambda: dict.fromkeys(range(5), _WEEKDAY_DEFAULT))
     """Service windows per weekday (0 = Monday), e.g. {"0": "08:30-11:30,13:00-17:00"}; missing = closed."""
-    holidays: list[date] = Field(default_factory=lambda: list(EXCHANGE_HOLIDAYS))
-    """Non-trading weekdays: tier 2 is closed on them."""
+    trading_calendar: str = "XSHG"
+    """The exchange whose trading days are service days (an exchange_calendars code); empty: none."""
+    holidays: list[date] = Field(default_factory=list)
+    """Non-service weekdays. Set (ROUTING_HOLIDAYS): closures to add, such as next year's exchange
+    holidays before the library lists them; after validation: every closure, the exchange's included."""
     always_open: bool = False
     """Ignore the calendar (demos and tests): tier 2 is always within service hours."""
     client_tier_ranks: dict[str, int] = Field(
@@ -97,3 +59,23 @@ class RoutingSettings(BaseSettings):
     """Added to a VIP client's priority so every VIP is served before every ordinary client."""
     redis_key_prefix: str = "tre:"
     """Prefix of every Redis key (tests use a unique one)."""
+
+    _trading_days: TradingDays | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _add_exchange_closures(self) -> RoutingSettings:
+        today = datetime.now(ZoneInfo(self.timezone)).date()
+        self._trading_days = trading_days(self.trading_calendar, self.holidays, today)
+        self.holidays = sorted(self._trading_days.holidays)
+        return self
+
+    @property
+    def trading_days(self) -> TradingDays | None:
+        """The closures in `holidays`, where they come from and how far they reach."""
+        return self._trading_days
+
+    def calendar_warning(self, today: date) -> str | None:
+        """What operators must hear when the trading calendar's data end soon (None: all is well)."""
+        if self.always_open or self._trading_days is None:
+            return None
+        return self._trading_days.coverage_warning(today)

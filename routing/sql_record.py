@@ -505,6 +505,15 @@ class SqlRecord:
         )
         return [_message(row) for row in rows]
 
+    async def latest_messages(
+        self, conversation_id: str, limit: int = 50, sender: SenderKind | None = None
+    ) -> list[Message]:
+        statement = select(t.messages).where(t.messages.c.conversation_id == conversation_id)
+        if sender is not None:
+            statement = statement.where(t.messages.c.sender == sender.value)
+        rows = await self._fetch_all(statement.order_by(t.messages.c.seq.desc()).limit(limit))
+        return [_message(row) for row in reversed(rows)]
+
     async def list_transitions(self, conversation_id: str) -> list[Transition]:
         rows = await self._fetch_all(
             select(t.transitions).where(t.transitions.c.conversation_id == conversation_id).order_by(t.transitions.c.id)

@@ -62,6 +62,49 @@ RULES: dict[TransitionName, Rule] = {
 """The whole table; anything not listed here is illegal."""
 
 
+HUMAN_STATES = frozenset({S.WITH_AGENT, S.AWAITING_RESPONDER, S.WITH_RESPONDER})
+"""A person holds the conversation (or, awaiting a responder, is due to answer it)."""
+_BOT_OWNED = frozenset({S.BOT, S.RESOLVED})
+_SERVED = frozenset({S.WITH_AGENT, S.WITH_RESPONDER})
+_UNRATABLE = frozenset({S.QUEUED, S.AWAITING_RESPONDER, S.CLOSED})
+_TIER2 = frozenset({S.QUEUED, S.WITH_AGENT})
+
+
+def bot_owns(state: ConversationState) -> bool:
+    """A client's text goes to the bot: in the bot state, and after a resolved question (the next one)."""
+    return state in _BOT_OWNED
+
+
+def human_holds(state: ConversationState) -> bool:
+    """A person holds the conversation or is due to answer it (the bot never talks over them)."""
+    return state in HUMAN_STATES
+
+
+def being_served(state: ConversationState) -> bool:
+    """A person is answering the client right now."""
+    return state in _SERVED
+
+
+def can_rate(state: ConversationState) -> bool:
+    """问题已解答 / 问题未解答 mean something: there is an answer to rate (not while waiting, not when closed)."""
+    return state not in _UNRATABLE
+
+
+def rates_human(state: ConversationState) -> bool:
+    """A rating given now is about a person's answer (being served, or just resolved by a person)."""
+    return state in _SERVED or state == S.RESOLVED
+
+
+def in_tier2_queue_or_service(state: ConversationState) -> bool:
+    """Waiting in, or served from, a tier-2 queue."""
+    return state in _TIER2
+
+
+def is_open(state: ConversationState) -> bool:
+    """The conversation has not ended."""
+    return state != S.CLOSED
+
+
 class Keep(Enum):
     """The type of KEEP."""
 
@@ -148,7 +191,7 @@ def check_invariants(conversation: Conversation) -> None:
     state = conversation.state
     if state == S.QUEUED and (conversation.queue is None or conversation.ticket_id is None):
         raise ValidationFailed("a queued conversation needs a queue and a ticket")
-    if state in {S.WITH_AGENT, S.AWAITING_RESPONDER, S.WITH_RESPONDER} and conversation.assignee_id is None:
+    if human_holds(state) and conversation.assignee_id is None:
         raise ValidationFailed(f"a conversation in state {state.value!r} needs an assignee")
     if state == S.QUEUED and conversation.assignee_id is not None:
         raise ValidationFailed("a queued conversation has no assignee")

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, Response, WebSocket
 from handoff_api.console.socket import ConsoleConnection
 from handoff_api.container import Container
 from handoff_api.log_filters import install_token_masking
-from handoff_api.realtime import finish_then_cancel, realtime_hub
+from handoff_api.realtime import finish_then_cancel
 from handoff_api.staff.auth import InvalidToken, decode_staff_token
 from handoff_api.widget.assets import AssetDirectory
 
@@ -43,9 +43,8 @@ async def console_socket(websocket: WebSocket, token: str = "") -> None:
         await websocket.send_json({"type": "error", "code": "unauthorized", "message": "登录已失效，请重新登录"})
         await websocket.close(CLOSE_UNAUTHORIZED, str(exc))
         return
-    staff = await finish_then_cancel(container.record.get_staff(staff_id))
+    staff = await finish_then_cancel(container.routing.find_staff(staff_id))
     if staff is None:
         await websocket.close(CLOSE_UNAUTHORIZED, "unknown staff member")
         return
-    hub = await realtime_hub(websocket.app)
-    await ConsoleConnection(websocket, container, hub, staff).run()
+    await ConsoleConnection(websocket, container, container.hub, staff).run()

@@ -10,6 +10,7 @@ member holds the conversation), {"type": "ping"}.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -20,11 +21,11 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from handoff_api.console.visibility import Visibility
 from handoff_api.container import Container
-from handoff_api.realtime import Listener, RealtimeHub, finish_then_cancel
-from handoff_api.widget.connection import STOP, stop_pump
+from handoff_api.realtime import Listener, RealtimeHub, Resync, Stop, finish_then_cancel, stop_reader
 from handoff_api.widget.ratelimit import TokenBucket
 from routing.errors import RoutingError
-from routing.models import ConversationState, Staff
+from routing.events import to_wire
+from routing.models import Staff
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +33,6 @@ MAX_FRAME_BYTES = 4096
 CLOSE_TOO_BIG = 1009
 CLOSE_POLICY = 1008
 TYPING_INTERVAL_SECONDS = 1.5
-SERVING = frozenset(
-    {ConversationState.WITH_AGENT, ConversationState.WITH_RESPONDER, ConversationState.AWAITING_RESPONDER}
-)
 
 
 class ConsoleConnection:
@@ -85,18 +83,18 @@ class ConsoleConnection:
             await self._read()
         finally:
             self.hub.forget(listener)
-            await stop_pump(listener, pump)
+            await stop_reader(listener, pump)
 
     async def _pump(self, listener: Listener) -> None:
         while True:
             event = await listener.next()
-            if event is STOP or event is None:
+            if event is None or isinstance(event, Stop):
                 return
             try:
-                if event.get("type") == "resync":
+                if isinstance(event, Resync):
                     await self.send({"type": "resync"})
                 elif await self.visibility.allows(event):
-                    await self.send({"type": "event", "event": event})
+                    await self.send({"type": "event", "event": to_wire(event)})
             except (WebSocketDisconnect, RuntimeError):
                 return
             except Exception:
@@ -143,19 +141,5 @@ class ConsoleConnection:
         if loop.time() - self._last_typing.get(conversation_id, 0.0) < TYPING_INTERVAL_SECONDS:
             return
         self._last_typing[conversation_id] = loop.time()
-        try:
-            conversation = await finish_then_cancel(self.container.routing.get_conversation(conversation_id))
-        except RoutingError:
-            return
-        holds = conversation.assignee_id == self.staff.id and conversation.state in SERVING
-        if holds:
-            sender = "responder" if conversation.tier == 3 else "agent"
-            await self.container.events.publish(
-                {
-                    "type": "typing",
-                    "conversation_id": conversation_id,
-                    "sender": sender,
-                    "name": self.staff.name,
-                    "staff_id": self.staff.id,
-                }
-            )
+        with contextlib.suppress(RoutingError):
+            await finish_then_cancel(self.container.routing.staff_typing(self.staff.id, conversation_id))

@@ -10,12 +10,11 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 
+from routing.events import HAND_OVER_EVENTS, QUEUE_MOVEMENT_EVENTS, PresenceChanged, RoutingEvent, conversation_of
 from routing.models import Role, Staff
 
 SUPERVISORS = frozenset({Role.DUTY_MANAGER, Role.ADMIN})
 TIER2 = frozenset({Role.ADVISOR, Role.SERVICE})
-QUEUE_EVENTS = frozenset({"queued", "position_changed", "transferred"})
-HAND_EVENTS = frozenset({"queued", "agent_joined", "escalated", "transferred", "resolved", "closed", "reopened"})
 CACHE_SECONDS = 10.0
 
 CanView = Callable[[str], Awaitable[bool]]
@@ -35,35 +34,34 @@ class Visibility:
         """Sees every event."""
         return self.staff.role in SUPERVISORS
 
-    def quick(self, event: dict[str, object]) -> bool:
+    def quick(self, event: RoutingEvent) -> bool:
         """A cheap first filter (no I/O): could this event concern the staff member at all?"""
-        kind = event.get("type")
         if self.supervisor:
             return True
-        if kind == "presence":
-            return event.get("staff_id") == self.staff.id
-        return isinstance(event.get("conversation_id"), str)
+        if isinstance(event, PresenceChanged):
+            return event.staff_id == self.staff.id
+        return conversation_of(event) is not None
 
-    async def allows(self, event: dict[str, object]) -> bool:
+    async def allows(self, event: RoutingEvent) -> bool:
         """The full decision (may look the conversation up)."""
         if not self.quick(event):
             return False
-        if self.supervisor or event.get("type") == "presence":
+        conversation_id = conversation_of(event)
+        if self.supervisor or conversation_id is None:
             return True
-        conversation_id = str(event["conversation_id"])
-        if event.get("type") in HAND_EVENTS:
+        if event.kind in HAND_OVER_EVENTS:
             self._cache.pop(conversation_id, None)
-        if event.get("staff_id") == self.staff.id:
+        if getattr(event, "staff_id", None) == self.staff.id:
             return True
         if self._serves_queue(event):
             return True
         return await self._viewable(conversation_id)
 
-    def _serves_queue(self, event: dict[str, object]) -> bool:
-        queue = event.get("queue")
+    def _serves_queue(self, event: RoutingEvent) -> bool:
+        queue = getattr(event, "queue", None)
         return (
             self.staff.role in TIER2
-            and event.get("type") in QUEUE_EVENTS
+            and event.kind in QUEUE_MOVEMENT_EVENTS
             and isinstance(queue, str)
             and queue in {skill.value for skill in self.staff.skills}
         )

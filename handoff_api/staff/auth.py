@@ -64,7 +64,7 @@ async def current_staff(
         staff_id = decode_staff_token(container.settings, credentials.credentials)
     except InvalidToken as exc:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc), {"WWW-Authenticate": "Bearer"}) from exc
-    staff = await container.record.get_staff(staff_id)
+    staff = await container.routing.find_staff(staff_id)
     if staff is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown staff member", {"WWW-Authenticate": "Bearer"})
     return staff

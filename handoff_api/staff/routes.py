@@ -25,20 +25,17 @@ from handoff_api.staff.schemas import (
     Transfer,
 )
 from handoff_api.staff.stats import TodayStats, today_stats
-from routing.models import QueueName, Role, Staff
+from routing.models import QueueName, Staff
 from routing.passwords import verify_password_async
 
 router = APIRouter(prefix="/api/v1/staff", tags=["staff"])
-
-TRANSFER_ROLES = frozenset({Role.ADVISOR, Role.SERVICE})
-"""Who can receive an agent-to-agent transfer."""
 
 
 @router.post("/login")
 async def login(body: Login, container: ContainerDep) -> TokenOut:
     """Exchange a staff id and password for a short-lived bearer token."""
-    staff = await container.record.get_staff(body.staff_id)
-    password_hash = await container.record.get_password_hash(body.staff_id) if staff else None
+    found = await container.routing.login_credentials(body.staff_id)
+    staff, password_hash = found if found else (None, None)
     if staff is None or not await verify_password_async(password_hash, body.password):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong staff id or password")
     token = issue_staff_token(container.settings, staff)
@@ -50,23 +47,16 @@ async def login(body: Login, container: ContainerDep) -> TokenOut:
 @router.get("/me")
 async def me(staff: CurrentStaff, container: ContainerDep) -> MeOut:
     """The signed-in staff member, their presence and current load."""
-    presence = await container.routing.presence.presence(staff.id)
-    active = await container.record.active_count(staff.id)
-    return MeOut(**StaffOut.of(staff).model_dump(), presence=presence.value, active=active)
+    status_now = await container.routing.staff_status(staff.id)
+    return MeOut(**StaffOut.of(staff).model_dump(), presence=status_now.presence.value, active=status_now.active)
 
 
 @router.get("/colleagues")
 async def colleagues(staff: CurrentStaff, container: ContainerDep) -> list[ColleagueOut]:
     """Tier-2 staff a conversation can be transferred to (advisors and service staff), with their presence."""
-    candidates = [
-        member
-        for member in await container.record.list_staff()
-        if member.id != staff.id and member.role in TRANSFER_ROLES and member.skills
-    ]
-    presence = container.routing.presence
     return [
-        ColleagueOut(**StaffOut.of(member).model_dump(), presence=(await presence.presence(member.id)).value)
-        for member in candidates
+        ColleagueOut(**StaffOut.of(colleague.staff).model_dump(), presence=colleague.presence.value)
+        for colleague in await container.routing.colleagues(staff.id)
     ]
 
 
@@ -89,12 +79,8 @@ async def conversation_detail(conversation_id: str, staff: CurrentStaff, contain
 
 
 async def _detail(container: ContainerDep, staff: Staff, conversation_id: str) -> ConversationDetail:
-    conversation = await container.routing.get_conversation(conversation_id, viewer_id=staff.id)
-    messages = await container.routing.messages(conversation_id, viewer_id=staff.id)
-    client = await container.record.get_client(conversation.client_id)
-    ticket = await container.record.get_ticket(conversation.ticket_id) if conversation.ticket_id else None
-    if client is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"client {conversation.client_id} is not in the directory")
+    view = await container.routing.conversation_view(staff.id, conversation_id)
+    conversation, messages, client, ticket = view.conversation, view.messages, view.client, view.ticket
     return ConversationDetail(
         conversation=ConversationOut.of(conversation),
         client=ClientCard.of(client),

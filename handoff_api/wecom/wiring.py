@@ -32,6 +32,7 @@ from handoff_api.wecom.settings import WeComChannelSettings
 from handoff_api.wecom.store import ConversationLinks, SqlInbox, SqlOutbox
 from handoff_api.wecom.tasks import BackgroundTaskSet
 from handoff_api.wecom.token_cache import MemoryTokenCache, RedisTokenCache, TokenCache
+from routing.events import to_wire
 from routing.memory import SystemClock
 from routing.ports import Clock, EventBus, IdempotencyStore, Subscription
 from routing.records import Record
@@ -198,7 +199,7 @@ class WeComChannel:
                 await asyncio.sleep(1.0)
                 continue
             if event is not None:
-                self.dispatch(event)
+                self.dispatch(to_wire(event))
 
     async def _catch_up_once(self) -> None:
         relayed = await self.relay.catch_up(self._clock.now() - self._catch_up)

@@ -29,32 +29,33 @@ from fastapi import WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from handoff_api.bot_client import BotUnavailable
+from handoff_api.client_input import ClientInput, HumanRequest, Rating
 from handoff_api.container import Container
-from handoff_api.realtime import Listener, RealtimeHub, finish_then_cancel
+from handoff_api.realtime import Listener, RealtimeHub, Resync, Stop, finish_then_cancel, stop_reader
 from handoff_api.widget import envelopes
 from handoff_api.widget.envelopes import Envelope
 from handoff_api.widget.ratelimit import BucketRegistry, TokenBucket
 from routing.errors import RoutingError, ValidationFailed
+from routing.events import HAND_OVER_EVENTS, EventName, RoutingEvent, Typing, conversation_of
 from routing.models import Conversation, ConversationState, SenderKind
-from routing.ports import Event
+from routing.state_machine import being_served, bot_owns, can_rate
 
 log = logging.getLogger(__name__)
 
 S = ConversationState
-BOT_STATES = frozenset({S.BOT, S.RESOLVED})
-QUEUE_EVENTS = frozenset({"queued", "position_changed", "agent_joined", "transferred", "escalated", "closed"})
-STATE_EVENTS = frozenset(
+QUEUE_EVENTS = frozenset(
     {
-        "queued",
-        "position_changed",
-        "agent_joined",
-        "transferred",
-        "escalated",
-        "resolved",
-        "closed",
-        "reopened",
+        EventName.QUEUED,
+        EventName.POSITION_CHANGED,
+        EventName.AGENT_JOINED,
+        EventName.TRANSFERRED,
+        EventName.ESCALATED,
+        EventName.CLOSED,
     }
 )
+"""Events that may move a waiting client's place in the queue."""
+STATE_EVENTS = HAND_OVER_EVENTS | {EventName.POSITION_CHANGED}
+"""Events after which the client's facts (state, place, who serves) may have changed."""
 CLOSE_TOO_BIG = 1009
 CLOSE_POLICY = 1008
 CLOSE_UNSUPPORTED = 1003
@@ -100,17 +101,6 @@ class WidgetRuntime:
         self._recent[(client_id, client_msg_id)] = seq
         while len(self._recent) > 20_000:
             self._recent.popitem(last=False)
-
-
-STOP: Event = {"type": "stop"}
-"""Put on a connection's listener to end its event pump after the event in hand (never mid-query)."""
-
-
-async def stop_pump(listener: Listener, pump: asyncio.Task[None], within_seconds: float = 5.0) -> None:
-    """End an event pump gracefully: cancelling it mid-query would leave a database connection half-used."""
-    listener.queue.put_nowait(STOP)
-    with contextlib.suppress(asyncio.CancelledError, TimeoutError, Exception):
-        await asyncio.wait_for(pump, within_seconds)
 
 
 class ProtocolViolation(Exception):
@@ -179,7 +169,7 @@ class WidgetConnection:
         finally:
             expiry.cancel()
             self.hub.forget(listener)
-            await stop_pump(listener, pump)
+            await stop_reader(listener, pump)
 
     async def _close_at_expiry(self) -> None:
         """When the client token expires, say so and close with 4401: the widget fetches a new token and resumes."""
@@ -190,10 +180,10 @@ class WidgetConnection:
         await self.send(envelopes.error("token_expired"))
         await self.close(CLOSE_UNAUTHORIZED, TOKEN_EXPIRED)
 
-    def _wants(self, event: dict[str, object]) -> bool:
-        if event.get("conversation_id") == self.conversation_id:
+    def _wants(self, event: RoutingEvent) -> bool:
+        if conversation_of(event) == self.conversation_id:
             return True
-        return self.state == S.QUEUED and event.get("type") in QUEUE_EVENTS
+        return self.state == S.QUEUED and event.kind in QUEUE_EVENTS
 
     @property
     def open(self) -> bool:
@@ -291,9 +281,7 @@ class WidgetConnection:
         if self._last_typing and loop.time() - self._last_typing < self.limits.typing_interval_seconds:
             return
         self._last_typing = loop.time()
-        await self.container.events.publish(
-            {"type": "typing", "conversation_id": self.conversation_id, "sender": "client", "name": None}
-        )
+        await self.container.routing.client_typing(self.conversation_id)
 
     def _client_msg_id(self, frame: dict[str, Any]) -> str | None:
         value = frame.get("client_msg_id")
@@ -320,7 +308,7 @@ class WidgetConnection:
             await self.send({"type": "ack", "client_msg_id": client_msg_id, "seq": seq, "duplicate": True})
             return
         try:
-            self.container.flow.check_text(text)
+            turn = self.container.flow.read_text(text)
         except ValidationFailed:
             code = "empty_text" if not text.strip() else "text_too_long"
             await self.send(envelopes.error(code, client_msg_id=client_msg_id))
@@ -328,18 +316,18 @@ class WidgetConnection:
         if not await self._ready(client_msg_id):
             return
         self._last_typing = 0.0
-        seq = await self._run_flow(text, client_msg_id)
+        seq = await self._run_flow(turn, client_msg_id)
         if client_msg_id and seq is not None:
             self.runtime.remember(self.client_id, client_msg_id, seq)
             await self.send({"type": "ack", "client_msg_id": client_msg_id, "seq": seq})
 
-    async def _run_flow(self, text: str, client_msg_id: str | None) -> int | None:
-        """Hand the text to the conversation flow; the seq of the stored client message, if stored."""
+    async def _run_flow(self, turn: ClientInput, client_msg_id: str | None) -> int | None:
+        """Hand the turn to the conversation flow; the seq of the stored client message, if stored."""
         self._in_flight = client_msg_id
         stored: int | None = None
         problem: Envelope | None = None
         try:
-            result = await finish_then_cancel(self.container.flow.client_message(self.conversation_id, text))
+            result = await finish_then_cancel(self.container.flow.handle(self.conversation_id, turn))
             stored = result.client_message.seq
         except BotUnavailable:
             problem = envelopes.error("bot_unavailable", client_msg_id=client_msg_id)
@@ -363,18 +351,18 @@ class WidgetConnection:
             return
         if not await self._ready():
             return
-        if self.state in {S.QUEUED, S.AWAITING_RESPONDER, S.CLOSED}:
+        if not can_rate(self.state):
             await self.send(envelopes.error("not_allowed"))
             return
-        await self._run_flow("/feedback_resolved" if resolved else "/feedback_unresolved", None)
+        await self._run_flow(Rating(resolved), None)
 
     async def _on_ask_human(self) -> None:
         if not await self._ready():
             return
-        if self.state not in BOT_STATES:
+        if not bot_owns(self.state):
             await self.send(envelopes.error("not_allowed", message="您已在人工服务流程中，请稍候。"))
             return
-        await self._run_flow("/ask_human", None)
+        await self._run_flow(HumanRequest(), None)
 
     # ---------------------------------------------------------------- outbound
 
@@ -382,7 +370,7 @@ class WidgetConnection:
         refresh = self.limits.queue_refresh_seconds
         while True:
             event = await listener.next(refresh if self.state == S.QUEUED else None)
-            if event is STOP:
+            if isinstance(event, Stop):
                 return
             try:
                 if event is None:
@@ -394,22 +382,20 @@ class WidgetConnection:
             except Exception:
                 log.exception("widget event handling failed for conversation %s", self.conversation_id)
 
-    async def _on_event(self, event: dict[str, object]) -> None:
-        kind = event.get("type")
-        if kind == "resync":
+    async def _on_event(self, event: RoutingEvent | Resync) -> None:
+        if isinstance(event, Resync):
             await self.sync()
             await self.refresh_state(force=True)
             return
-        if event.get("conversation_id") != self.conversation_id:
+        if conversation_of(event) != self.conversation_id:
             await self.refresh_state()
             return
-        if kind == "typing":
-            if event.get("sender") != "client":
-                name = event.get("name")
-                await self.send(envelopes.typing(str(event.get("sender")), name if isinstance(name, str) else None))
+        if isinstance(event, Typing):
+            if event.sender != SenderKind.CLIENT:
+                await self.send(envelopes.typing(event.sender, event.name))
             return
         await self.sync()
-        if kind in STATE_EVENTS:
+        if event.kind in STATE_EVENTS:
             await self.refresh_state()
 
     async def sync(self) -> None:
@@ -419,7 +405,7 @@ class WidgetConnection:
                 return
             while True:
                 batch = await finish_then_cancel(
-                    self.container.record.list_messages(self.conversation_id, after_seq=self.sent_seq, limit=SYNC_BATCH)
+                    self.container.routing.messages_after(self.conversation_id, self.sent_seq, SYNC_BATCH)
                 )
                 for item in batch:
                     client_msg_id = None
@@ -456,7 +442,7 @@ class WidgetConnection:
             await self.send(envelopes.handoff(facts.state.value, queue, int(facts.tier), name))
         if facts.state == S.QUEUED:
             await self.send(envelopes.queue_position(queue, facts.position, wait))
-        elif serving is not None and facts.state in {S.WITH_AGENT, S.WITH_RESPONDER}:
+        elif serving is not None and being_served(facts.state):
             if changed_hands or force:
                 role = serving.role.value
                 await self.send(envelopes.agent_joined(serving.name, role, serving.practice_number, int(facts.tier)))

@@ -12,12 +12,12 @@ from handoff_api.client_tokens import InvalidClientToken, issue_client_token, re
 from handoff_api.container import Container
 from handoff_api.deps import ContainerDep
 from handoff_api.log_filters import install_token_masking
-from handoff_api.realtime import finish_then_cancel, realtime_hub
+from handoff_api.realtime import finish_then_cancel
 from handoff_api.widget import envelopes
 from handoff_api.widget.assets import AssetDirectory
 from handoff_api.widget.connection import WidgetConnection, WidgetLimits, WidgetRuntime
 from routing.errors import Forbidden
-from routing.models import Channel, Conversation, ConversationState
+from routing.models import Channel, Conversation
 
 log = logging.getLogger(__name__)
 
@@ -76,15 +76,15 @@ async def demo_page(request: Request, container: ContainerDep) -> Response:
 async def demo_clients(container: ContainerDep) -> list[DemoClient]:
     """The directory's clients, for the demo page's picker (development mode only)."""
     _require_development(container)
-    clients = await container.record.list_clients()
-    return [DemoClient(id=c.id, name=c.name, tier=c.tier, vip=c.vip, branch=c.branch) for c in clients[:200]]
+    clients = await container.routing.clients(limit=200)
+    return [DemoClient(id=c.id, name=c.name, tier=c.tier, vip=c.vip, branch=c.branch) for c in clients]
 
 
 @router.post("/api/v1/widget/demo-token")
 async def demo_token(body: DemoTokenRequest, container: ContainerDep) -> DemoToken:
     """A client token for a demo client (development mode only; in production the client app signs it)."""
     _require_development(container)
-    if await container.record.get_client(body.client_id) is None:
+    if await container.routing.find_client(body.client_id) is None:
         raise HTTPException(404, f"unknown client {body.client_id!r}")
     settings = container.settings
     token = issue_client_token(settings, body.client_id)
@@ -103,12 +103,9 @@ def widget_runtime(websocket: WebSocket, container: Container) -> WidgetRuntime:
 async def open_conversation(container: Container, client_id: str, requested_id: str | None) -> Conversation:
     """The client's conversation to continue, or a new one; Forbidden if it is another client's."""
     if requested_id:
-        existing = await container.record.get_conversation(requested_id[:MAX_ID_CHARS])
+        existing = await container.routing.resume_conversation(client_id, requested_id[:MAX_ID_CHARS])
         if existing is not None:
-            if existing.client_id != client_id:
-                raise Forbidden("conversation belongs to another client")
-            if existing.state != ConversationState.CLOSED:
-                return existing
+            return existing
     return await container.routing.start_conversation(client_id, Channel.WIDGET)
 
 
@@ -132,7 +129,7 @@ async def widget_socket(websocket: WebSocket, token: str = "", conversation_id: 
         await _refuse(websocket, CLOSE_UNAUTHORIZED, exc.reason, "身份验证失败或已过期，请重新进入。")
         return
     client_id = identity.client_id
-    if await finish_then_cancel(container.record.get_client(client_id)) is None:
+    if await finish_then_cancel(container.routing.find_client(client_id)) is None:
         await _refuse(websocket, CLOSE_UNAUTHORIZED, "unknown client", "身份验证失败，请重新进入。")
         return
     try:
@@ -140,7 +137,8 @@ async def widget_socket(websocket: WebSocket, token: str = "", conversation_id: 
     except Forbidden:
         await _refuse(websocket, CLOSE_FORBIDDEN, "conversation belongs to another client", "无权访问该会话。")
         return
-    hub = await realtime_hub(websocket.app)
     runtime = widget_runtime(websocket, container)
-    connection = WidgetConnection(websocket, container, hub, runtime, conversation, expires_at=identity.expires_at)
+    connection = WidgetConnection(
+        websocket, container, container.hub, runtime, conversation, expires_at=identity.expires_at
+    )
     await connection.run()

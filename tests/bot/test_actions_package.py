@@ -21,7 +21,7 @@ def test_executor_registers_exactly_the_domain_actions():
     domain_actions = set(load_yaml("domain.yml")["actions"])
     registered = {name for name in executor.actions if not name.startswith("action_test_")}
     assert domain_actions <= registered
-    assert {"action_answer_faq", "action_feedback", "action_request_handoff"} == domain_actions
+    assert {"action_answer_faq", "action_feedback", "action_request_handoff", "action_small_talk"} == domain_actions
 
 
 def test_slots_are_custom_text_slots_outside_the_conversation_policy():

@@ -5,7 +5,7 @@ import logging
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.answer_faq import EMPTY_QUESTION_TEXT, ActionAnswerFaq
+from bot.actions.answer_faq import EMPTY_QUESTION_TEXT, PRIVACY_TEXT, ActionAnswerFaq
 from bot.actions.deps import KnowledgeBaseUnavailable
 from knowledge_base.models import Band
 from tests.bot.conftest import (
@@ -127,3 +127,12 @@ async def test_events_are_slot_sets(kcb_entry):
     retriever = FakeRetriever(make_retrieval("q", Band.ANSWER, [make_hit(kcb_entry)]))
     _, events = await run_action(ActionAnswerFaq(provider_of(retriever)), "q")
     assert all(event == SlotSet(event["name"], event["value"]) for event in events)
+
+
+async def test_personal_numbers_are_neither_looked_up_nor_logged(kcb_entry, caplog):
+    retriever = FakeRetriever(make_retrieval("手机号换了", Band.ANSWER, [make_hit(kcb_entry, 0.94)]))
+    with caplog.at_level(logging.DEBUG):
+        messages, _ = await run_action(ActionAnswerFaq(provider_of(retriever)), "手机号13812345678换了怎么改")
+    assert retriever.questions == ["手机号 换了怎么改"]
+    assert messages[0]["text"] == PRIVACY_TEXT and messages[1]["custom"]["type"] == "answer"
+    assert "13812345678" not in caplog.text

@@ -19,6 +19,7 @@ from bot.actions.payloads import (
     suggestions_payload,
 )
 from knowledge_base.models import Band, FollowUpQueue
+from routing.models import EscalationReason as RoutingReason
 from tests.bot.conftest import make_entry, make_hit, make_retrieval
 
 
@@ -195,3 +196,7 @@ def test_parse_queue(value, expected):
 def test_rounded_score():
     assert rounded_score(None) is None
     assert rounded_score(0.123456) == 0.1235
+
+
+def test_the_bot_escalates_only_for_reasons_routing_knows() -> None:
+    assert {reason.value for reason in EscalationReason} <= {reason.value for reason in RoutingReason}

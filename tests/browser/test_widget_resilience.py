@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def stored_seqs(server: LiveServer, conversation_id: str) -> list[int]:
-    messages = server.run(server.container.record.list_messages(conversation_id))
+    messages = server.run(server.container.routing.record.list_messages(conversation_id))
     return [message.seq for message in messages]
 
 

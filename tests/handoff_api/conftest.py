@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +14,7 @@ from handoff_api.bot_client import BotPayload, BotUnavailable
 from handoff_api.main import create_app
 from handoff_api.settings import Settings
 from routing.settings import RoutingSettings
-from tests.net import drop_redis_keys, temporary_postgres_database
+from tests.net import TEST_REDIS_URL, drop_redis_keys, temporary_postgres_database
 
 ANSWER: BotPayload = {
     "type": "answer",
@@ -94,7 +93,7 @@ def settings(tmp_path: Path) -> Settings:
     )
 
 
-REDIS_URL = os.environ.get("REDIS_URL_TEST", "redis://127.0.0.1:6379/0")
+REDIS_URL = TEST_REDIS_URL
 
 
 @pytest.fixture(params=["memory", "redis"])

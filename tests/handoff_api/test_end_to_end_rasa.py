@@ -6,13 +6,15 @@ import os
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from handoff_api.launcher import api_server_argv, rasa_server_argv
+from handoff_api.launcher import RasaWiring, api_server_argv, rasa_server_argv, wire_rasa
+from handoff_api.settings import Settings
 from tests.net import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,29 +39,52 @@ def _wait(url: str, seconds: float, process: subprocess.Popen[bytes]) -> None:
     raise AssertionError(f"{url} did not answer within {seconds}s")
 
 
+@dataclass(frozen=True)
+class Stack:
+    """Where this module's servers listen and what they share."""
+
+    api_port: int
+    database_url: str
+    wiring: RasaWiring
+
+
 @pytest.fixture(scope="module")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Stack:
+    """Ports, database and Rasa's endpoints file and tokens for this module's servers."""
+    folder = tmp_path_factory.mktemp("e2e")
+    api_port, database_url = free_port(), f"sqlite+aiosqlite:///{folder / 'engine.db'}"
+    settings = Settings(api_host="127.0.0.1", api_port=api_port, database_url=database_url, redis_url=None)
+    return Stack(api_port, database_url, wire_rasa(settings, [free_port()], folder / "rasa"))
+
+
+@pytest.fixture(scope="module")
+def rasa_wiring(stack: Stack) -> RasaWiring:
+    return stack.wiring
+
+
+@pytest.fixture(scope="module")
+def servers(stack: Stack) -> Iterator[str]:
     """Start Rasa and the API on free loopback ports; yield the API base URL."""
     assert RASA.exists() and MODEL.exists(), "run 'make setup' first: Rasa or its trained model is missing"
     assert (INDEX / "meta.json").exists() or any(INDEX.glob("*")), "run 'make setup' first: no FAQ index"
-    api_port, rasa_port = free_port(), free_port()
-    db = tmp_path_factory.mktemp("e2e") / "engine.db"
+    wiring = stack.wiring
+    [rasa_port] = wiring.ports
     env = dict(os.environ)
     env.update(
         RASA_TELEMETRY_ENABLED="false",
-        ACTION_ENDPOINT_URL=f"http://127.0.0.1:{api_port}/webhook",
-        RASA_URL=f"http://127.0.0.1:{rasa_port}",
-        DATABASE_URL=f"sqlite+aiosqlite:///{db}",
+        DATABASE_URL=stack.database_url,
         APP_MODE="development",
-        API_PORT=str(api_port),
+        API_PORT=str(stack.api_port),
+        **wiring.api_environment(),
     )
     env.pop("REDIS_URL", None)
-    api = subprocess.Popen(api_server_argv("127.0.0.1", api_port), cwd=ROOT, env=env)
-    rasa = subprocess.Popen(rasa_server_argv(RASA, MODEL, rasa_port), cwd=ROOT, env=env)
+    api = subprocess.Popen(api_server_argv("127.0.0.1", stack.api_port), cwd=ROOT, env=env)
+    rasa_argv = rasa_server_argv(RASA, MODEL, rasa_port, wiring.endpoints_file, wiring.auth_token)
+    rasa = subprocess.Popen(rasa_argv, cwd=ROOT, env=env)
     try:
-        _wait(f"http://127.0.0.1:{api_port}/health/live", 60, api)
-        _wait(f"http://127.0.0.1:{rasa_port}/status", 120, rasa)
-        yield f"http://127.0.0.1:{api_port}"
+        _wait(f"http://127.0.0.1:{stack.api_port}/health/live", 60, api)
+        _wait(f"http://127.0.0.1:{rasa_port}/status?token={wiring.auth_token}", 120, rasa)
+        yield f"http://127.0.0.1:{stack.api_port}"
     finally:
         for process in (rasa, api):
             process.terminate()
@@ -117,3 +142,28 @@ def test_greeting_and_transcript(servers: str) -> None:
     transcript = httpx.get(f"{servers}/api/v1/conversations/{conversation}/messages", timeout=10).json()
     senders = [m["sender"] for m in transcript["messages"]]
     assert senders[0] == "client" and "bot" in senders
+
+
+def test_personal_data_is_never_answered_with_a_pleasantry(servers: str) -> None:
+    conversation = _open(servers)
+    body = _say(servers, conversation, "我的手机号13812345678，身份证110101199003071234")
+    texts = [reply["text"] for reply in body["replies"]]
+    assert any("请不要在对话中发送身份证号、手机号、银行卡号" in text for text in texts), texts
+    assert not any("再见" in text or "不客气" in text for text in texts), texts
+
+
+def test_a_greeting_that_carries_a_question_gets_an_answer(servers: str) -> None:
+    conversation = _open(servers)
+    body = _say(servers, conversation, "你好，科创板权限怎么开通")
+    kinds = [reply["payload"].get("type") for reply in body["replies"]]
+    assert kinds and kinds[0] in {"answer", "suggestions"}, body["replies"]
+
+
+def test_rasa_http_api_needs_its_token(servers: str, rasa_wiring) -> None:
+    conversation = _open(servers)
+    _say(servers, conversation, "你好")
+    rasa = rasa_wiring.urls
+    refused = httpx.get(f"{rasa}/conversations/{conversation}/tracker", timeout=10)
+    assert refused.status_code == 401
+    allowed = httpx.get(f"{rasa}/conversations/{conversation}/tracker", params={"token": rasa_wiring.auth_token})
+    assert allowed.status_code == 200 and allowed.json()["sender_id"] == conversation

@@ -65,3 +65,29 @@ def test_ctrl_c_stops_everything_cleanly() -> None:
     out, _ = launcher.communicate(timeout=60)
     assert launcher.returncode == 0, seen + out
     assert "Stopping ..." in out and "Stopped." in out
+
+
+def test_options_and_the_wiring_of_several_rasa_replicas(tmp_path: Path, monkeypatch) -> None:
+    from handoff_api.launcher import children, parse_options, wire_rasa
+    from handoff_api.settings import Settings
+
+    monkeypatch.delenv("API_WORKERS", raising=False)
+    options = parse_options(["--rasa-replicas", "2", "--rasa-port", "6100"])
+    assert (options.api_workers, options.rasa_replicas, options.rasa_port) == (1, 2, 6100)
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'e.db'}", redis_url=None)
+    wiring = wire_rasa(settings, [6100, 6101], tmp_path / "rasa")
+    assert wiring.urls == "http://127.0.0.1:6100,http://127.0.0.1:6101"
+    assert len(wiring.action_token) >= 32 and wiring.action_token != wiring.auth_token
+    names = [child.name for child in children(settings, wiring, 1)]
+    assert names == ["api", "rasa-1", "rasa-2"]
+    api = children(settings, wiring, 1)[0]
+    assert api.env["ACTION_ENDPOINT_TOKEN"] == wiring.action_token and api.env["RASA_URL"] == wiring.urls
+
+
+def test_several_api_workers_need_redis(monkeypatch) -> None:
+    from handoff_api import launcher
+
+    monkeypatch.setenv("REDIS_URL", "")
+    monkeypatch.setattr(launcher, "RASA_BIN", Path(sys.executable))
+    monkeypatch.setattr(launcher, "MODEL", Path(__file__))
+    assert launcher.main(["--api-workers", "2"]) == 2

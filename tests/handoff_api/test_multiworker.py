@@ -35,12 +35,12 @@ from handoff_api.launcher import api_server_argv
 from handoff_api.settings import Settings
 from routing.directory_import import seed_demo
 from routing.sql_record import SqlRecord, create_engine_for, migrate
-from tests.net import drop_redis_keys, free_port, temporary_postgres_database
+from tests.net import TEST_REDIS_URL, drop_redis_keys, free_port, temporary_postgres_database
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.postgres, pytest.mark.timeout(240)]
 
 ROOT = Path(__file__).resolve().parents[2]
-REDIS_URL = os.environ.get("REDIS_URL_TEST", "redis://127.0.0.1:6379/0")
+REDIS_URL = TEST_REDIS_URL
 PASSWORD = "demo1234"
 CLIENTS = ["C10001", "C10002", "C10003", "C10004", "C10005", "C10006", "C10007", "C10008", "C10009", "C10010"]
 ONLINE_AGENT = "svc01"  # 8 slots: takes 8 of the 10 conversations by auto-assignment

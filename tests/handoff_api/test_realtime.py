@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 
 from handoff_api.realtime import RESYNC, RealtimeHub, finish_then_cancel
+from routing.events import Closed, conversation_of
 from routing.memory import MemoryEventBus
 
 
@@ -13,12 +14,12 @@ async def test_each_listener_gets_what_its_filter_accepts() -> None:
     bus = MemoryEventBus()
     hub = RealtimeHub(bus)
     await hub.start()
-    mine = hub.listen(lambda event: event.get("conversation_id") == "c1")
+    mine = hub.listen(lambda event: conversation_of(event) == "c1")
     everything = hub.listen()
-    await bus.publish({"type": "message", "conversation_id": "c2"})
-    await bus.publish({"type": "message", "conversation_id": "c1"})
-    assert await mine.next(1) == {"type": "message", "conversation_id": "c1"}
-    assert await everything.next(1) == {"type": "message", "conversation_id": "c2"}
+    await bus.publish(Closed("c2"))
+    await bus.publish(Closed("c1"))
+    assert await mine.next(1) == Closed("c1")
+    assert await everything.next(1) == Closed("c2")
     assert await mine.next(0.05) is None
     hub.forget(mine)
     assert hub.listener_count == 1
@@ -31,7 +32,7 @@ async def test_a_full_inbox_collapses_to_one_resync() -> None:
     await hub.start()
     slow = hub.listen()
     for number in range(5):
-        await bus.publish({"type": "message", "seq": number})
+        await bus.publish(Closed(f"c{number}"))
     await asyncio.sleep(0.05)
     received = [await slow.next(0.1) for _ in range(3)]
     assert RESYNC in received and None in received

@@ -12,7 +12,6 @@ named tre_test_<random>_*, one migrated template plus one copy per test, and dro
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import threading
 import uuid
@@ -24,12 +23,10 @@ import asyncpg
 import pytest
 
 from routing.sql_record import SqlRecord, create_engine_for, migrate
+from tests.net import POSTGRES_ADMIN_URL, postgres_database_url
 
 T = TypeVar("T")
 
-PG_HOST = os.environ.get("TEST_POSTGRES_HOST", "127.0.0.1")
-PG_PORT = int(os.environ.get("TEST_POSTGRES_PORT", "5432"))
-PG_USER = os.environ.get("TEST_POSTGRES_USER", "postgres")
 BACKENDS = ["sqlite", "postgres"]
 
 
@@ -56,11 +53,11 @@ def run_in_thread(make: Callable[[], Awaitable[T]]) -> T:
 
 
 def postgres_url(database: str) -> str:
-    return f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/{database}"
+    return postgres_database_url(database)
 
 
 async def _admin(statement: str) -> None:
-    connection = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, database="postgres")
+    connection = await asyncpg.connect(POSTGRES_ADMIN_URL)
     try:
         await connection.execute(statement)
     finally:

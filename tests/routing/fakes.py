@@ -129,6 +129,12 @@ class FakeRecord:
     async def list_messages(self, conversation_id: str, after_seq: int = 0, limit: int = 500) -> list[Message]:
         return [m for m in self.messages.get(conversation_id, []) if m.seq > after_seq][:limit]
 
+    async def latest_messages(
+        self, conversation_id: str, limit: int = 50, sender: SenderKind | None = None
+    ) -> list[Message]:
+        found = [m for m in self.messages.get(conversation_id, []) if sender is None or m.sender == sender]
+        return found[-limit:] if limit > 0 else []
+
     async def list_transitions(self, conversation_id: str) -> list[Transition]:
         return list(self.transitions.get(conversation_id, []))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from routing.events import RoutingEvent
 from routing.memory import (
     ManualClock,
     MemoryEventBus,
@@ -13,7 +14,6 @@ from routing.memory import (
     MemorySubscription,
 )
 from routing.models import Client, Presence, QueueName, Role, Staff
-from routing.ports import Event
 from routing.records import Record
 from routing.service import RoutingService
 from routing.settings import RoutingSettings
@@ -64,9 +64,9 @@ class World:
     presence: MemoryPresenceStore
     events: MemoryEventBus
     feed: MemorySubscription
-    seen: list[Event] = field(default_factory=list)
+    seen: list[RoutingEvent] = field(default_factory=list)
 
-    async def drain(self) -> list[Event]:
+    async def drain(self) -> list[RoutingEvent]:
         while (event := await self.feed.next_event(0)) is not None:
             self.seen.append(event)
         return self.seen

@@ -95,7 +95,7 @@ async def test_escalation_is_auto_assigned_to_an_online_advisor(world: World):
     assert names == ["escalate_to_queue", "assign"]
     messages = await world.record.list_messages(conversation.id)
     assert any("陈顾问" in m.text and "S1234567" in m.text for m in messages if m.sender == SenderKind.SYSTEM)
-    types = [e["type"] for e in await world.drain()]
+    types = [e.kind for e in await world.drain()]
     assert "queued" in types and "agent_joined" in types
 
 
@@ -288,6 +288,7 @@ async def test_client_message_after_resolution_returns_to_bot(world: World):
     await world.online("adv1")
     conversation = await escalate(world, "c-std")
     await world.service.resolve("adv1", conversation.id)
+    await world.service.next_question(conversation.id)
     await world.service.record_client_message(conversation.id, "另一个问题")
     assert (await world.service.get_conversation(conversation.id)).state == S.BOT
 

@@ -294,6 +294,18 @@ async def test_append_and_list_messages(record: SqlRecord) -> None:
     assert stored.payload == payload and stored.served_by == served
 
 
+async def test_latest_messages_are_the_newest_in_seq_order(record: SqlRecord) -> None:
+    await record.create_conversation(make_conversation())
+    stored = []
+    for number in range(1, 8):
+        sender = SenderKind.CLIENT if number % 2 else SenderKind.BOT
+        stored.append(await record.append_message("c1", sender, f"第{number}条", {}, None, at(number)))
+    assert await record.latest_messages("c1", limit=3) == stored[-3:]
+    assert [m.text for m in await record.latest_messages("c1", limit=2, sender=SenderKind.CLIENT)] == ["第5条", "第7条"]
+    assert await record.latest_messages("c1", limit=100) == stored
+    assert await record.latest_messages("other") == []
+
+
 async def test_append_message_to_unknown_conversation(record: SqlRecord) -> None:
     with pytest.raises(NotFound):
         await record.append_message("ghost", SenderKind.CLIENT, "hi", {}, None, at(1))

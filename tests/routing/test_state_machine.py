@@ -10,7 +10,14 @@ from routing.state_machine import (
     TransitionName,
     allowed_transitions,
     apply,
+    being_served,
+    bot_owns,
+    can_rate,
+    human_holds,
+    in_tier2_queue_or_service,
     is_allowed,
+    is_open,
+    rates_human,
     reopen_target,
 )
 
@@ -158,3 +165,14 @@ def test_allowed_transitions_lists_the_table():
         T.LEAVE_MESSAGE,
         T.CLOSE,
     }
+
+
+def test_state_predicates_say_who_owns_the_conversation() -> None:
+    assert {s for s in S if bot_owns(s)} == {S.BOT, S.RESOLVED}
+    assert {s for s in S if human_holds(s)} == {S.WITH_AGENT, S.AWAITING_RESPONDER, S.WITH_RESPONDER}
+    assert {s for s in S if being_served(s)} == {S.WITH_AGENT, S.WITH_RESPONDER}
+    assert {s for s in S if not can_rate(s)} == {S.QUEUED, S.AWAITING_RESPONDER, S.CLOSED}
+    assert {s for s in S if rates_human(s)} == {S.WITH_AGENT, S.WITH_RESPONDER, S.RESOLVED}
+    assert {s for s in S if in_tier2_queue_or_service(s)} == {S.QUEUED, S.WITH_AGENT}
+    assert {s for s in S if not is_open(s)} == {S.CLOSED}
+    assert not any(bot_owns(s) and human_holds(s) for s in S)  # the bot never talks over a person

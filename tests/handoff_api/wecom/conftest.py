@@ -23,9 +23,8 @@ from handoff_api.wecom.outbox import MemoryOutbox, Outbox
 from handoff_api.wecom.store import SqlInbox, SqlOutbox
 from handoff_api.wecom.token_cache import MemoryTokenCache, RedisTokenCache, TokenCache
 from routing.sql_record import create_engine_for, migrate
-from tests.handoff_api.conftest import REDIS_URL
 from tests.handoff_api.wecom.fake_wecom import FakeWeCom
-from tests.net import POSTGRES_ADMIN_URL, POSTGRES_SERVER
+from tests.net import POSTGRES_ADMIN_URL, TEST_REDIS_URL, postgres_database_url
 
 
 class TrackingRedisTokenCache(RedisTokenCache):
@@ -74,7 +73,7 @@ def postgres_schema() -> Iterator[str]:
     name = f"tre_wecom_template_{uuid.uuid4().hex[:10]}"
     _postgres_admin_blocking(f'CREATE DATABASE "{name}"')
     try:
-        migrate(f"postgresql+asyncpg://{POSTGRES_SERVER}/{name}")
+        migrate(postgres_database_url(name))
         yield name
     finally:
         _postgres_admin_blocking(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -98,7 +97,7 @@ async def _migrated_engine(request: pytest.FixtureRequest, tmp_path: Path, backe
     template: str = request.getfixturevalue("postgres_schema")
     name = f"tre_wecom_{uuid.uuid4().hex[:10]}"
     await _postgres_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    engine = create_engine_for(f"postgresql+asyncpg://{POSTGRES_SERVER}/{name}")
+    engine = create_engine_for(postgres_database_url(name))
     try:
         yield engine
     finally:
@@ -115,7 +114,7 @@ async def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> 
     name = f"tre_wecom_{uuid.uuid4().hex[:10]}"
     await _postgres_admin(f'CREATE DATABASE "{name}"')
     try:
-        yield f"postgresql+asyncpg://{POSTGRES_SERVER}/{name}"
+        yield postgres_database_url(name)
     finally:
         await _postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
@@ -146,7 +145,7 @@ async def token_cache(request: pytest.FixtureRequest) -> AsyncIterator[TokenCach
     if request.param == "memory":
         yield MemoryTokenCache()
         return
-    redis = Redis.from_url(REDIS_URL)
+    redis = Redis.from_url(TEST_REDIS_URL)
     cache = TrackingRedisTokenCache(redis)
     yield cache
     if cache.written:

@@ -38,8 +38,7 @@ from routing.models import (
     Ticket,
     Tier,
 )
-from routing.ports import Event
-from tests.handoff_api.wecom.stack import Stack, build_stack, drain, inbound, make_channel
+from tests.handoff_api.wecom.stack import Event, Stack, build_stack, drain, inbound, make_channel
 
 CONSOLE = "https://branch.example.com"
 LIMIT_SECONDS = 900.0

@@ -11,12 +11,12 @@ from handoff_api.wecom.replies import FEEDBACK_HINT, SUGGESTIONS_HINT, ReplyRela
 from handoff_api.wecom.store import ConversationLinks
 from routing.memory import MemoryIdempotencyStore, SystemClock
 from routing.models import Channel, Presence
-from routing.ports import Event
 from tests.handoff_api.conftest import ANSWER
 from tests.handoff_api.wecom.stack import (
     KF_ACCOUNT,
     KNOWN_CLIENT_WECOM,
     SUGGESTED,
+    Event,
     RecordingSender,
     Stack,
     build_stack,

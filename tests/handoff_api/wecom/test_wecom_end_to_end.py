@@ -28,9 +28,9 @@ from handoff_api.wecom.settings import WeComChannelSettings
 from handoff_api.wecom.tasks import BackgroundTaskSet
 from handoff_api.wecom.wiring import OrderedDispatcher, build_wecom_channel
 from routing.settings import RoutingSettings
-from tests.handoff_api.conftest import ANSWER, REDIS_URL, ScriptedBot, login
+from tests.handoff_api.conftest import ANSWER, ScriptedBot, login
 from tests.handoff_api.wecom.fake_wecom import FakeWeCom
-from tests.net import drop_redis_keys
+from tests.net import TEST_REDIS_URL, drop_redis_keys
 
 TOKEN = "QDG6eK"
 AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
@@ -196,7 +196,7 @@ def world(request: pytest.FixtureRequest, tmp_path: Path, fake_wecom: FakeWeCom)
     """The app on the embedded backends, and again with Redis behind routing's ports and the token cache."""
     database = tmp_path / "engine.db"
     prefix = f"tre-test-{uuid.uuid4().hex[:8]}:"
-    settings = app_settings(database, fake_wecom, REDIS_URL if request.param == "redis" else None)
+    settings = app_settings(database, fake_wecom, TEST_REDIS_URL if request.param == "redis" else None)
     bot = ScriptedBot()
     app = create_app(settings, bot=bot, routing_settings=RoutingSettings(always_open=True, redis_key_prefix=prefix))
     try:
@@ -204,8 +204,8 @@ def world(request: pytest.FixtureRequest, tmp_path: Path, fake_wecom: FakeWeCom)
             yield World(http, fake_wecom, bot, database, app)
     finally:
         if request.param == "redis":
-            drop_redis_keys(REDIS_URL, prefix)
-            drop_redis_keys(REDIS_URL, f"tre:wecom:*:{fake_wecom.state.corp_id}:")
+            drop_redis_keys(TEST_REDIS_URL, prefix)
+            drop_redis_keys(TEST_REDIS_URL, f"tre:wecom:*:{fake_wecom.state.corp_id}:")
 
 
 def test_the_callback_url_verifies_through_the_mounted_router(world: World) -> None:

@@ -20,7 +20,7 @@ from handoff_api.bot_client import BotPayload, BotUnavailable
 from handoff_api.container import Container
 from handoff_api.errors import install_error_handlers
 from handoff_api.flow import ConversationFlow
-from handoff_api.realtime import stop_realtime
+from handoff_api.realtime import RealtimeHub
 from handoff_api.settings import Settings
 from routing.directory_import import seed_demo
 from routing.memory import MemoryEventBus, MemoryIdempotencyStore, MemoryPresenceStore, MemoryQueueStore, SystemClock
@@ -221,19 +221,20 @@ def build_app(
             routing_settings(),
         )
         flow = ConversationFlow(routing, fake_bot, settings.max_message_chars)
+        hub = RealtimeHub(events)
+        await hub.start()
         app.state.container = Container(
             settings=settings,
             routing=routing,
-            record=record,
-            events=events,
             engine=engine,
             flow=flow,
             bot=fake_bot,
+            hub=hub,
         )
         try:
             yield
         finally:
-            await stop_realtime(app)
+            await hub.stop()
             await engine.dispose()
 
     app = FastAPI(lifespan=lifespan)
@@ -261,7 +262,7 @@ async def occupy(container: Container, staff_id: str) -> None:
     """Put a tier-2 colleague online with every slot taken, so escalations queue instead of going to tier 3."""
     from routing.models import Presence
 
-    staff = await container.record.get_staff(staff_id)
+    staff = await container.routing.find_staff(staff_id)
     assert staff is not None
     await container.routing.set_presence(staff_id, Presence.ONLINE)
     await container.routing.presence.set_load(staff_id, staff.max_concurrency)

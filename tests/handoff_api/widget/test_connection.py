@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from handoff_api.client_tokens import issue_client_token
+from routing.events import Typing, to_wire
 from tests.handoff_api.widget.support import FakeBot, app_settings, occupy, on_app_loop
 
 ORDINARY = "C10003"
@@ -96,8 +97,8 @@ def test_agent_join_reply_and_typing_reach_the_widget(client: TestClient, token_
         assert joined["name"] == "刘洋" and joined["role_label"] == "在线客服"
         on_app_loop(
             client,
-            app.state.container.events.publish,
-            {"type": "typing", "conversation_id": conversation_id, "sender": "agent", "name": "刘洋"},
+            app.state.container.routing.events.publish,
+            Typing(conversation_id, "agent", "刘洋"),
         )
         typing, _ = receive_until(session, "typing")
         assert typing == {"type": "typing", "sender": "agent", "name": "刘洋"}
@@ -112,12 +113,13 @@ def test_agent_join_reply_and_typing_reach_the_widget(client: TestClient, token_
 
 def test_client_typing_is_published_for_the_console(client: TestClient, token_for, app) -> None:
     with open_session(client, token_for(ORDINARY)) as (session, hello, *_):
-        subscription = on_app_loop(client, app.state.container.events.subscribe)
+        subscription = on_app_loop(client, app.state.container.routing.events.subscribe)
         session.send_json({"type": "typing"})
         session.send_json({"type": "ping"})
         receive_until(session, "pong")
         event = on_app_loop(client, subscription.next_event, 2.0)
-        assert event == {
+        assert event is not None
+        assert to_wire(event) == {
             "type": "typing",
             "conversation_id": hello["conversation_id"],
             "sender": "client",
@@ -148,7 +150,7 @@ def test_resent_client_msg_id_is_not_stored_twice(client: TestClient, token_for,
         session.send_json({"type": "message", "text": "你好", "client_msg_id": "same"})
         second, _ = receive_until(session, "ack")
         assert second["duplicate"] is True and second["seq"] == first["seq"]
-        stored = on_app_loop(client, app.state.container.record.list_messages, hello["conversation_id"])
+        stored = on_app_loop(client, app.state.container.routing.record.list_messages, hello["conversation_id"])
         assert [m.text for m in stored].count("你好") == 1
 
 

@@ -1,12 +1,11 @@
 """Every port's contract runs against both adapters: in-process memory and a real Redis.
 
-Redis tests use redis://127.0.0.1:6379 (override with TEST_REDIS_URL) under a unique key prefix
+Redis tests use TEST_REDIS_URL (tests.net; default redis://127.0.0.1:6379/0) under a unique key prefix
 that is deleted afterwards. They never skip: a missing Redis is a failure.
 """
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -16,8 +15,9 @@ import pytest
 from routing.memory import ManualClock, memory_ports
 from routing.ports import EventBus, IdempotencyStore, PresenceStore, QueueStore
 from routing.redis_ports import connect, redis_ports
+from tests.net import TEST_REDIS_URL
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+REDIS_URL = TEST_REDIS_URL
 
 
 @dataclass

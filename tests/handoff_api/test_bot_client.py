@@ -1,0 +1,56 @@
+"""The Rasa REST client: sticky replicas, the auth token on health checks, clear failures."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import httpx
+import pytest
+
+from handoff_api.bot_client import BotUnavailable, RasaRestClient, replica_for
+
+REPLICAS = ["http://127.0.0.1:5005", "http://127.0.0.1:5006"]
+
+
+def test_each_conversation_sticks_to_one_replica_and_they_share_the_load() -> None:
+    ids = [f"conversation-{number}" for number in range(400)]
+    assert [replica_for(i, 2) for i in ids] == [replica_for(i, 2) for i in ids]
+    counts = Counter(replica_for(i, 2) for i in ids)
+    assert min(counts.values()) > 150
+    assert {replica_for(i, 1) for i in ids} == {0}
+
+
+async def test_messages_go_to_the_conversations_replica_and_pings_carry_the_token() -> None:
+    seen: list[httpx.URL] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url)
+        if request.url.path == "/status":
+            return httpx.Response(200, json={"model_file": "tier1.tar.gz"})
+        return httpx.Response(200, json=[{"recipient_id": "x", "text": "您好"}])
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(answer))
+    client = RasaRestClient(REPLICAS, 5.0, http=http, auth_token="tok")
+    await client.send("conversation-7", "你好")
+    assert str(seen[-1]).startswith(client.base_url_for("conversation-7"))
+    assert await client.ping()
+    assert {url.params.get("token") for url in seen if url.path == "/status"} == {"tok"}
+    assert {f"{url.scheme}://{url.host}:{url.port}" for url in seen if url.path == "/status"} == set(REPLICAS)
+    await http.aclose()
+
+
+async def test_an_unreachable_replica_is_bot_unavailable_and_fails_the_ping() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(refuse))
+    client = RasaRestClient(REPLICAS, 5.0, http=http)
+    with pytest.raises(BotUnavailable):
+        await client.send("c1", "你好")
+    assert not await client.ping()
+    await http.aclose()
+
+
+def test_at_least_one_url_is_needed() -> None:
+    with pytest.raises(ValueError, match="at least one Rasa URL"):
+        RasaRestClient([], 1.0)
