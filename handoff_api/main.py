@@ -148,7 +148,7 @@ def build_wecom(
         routing=container.routing,
         flow=container.flow,
         record=record,
-        events=stores.events,
+        hub=container.hub,
         idempotency=stores.idempotency,
         engine=engine,
         redis=stores.redis,

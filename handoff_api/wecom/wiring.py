@@ -2,17 +2,16 @@
 
 ``wecom_callback_router()`` is mounted once when the app is created; it serves the channel found on
 ``app.state.wecom`` (503 while there is none, or it has not started). ``build_wecom_channel``
-returns a WeComChannel; ``start()`` subscribes to routing's events (replies to WeCom clients, staff
-notifications), starts the outbox drainer, the inbox retries and the inbox expiry, and catches up
-on replies a restart may have missed; ``stop()`` undoes all of it.
+returns a WeComChannel; ``start()`` listens to routing's events on the shared realtime hub (replies
+to WeCom clients, staff notifications: handoff_api.wecom.listener), starts the outbox drainer, the
+inbox retries and the inbox expiry, and catches up on replies a restart may have missed; ``stop()``
+undoes all of it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 
 from fastapi import APIRouter, Request
@@ -20,28 +19,26 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from handoff_api.flow import ConversationFlow
+from handoff_api.realtime import RealtimeHub
 from handoff_api.wecom.client import WeComClient
 from handoff_api.wecom.drainer import OutboxDrainer
 from handoff_api.wecom.inbound import WeComClientChannel
 from handoff_api.wecom.inbox import InboxRetention, InboxRetryPolicy
+from handoff_api.wecom.listener import WeComEventListener
 from handoff_api.wecom.notifications import EscalationNotifier, StaffReplyHandler
 from handoff_api.wecom.processor import CallbackProcessor, WeComDeps
 from handoff_api.wecom.replies import ReplyRelay
 from handoff_api.wecom.router import make_wecom_router
 from handoff_api.wecom.settings import WeComChannelSettings
 from handoff_api.wecom.store import ConversationLinks, SqlInbox, SqlOutbox
-from handoff_api.wecom.tasks import BackgroundTaskSet
 from handoff_api.wecom.token_cache import MemoryTokenCache, RedisTokenCache, TokenCache
-from routing.events import to_wire
 from routing.memory import SystemClock
-from routing.ports import Clock, EventBus, IdempotencyStore, Subscription
+from routing.ports import Clock, IdempotencyStore
 from routing.records import Record
 from routing.service import RoutingService
 
 logger = logging.getLogger(__name__)
 
-Job = Callable[[], Awaitable[object]]
-LISTEN_POLL_SECONDS = 0.5
 STOP_TIMEOUT_SECONDS = 5.0
 
 
@@ -63,35 +60,6 @@ def inbox_retry_policy(settings: WeComChannelSettings) -> InboxRetryPolicy:
     )
 
 
-class OrderedDispatcher:
-    """Runs jobs in the background, in submission order per key (one conversation's messages stay in order)."""
-
-    def __init__(self, tasks: BackgroundTaskSet) -> None:
-        self._tasks = tasks
-        self._pending: dict[str, deque[Job]] = {}
-
-    def submit(self, key: str, job: Job) -> None:
-        """Queue job after the key's earlier jobs."""
-        pending = self._pending.get(key)
-        if pending is not None:
-            pending.append(job)
-            return
-        self._pending[key] = deque([job])
-        self._tasks.spawn(self._drain(key), name=f"wecom-events:{key}")
-
-    async def _drain(self, key: str) -> None:
-        pending = self._pending[key]
-        try:
-            while pending:
-                job = pending.popleft()
-                try:
-                    await job()
-                except Exception:
-                    logger.exception("wecom event job for %s failed", key)
-        finally:
-            del self._pending[key]
-
-
 class WeComChannel:
     """The running WeCom channel: the callback processor plus its background work."""
 
@@ -102,29 +70,18 @@ class WeComChannel:
         processor: CallbackProcessor,
         client: WeComClient,
         drainer: OutboxDrainer,
-        relay: ReplyRelay,
-        notifier: EscalationNotifier,
+        events: WeComEventListener,
         inbound: WeComClientChannel,
         links: ConversationLinks,
-        events: EventBus,
-        catch_up_hours: float,
-        clock: Clock,
     ) -> None:
         self.deps = deps
         self.processor = processor
         self.client = client
         self.drainer = drainer
-        self.relay = relay
-        self.notifier = notifier
+        self.events = events
         self.inbound = inbound
         self.links = links
-        self._events = events
-        self._catch_up = timedelta(hours=catch_up_hours)
-        self._clock = clock
-        self._jobs = BackgroundTaskSet()
-        self._dispatcher = OrderedDispatcher(self._jobs)
         self._stop = asyncio.Event()
-        self._subscription: Subscription | None = None
         self._loops: list[asyncio.Task[None]] = []
         self._started = False
 
@@ -134,17 +91,14 @@ class WeComChannel:
         return self._started
 
     async def start(self) -> None:
-        """Subscribe to routing's events, start the drainer, retries and expiry, catch up (the schema is Alembic's)."""
+        """Listen to routing's events, start the drainer, retries and expiry, catch up (the schema is Alembic's)."""
         self._stop.clear()
-        self._subscription = await self._events.subscribe()
+        self.events.start()
         self._loops = [
-            asyncio.create_task(self._listen(self._subscription), name="wecom-events"),
             asyncio.create_task(self.drainer.run(self._stop), name="wecom-outbox-drainer"),
             asyncio.create_task(self.processor.inbox.run(self._stop), name="wecom-inbox-retries"),
             asyncio.create_task(self.processor.inbox.run_expiry(self._stop), name="wecom-inbox-expiry"),
         ]
-        if self._catch_up > timedelta(0):
-            self._jobs.spawn(self._catch_up_once(), name="wecom-catch-up")
         self._started = True
         logger.info("wecom channel started")
 
@@ -152,59 +106,21 @@ class WeComChannel:
         """Stop taking callbacks, listening and draining, let running work finish, close the HTTP client."""
         self._started = False
         self._stop.set()
-        for task in self._loops:
-            task.cancel()
         if self._loops:
             _done, stuck = await asyncio.wait(self._loops, timeout=STOP_TIMEOUT_SECONDS)
             for task in stuck:
                 logger.error("wecom background loop %s did not stop in time", task.get_name())
+                task.cancel()
         self._loops = []
-        if self._subscription is not None:
-            try:
-                await asyncio.wait_for(self._subscription.close(), timeout=STOP_TIMEOUT_SECONDS)
-            except TimeoutError:
-                logger.error("wecom event subscription did not close in time")
-            self._subscription = None
+        await self.events.stop()
         await self.deps.tasks.aclose()
-        await self._jobs.aclose()
         await self.client.aclose()
         logger.info("wecom channel stopped")
 
     async def idle(self) -> None:
         """Wait until every callback and event job started so far has finished (tests, shutdown)."""
         await self.deps.tasks.join()
-        await self._jobs.join()
-
-    def dispatch(self, event: Mapping[str, object]) -> None:
-        """Hand one routing event to the relay and the notifier, in order per conversation."""
-        event_type = event.get("type")
-        if event_type not in {"message", "escalated"}:
-            return
-        key = str(event.get("conversation_id") or "-")
-        if event_type == "message":
-            self._dispatcher.submit(key, lambda: self.relay.handle(event))
-        else:
-            self._dispatcher.submit(key, lambda: self.notifier.handle(event))
-
-    async def _listen(self, subscription: Subscription) -> None:
-        # Polls rather than iterating for ever, so that stop() ends it even if a cancellation is lost
-        # inside the Redis client (a cancel racing a read timeout can surface as a plain timeout).
-        while not self._stop.is_set():
-            try:
-                event = await subscription.next_event(LISTEN_POLL_SECONDS)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.exception("wecom event subscription failed; listening again in 1s")
-                await asyncio.sleep(1.0)
-                continue
-            if event is not None:
-                self.dispatch(to_wire(event))
-
-    async def _catch_up_once(self) -> None:
-        relayed = await self.relay.catch_up(self._clock.now() - self._catch_up)
-        if relayed:
-            logger.info("wecom: caught up on %d replies missed while stopped", relayed)
+        await self.events.idle()
 
 
 def _token_cache(redis: Redis | None) -> TokenCache:
@@ -217,7 +133,7 @@ def build_wecom_channel(
     routing: RoutingService,
     flow: ConversationFlow,
     record: Record,
-    events: EventBus,
+    hub: RealtimeHub,
     idempotency: IdempotencyStore,
     engine: AsyncEngine,
     redis: Redis | None,
@@ -290,18 +206,15 @@ def build_wecom_channel(
         clock=clock,
     )
     processor = CallbackProcessor(deps)
+    events = WeComEventListener(hub, relay, notifier, catch_up=timedelta(hours=settings.catch_up_hours), clock=clock)
     return WeComChannel(
         deps=deps,
         processor=processor,
         client=client,
         drainer=drainer,
-        relay=relay,
-        notifier=notifier,
+        events=events,
         inbound=inbound,
         links=links,
-        events=events,
-        catch_up_hours=settings.catch_up_hours,
-        clock=clock,
     )
 
 

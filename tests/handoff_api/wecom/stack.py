@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -22,7 +21,7 @@ from handoff_api.wecom.identity import IdentityKind, InboundText
 from handoff_api.wecom.inbound import WeComClientChannel
 from handoff_api.wecom.store import ConversationLinks
 from routing.directory_import import seed_demo
-from routing.events import to_wire
+from routing.events import RoutingEvent
 from routing.memory import MemoryEventBus, MemoryIdempotencyStore, MemoryPresenceStore, MemoryQueueStore, SystemClock
 from routing.models import Message, Staff
 from routing.ports import Clock, Subscription
@@ -32,7 +31,6 @@ from routing.sql_record import SqlRecord, create_engine_for, migrate_async
 from tests.handoff_api.conftest import ScriptedBot
 from tests.handoff_api.wecom.doubles import RecordingOutbound
 
-Event = dict[str, Any]
 KF_ACCOUNT = "wkKF-branch"
 KNOWN_CLIENT_WECOM = "wm_demo_c10001"  # C10001 陈晓明 in the demo directory
 SUGGESTED = ["融资融券开户条件是什么？", "两融账户的利率是多少？", "两融可以买哪些股票？"]
@@ -133,11 +131,11 @@ async def build_stack(tmp_path: Path, clock: Clock | None = None, settings: Rout
     )
 
 
-async def drain(subscription: Subscription) -> list[Event]:
+async def drain(subscription: Subscription) -> list[RoutingEvent]:
     """Every event published so far."""
     events = []
     while (event := await subscription.next_event(0.01)) is not None:
-        events.append(to_wire(event))
+        events.append(event)
     return events
 
 

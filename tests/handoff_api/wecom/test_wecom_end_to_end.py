@@ -4,12 +4,11 @@ callbacks, the scripted bot, the console REST API, and the local fake WeCom API 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,8 +24,7 @@ from handoff_api.wecom.inbound import guest_client_id
 from handoff_api.wecom.notifications import reference_code
 from handoff_api.wecom.replies import FEEDBACK_HINT
 from handoff_api.wecom.settings import WeComChannelSettings
-from handoff_api.wecom.tasks import BackgroundTaskSet
-from handoff_api.wecom.wiring import OrderedDispatcher, build_wecom_channel
+from handoff_api.wecom.wiring import build_wecom_channel
 from routing.settings import RoutingSettings
 from tests.handoff_api.conftest import ANSWER, ScriptedBot, login
 from tests.handoff_api.wecom.fake_wecom import FakeWeCom
@@ -416,31 +414,6 @@ def test_without_wecom_enabled_there_is_no_callback_route(tmp_path: Path) -> Non
         assert http.post("/wecom/callback").status_code == 404
 
 
-async def test_the_dispatcher_keeps_each_conversations_order_and_survives_failures() -> None:
-    tasks = BackgroundTaskSet()
-    dispatcher = OrderedDispatcher(tasks)
-    seen: list[str] = []
-
-    def job(name: str, delay: float, fail: bool = False) -> Callable[[], Awaitable[None]]:
-        async def run() -> None:
-            await asyncio.sleep(delay)
-            if fail:
-                raise RuntimeError("boom")
-            seen.append(name)
-
-        return run
-
-    dispatcher.submit("a", job("a1", 0.05))
-    dispatcher.submit("b", job("b1", 0.0))
-    dispatcher.submit("a", job("a2", 0.0, fail=True))
-    dispatcher.submit("a", job("a3", 0.0))
-    await tasks.join()
-    assert seen.index("a1") < seen.index("a3") and seen[0] == "b1" and "a2" not in seen
-    dispatcher.submit("a", job("a4", 0.0))  # a drained key starts afresh
-    await tasks.join()
-    assert seen[-1] == "a4"
-
-
 def test_a_disabled_channel_is_not_built() -> None:
     with pytest.raises(ValueError, match="disabled"):
         build_wecom_channel(
@@ -448,7 +421,7 @@ def test_a_disabled_channel_is_not_built() -> None:
             routing=None,  # type: ignore[arg-type]
             flow=None,  # type: ignore[arg-type]
             record=None,  # type: ignore[arg-type]
-            events=None,  # type: ignore[arg-type]
+            hub=None,  # type: ignore[arg-type]
             idempotency=None,  # type: ignore[arg-type]
             engine=None,  # type: ignore[arg-type]
             redis=None,
