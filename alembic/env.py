@@ -13,18 +13,17 @@ import os
 
 from sqlalchemy import Connection
 
+import handoff_api.wecom.store  # noqa: F401 - defines the WeCom channel's tables on the shared MetaData
 from alembic import context
-from handoff_api.wecom.channel import wecom_channel_metadata
-from handoff_api.wecom.outbox import wecom_metadata as wecom_outbox_metadata
 from routing.sql_record import DEFAULT_DATABASE_URL, create_engine_for
-from routing.sql_tables import metadata as routing_metadata
+from routing.sql_tables import metadata
 
 config = context.config
 if config.config_file_name is not None:
     logging.config.fileConfig(config.config_file_name, disable_existing_loggers=False)
 
-target_metadata = [routing_metadata, wecom_outbox_metadata, wecom_channel_metadata]
-"""The whole schema: routing's system of record and the WeCom channel's tables."""
+target_metadata = metadata
+"""The whole schema: routing's system of record, plus the WeCom channel's tables defined on the same MetaData."""
 
 
 def database_url() -> str:

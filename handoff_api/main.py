@@ -42,7 +42,7 @@ from handoff_api.realtime import RealtimeHub
 from handoff_api.settings import Settings
 from handoff_api.staff.routes import router as staff_router
 from handoff_api.startup import startup_lock
-from handoff_api.wecom.wiring import WeComChannel, build_wecom_channel
+from handoff_api.wecom.wiring import WeComChannel, build_wecom_channel, wecom_callback_router
 from handoff_api.widget import router as widget_router
 from knowledge_base.service import FaqService, shared_service
 from routing.directory_import import seed_demo
@@ -143,7 +143,7 @@ async def open_record(settings: Settings) -> tuple[AsyncEngine, Record]:
 
 
 def build_wecom(
-    settings: Settings, container: Container, stores: Stores, record: Record, engine: AsyncEngine
+    settings: Settings, container: Container, stores: Stores, record: Record, engine: AsyncEngine, *, clock: Clock
 ) -> WeComChannel | None:
     """The WeCom channel when WECOM_ENABLED is set."""
     if not settings.wecom.enabled:
@@ -153,11 +153,12 @@ def build_wecom(
         routing=container.routing,
         flow=container.flow,
         record=record,
-        events=stores.events,
+        hub=container.hub,
         idempotency=stores.idempotency,
         engine=engine,
         redis=stores.redis,
         console_base_url=settings.wecom.console_base_url or settings.base_url,
+        clock=clock,
     )
 
 
@@ -203,16 +204,17 @@ def create_app(
             health_checks=health_checks(engine, bot_client, kb, stores, settings=settings, limits=limits),
         )
         app.state.container = container
-        wecom = build_wecom(settings, container, stores, record, engine)
+        wecom = build_wecom(settings, container, stores, record, engine, clock=clock)
         if wecom is not None:
-            wecom.mount(app)
             await wecom.start()
+            app.state.wecom = wecom  # from now on the callback router serves it
         stop_ticking = asyncio.Event()
         ticker = asyncio.create_task(tick_until(stop_ticking, routing, settings.tick_seconds))
         try:
             yield
         finally:
             if wecom is not None:
+                app.state.wecom = None  # callbacks get 503 again, so WeCom delivers them once more later
                 await wecom.stop()
             await hub.stop()
             stop_ticking.set()
@@ -240,4 +242,6 @@ def create_app(
         console_router,
     ):
         app.include_router(router)
+    if settings.wecom.enabled:
+        app.include_router(wecom_callback_router())
     return app

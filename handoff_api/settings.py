@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from handoff_api.wecom.wiring import WeComChannelSettings
+from handoff_api.wecom.settings import WeComChannelSettings
 
 DEVELOPMENT_SECRET = "development-only-secret-do-not-use-in-production"
 

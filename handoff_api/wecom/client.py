@@ -1,4 +1,4 @@
-"""Async WeCom API client: cached access token, message/send, 微信客服 kf/send_msg and kf/sync_msg.
+"""Async WeCom API client: cached access token, message/send, 微信客服 kf/send_msg and kf/sync_msg pages.
 
 Network errors and rate-limit codes are retried with exponential backoff; a message that still
 cannot be sent goes to the Outbox (see OutboxDrainer). Secrets and tokens are never logged.
@@ -11,25 +11,26 @@ import logging
 import re
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
 import httpx
 
+from handoff_api.wecom.kf import KfSyncPage, kf_message_from_api
 from handoff_api.wecom.outbox import Outbox
 from handoff_api.wecom.settings import DEFAULT_API_BASE_URL, WeComSettings
 from handoff_api.wecom.text import TEXT_MAX_BYTES, split_text, truncate_utf8
-from handoff_api.wecom.token_cache import TokenCache, kf_cursor_key, token_key
+from handoff_api.wecom.token_cache import TokenCache, token_key
+from routing.memory import SystemClock
+from routing.ports import Clock
 
 logger = logging.getLogger(__name__)
 
 TOKEN_ERRCODES = frozenset({40001, 40014, 42001})
 RETRYABLE_ERRCODES = frozenset({-1, 45009, 45033})
 TOKEN_EXPIRY_MARGIN_SECONDS = 300
-KF_CURSOR_TTL_SECONDS = 7 * 24 * 3600
-KF_SYNC_MAX_PAGES = 20
 TEXTCARD_TITLE_MAX_BYTES = 128
 TEXTCARD_DESCRIPTION_MAX_BYTES = 512
 
@@ -76,20 +77,6 @@ class SendResult:
     outbox_ids: tuple[int, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class KfMessage:
-    """One message pulled with kf/sync_msg; origin 3 = the client, 4 = system, 5 = a servicer."""
-
-    msg_id: str
-    open_kfid: str
-    external_userid: str
-    send_time: int
-    origin: int
-    msg_type: str
-    text: str | None
-    raw: Mapping[str, Any] = field(repr=False, default_factory=dict)
-
-
 _SECRET_QUERY = re.compile(r"(access_token|corpsecret)=[^&\s\"']*")
 
 
@@ -112,10 +99,6 @@ def install_log_redaction() -> None:
             target.addFilter(RedactSecretsFilter())
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class WeComClient:
     """Outbound WeCom API for one application (corp id + agent id + secret)."""
 
@@ -135,7 +118,7 @@ class WeComClient:
         outbox_retry_delay_seconds: float = 30.0,
         timeout_seconds: float = 5.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Clock | None = None,
     ) -> None:
         if not corp_id or not secret:
             raise ValueError("corp_id and secret are required")
@@ -154,7 +137,7 @@ class WeComClient:
         self._backoff_cap = backoff_cap_seconds
         self._outbox_delay = timedelta(seconds=outbox_retry_delay_seconds)
         self._sleep = sleep
-        self._clock = clock
+        self._clock = clock or SystemClock()
         self._token_lock = asyncio.Lock()
         self.gettoken_calls = 0
         install_log_redaction()
@@ -291,7 +274,7 @@ class WeComClient:
         """Send payloads in order; from the first failure on, the rest go to the outbox to keep order."""
         queued: list[int] = []
         failed = False
-        retry_at = self._clock() + self._outbox_delay
+        retry_at = self._clock.now() + self._outbox_delay
         for payload in payloads:
             if queued:
                 queued.append(await self._outbox.add(kind, payload, next_attempt_at=retry_at))
@@ -299,7 +282,7 @@ class WeComClient:
             try:
                 await self.deliver(kind, payload)
             except WeComSendError as exc:
-                retry_at = self._clock() + self._outbox_delay
+                retry_at = self._clock.now() + self._outbox_delay
                 message_id = await self._outbox.add(
                     kind,
                     payload,
@@ -364,23 +347,14 @@ class WeComClient:
         ]
         return await self._send_all(OutboundKind.KF_SEND_MSG, payloads)
 
-    async def pull_kf_messages(self, token: str, open_kfid: str) -> list[KfMessage]:
-        """kf/sync_msg from the stored cursor until has_more is 0; the cursor is saved after each page."""
-        cursor_key = kf_cursor_key(self._corp_id, open_kfid)
-        cursor = await self._token_cache.get(cursor_key)
-        messages: list[KfMessage] = []
-        for _ in range(KF_SYNC_MAX_PAGES):
-            request: dict[str, Any] = {"token": token, "open_kfid": open_kfid, "limit": 1000}
-            if cursor:
-                request["cursor"] = cursor
-            body = await self._call("/cgi-bin/kf/sync_msg", request, self._max_attempts)
-            messages.extend(_kf_message(item) for item in body.get("msg_list", []) if isinstance(item, dict))
-            cursor = str(body.get("next_cursor") or "") or cursor
-            if cursor:
-                await self._token_cache.set(cursor_key, cursor, KF_CURSOR_TTL_SECONDS)
-            if not body.get("has_more"):
-                break
-        return messages
+    async def sync_kf_page(self, token: str, open_kfid: str, cursor: str | None) -> KfSyncPage:
+        """One kf/sync_msg call from cursor (None: from the oldest kept); the caller stores the next cursor."""
+        request: dict[str, Any] = {"token": token, "open_kfid": open_kfid, "limit": 1000}
+        if cursor:
+            request["cursor"] = cursor
+        body = await self._call("/cgi-bin/kf/sync_msg", request, self._max_attempts)
+        messages = [kf_message_from_api(item) for item in body.get("msg_list", []) if isinstance(item, dict)]
+        return KfSyncPage(messages, str(body.get("next_cursor") or "") or None, bool(body.get("has_more")))
 
     @staticmethod
     def _touser(user_ids: Sequence[str]) -> str:
@@ -390,18 +364,3 @@ class WeComClient:
         if any("|" in user_id for user_id in ids):
             raise ValueError("a WeCom user id cannot contain '|'")
         return "|".join(ids)
-
-
-def _kf_message(item: Mapping[str, Any]) -> KfMessage:
-    msg_type = str(item.get("msgtype", ""))
-    text = item.get("text")
-    return KfMessage(
-        msg_id=str(item.get("msgid", "")),
-        open_kfid=str(item.get("open_kfid", "")),
-        external_userid=str(item.get("external_userid", "")),
-        send_time=int(item.get("send_time", 0)),
-        origin=int(item.get("origin", 0)),
-        msg_type=msg_type,
-        text=str(text.get("content", "")) if msg_type == "text" and isinstance(text, dict) else None,
-        raw=dict(item),
-    )

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, Protocol
 
 from handoff_api.periodic import run_every
 from handoff_api.wecom.client import WeComSendError
 from handoff_api.wecom.outbox import DEFAULT_LEASE_SECONDS, Outbox
+from routing.memory import SystemClock
+from routing.ports import Clock
 
 logger = logging.getLogger(__name__)
 
@@ -31,10 +33,6 @@ class DrainReport:
     given_up: int = 0
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def backoff_delay(attempts: int, base_seconds: float, cap_seconds: float) -> timedelta:
     """Exponential backoff before the next try after `attempts` failed tries."""
     return timedelta(seconds=min(cap_seconds, base_seconds * 2 ** max(attempts - 1, 0)))
@@ -48,7 +46,7 @@ class OutboxDrainer:
         outbox: Outbox,
         deliverer: OutboxDeliverer,
         *,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Clock | None = None,
         batch_size: int = 50,
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
         interval_seconds: float = 5.0,
@@ -58,7 +56,7 @@ class OutboxDrainer:
     ) -> None:
         self._outbox = outbox
         self._deliverer = deliverer
-        self._clock = clock
+        self._clock = clock or SystemClock()
         self._batch_size = batch_size
         self._lease_seconds = lease_seconds
         self._interval = interval_seconds
@@ -73,7 +71,7 @@ class OutboxDrainer:
     async def drain_once(self) -> DrainReport:
         """One pass over the due messages."""
         sent = retrying = given_up = 0
-        for message in await self._outbox.due(self._clock(), self._batch_size, self._lease_seconds):
+        for message in await self._outbox.due(self._clock.now(), self._batch_size, self._lease_seconds):
             try:
                 await self._deliverer.deliver(message.kind, message.payload, max_attempts=1)
             except WeComSendError as exc:
@@ -83,11 +81,11 @@ class OutboxDrainer:
                     given_up += 1
                     logger.error("wecom outbox #%d given up after %d tries: %s", message.id, attempts, exc.reason)
                     continue
-                await self._outbox.mark_failed(message.id, exc.reason, self._clock() + self.next_delay(attempts))
+                await self._outbox.mark_failed(message.id, exc.reason, self._clock.now() + self.next_delay(attempts))
                 retrying += 1
                 logger.warning("wecom outbox #%d still failing (%s)", message.id, exc.reason)
                 break  # the rest of the leased batch comes back when the lease ends, keeping order
-            await self._outbox.mark_sent(message.id, self._clock())
+            await self._outbox.mark_sent(message.id, self._clock.now())
             sent += 1
         return DrainReport(sent=sent, retrying=retrying, given_up=given_up)
 

@@ -1,6 +1,6 @@
 """Staff notifications in WeCom and staff replies from WeCom.
 
-A tier-3 escalation ("escalated" event) sends the staff member now holding the conversation
+A tier-3 escalation (an Escalated event) sends the staff member now holding the conversation
 (responder, then backup, then duty manager) a textcard: masked client name, question, time limit,
 a link to the console and a short reference code. The code is derived from the conversation id
 (6 Crockford base-32 characters of its SHA-256), so it needs no storage and survives restarts.
@@ -15,17 +15,19 @@ import hashlib
 import html
 import logging
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from handoff_api.masking import mask_name
 from handoff_api.wecom.client import SendResult
-from handoff_api.wecom.router import InboundText
+from handoff_api.wecom.identity import InboundText
 from handoff_api.wecom.text import truncate_utf8, utf8_len
 from routing.errors import Forbidden, IllegalTransition, NotFound, RoutingError, ValidationFailed
+from routing.events import Escalated
+from routing.memory import SystemClock
 from routing.models import (
     Client,
     Conversation,
@@ -36,7 +38,7 @@ from routing.models import (
     Ticket,
     Tier,
 )
-from routing.ports import IdempotencyStore
+from routing.ports import Clock, IdempotencyStore
 
 logger = logging.getLogger(__name__)
 
@@ -175,6 +177,7 @@ class EscalationNotifier:
         responder_limit_seconds: float,
         timezone: str = "Asia/Shanghai",
         claim_ttl_seconds: int = 7 * 24 * 3600,
+        clock: Clock | None = None,
     ) -> None:
         self._record = record
         self._sender = sender
@@ -183,14 +186,13 @@ class EscalationNotifier:
         self._limit_seconds = responder_limit_seconds
         self._zone = ZoneInfo(timezone)
         self._claim_ttl = claim_ttl_seconds
+        self._clock = clock or SystemClock()
 
-    async def handle(self, event: Mapping[str, object]) -> EscalationCard | None:
-        """Notify for a tier-3 "escalated" event; the card sent, or None if nothing was sent."""
-        if event.get("type") != "escalated" or event.get("tier") != int(Tier.RESPONDER):
+    async def handle(self, event: Escalated) -> EscalationCard | None:
+        """Notify for an escalation to tier 3; the card sent, or None if nothing was sent."""
+        if event.tier != int(Tier.RESPONDER):
             return None
-        conversation_id, staff_id = event.get("conversation_id"), event.get("staff_id")
-        if not isinstance(conversation_id, str) or not isinstance(staff_id, str):
-            return None
+        conversation_id, staff_id = event.conversation_id, event.staff_id
         staff = await self._record.get_staff(staff_id)
         if staff is None or not staff.wecom_user_id:
             logger.info("wecom: %s has no WeCom id; escalation of %s not notified there", staff_id, conversation_id)
@@ -205,7 +207,7 @@ class EscalationNotifier:
         if not await self._idempotency.claim(key, self._claim_ttl):
             return None
         client = await self._record.get_client(conversation.client_id)
-        now = datetime.now(UTC)
+        now = self._clock.now()
         deadline = (
             ticket.responder_deadline
             if ticket and ticket.responder_deadline

@@ -1,6 +1,6 @@
 """Outbound replies to clients who talk through WeCom.
 
-Every "message" event of a WeCom conversation that the client did not write (bot answers, agent
+Every new message (a MessageAdded event) of a WeCom conversation that the client did not write (bot answers, agent
 and responder replies, system notices) is rendered as plain text (WeCom clients cannot click
 buttons) and sent through WeCom exactly once: the first worker to claim
 ``wecom:out:{conversation_id}:{seq}`` sends it. The client splits long texts and keeps what
@@ -14,14 +14,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
-from handoff_api.wecom.channel import (
-    ClientSender,
-    ConversationLinks,
-    NoRouteError,
-    WeComIdentity,
-    send_to_identity,
-)
 from handoff_api.wecom.client import SendStatus
+from handoff_api.wecom.identity import ClientSender, IdentityKind, NoRouteError, WeComIdentity, send_to_identity
+from handoff_api.wecom.store import ConversationLinks
+from routing.events import MessageAdded
 from routing.models import Channel, Client, Conversation, Message, Staff
 from routing.models import SenderKind as MessageSender
 from routing.ports import IdempotencyStore
@@ -100,24 +96,12 @@ class ReplyRelay:
         self._claim_ttl = claim_ttl_seconds
         self._is_wecom: dict[str, bool] = {}
 
-    async def handle(self, event: Mapping[str, object]) -> bool:
-        """Relay one routing event if it is a message for a WeCom client; True if it was sent or queued."""
-        if event.get("type") != "message" or event.get("sender") == MessageSender.CLIENT:
+    async def handle(self, event: MessageAdded) -> bool:
+        """Relay one new message if it is for a WeCom client; True if it was sent or queued."""
+        if event.sender == MessageSender.CLIENT:
             return False
-        conversation_id, seq = event.get("conversation_id"), event.get("seq")
-        if not isinstance(conversation_id, str) or not isinstance(seq, int):
-            logger.warning("wecom relay: malformed message event %r", {k: event.get(k) for k in ("type", "seq")})
-            return False
-        payload = event.get("payload")
-        staff_id = event.get("staff_id")
-        text = event.get("text")
         return await self.relay(
-            conversation_id,
-            seq,
-            str(event.get("sender")),
-            text if isinstance(text, str) else "",
-            payload if isinstance(payload, Mapping) else {},
-            staff_id if isinstance(staff_id, str) else None,
+            event.conversation_id, event.seq, event.sender, event.text, event.payload, event.staff_id
         )
 
     async def relay(  # noqa: PLR0917 - one message's fields
@@ -191,4 +175,5 @@ class ReplyRelay:
         client = await self._record.get_client(conversation.client_id) if conversation else None
         if client is None or not client.wecom_id:
             return None
-        return WeComIdentity(client.wecom_id, "external_contact" if self._default_open_kfid else "staff")
+        kind = IdentityKind.EXTERNAL_CONTACT if self._default_open_kfid else IdentityKind.STAFF
+        return WeComIdentity(client.wecom_id, kind)

@@ -1,4 +1,4 @@
-"""Shared cache for the WeCom access token (and the 微信客服 sync cursor): memory or Redis."""
+"""Shared cache for the WeCom access token: memory or Redis (the 微信客服 sync cursor lives in SQL)."""
 
 from __future__ import annotations
 
@@ -9,17 +9,11 @@ from typing import Protocol
 from redis.asyncio import Redis
 
 from routing.redis_keys import WECOM_ACCESS_TOKEN as TOKEN_KEY_TEMPLATE
-from routing.redis_keys import WECOM_KF_CURSOR as KF_CURSOR_KEY_TEMPLATE
 
 
 def token_key(corp_id: str, agent_id: int | str) -> str:
     """Cache key of one application's access token."""
     return TOKEN_KEY_TEMPLATE.format(corp_id=corp_id, agent_id=agent_id)
-
-
-def kf_cursor_key(corp_id: str, open_kfid: str) -> str:
-    """Cache key of the kf/sync_msg cursor of one 微信客服 account."""
-    return KF_CURSOR_KEY_TEMPLATE.format(corp_id=corp_id, open_kfid=open_kfid)
 
 
 class TokenCache(Protocol):

@@ -6,8 +6,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from handoff_api.wecom.client import KfMessage, SendResult, SendStatus
-from handoff_api.wecom.router import InboundText
+from handoff_api.wecom.client import SendResult, SendStatus
+from handoff_api.wecom.identity import InboundText
+from handoff_api.wecom.kf import KfMessage, KfSyncPage
 
 
 class MemoryIdempotencyStore:
@@ -53,6 +54,7 @@ class RecordingOutbound:
         self.kf_texts.append((external_userid, open_kfid, content))
         return SendResult(SendStatus.SENT, 1)
 
-    async def pull_kf_messages(self, token: str, open_kfid: str) -> list[KfMessage]:
+    async def sync_kf_page(self, token: str, open_kfid: str, cursor: str | None) -> KfSyncPage:
+        """Everything in kf_inbox as one page, with no cursor."""
         self.kf_pulls.append((token, open_kfid))
-        return list(self.kf_inbox)
+        return KfSyncPage(list(self.kf_inbox), None, has_more=False)

@@ -10,23 +10,17 @@ import pytest
 
 from handoff_api.wecom.client import OutboundKind, SendStatus, WeComClient
 from handoff_api.wecom.drainer import OutboxDrainer
+from handoff_api.wecom.kf import kf_cursor_key
 from handoff_api.wecom.outbox import MemoryOutbox, Outbox, OutboxStatus
 from handoff_api.wecom.settings import WeComSettings
 from handoff_api.wecom.text import utf8_len
-from handoff_api.wecom.token_cache import MemoryTokenCache, TokenCache, kf_cursor_key, token_key
+from handoff_api.wecom.token_cache import MemoryTokenCache, TokenCache, token_key
+from routing.memory import ManualClock
 from tests.handoff_api.wecom.fake_wecom import FakeWeCom
 
 AGENT_ID = 1000002
 SEND = "/cgi-bin/message/send"
 KF_SEND = "/cgi-bin/kf/send_msg"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2025, 1, 6, 9, 30, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 class Sleeps:
@@ -37,7 +31,7 @@ class Sleeps:
         self.delays.append(delay)
 
 
-def make_client(fake: FakeWeCom, *, token_cache: TokenCache, outbox: Outbox, clock: Clock, sleeps: Sleeps):
+def make_client(fake: FakeWeCom, *, token_cache: TokenCache, outbox: Outbox, clock: ManualClock, sleeps: Sleeps):
     return WeComClient(
         corp_id=fake.state.corp_id,
         secret=fake.state.secret,
@@ -54,8 +48,8 @@ def make_client(fake: FakeWeCom, *, token_cache: TokenCache, outbox: Outbox, clo
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> ManualClock:
+    return ManualClock(datetime(2025, 1, 6, 9, 30, tzinfo=UTC))
 
 
 @pytest.fixture
@@ -141,24 +135,24 @@ async def test_outage_goes_to_the_outbox_and_the_drainer_delivers_exactly_once(f
 
     drainer = OutboxDrainer(outbox, client, clock=clock, backoff_base_seconds=30)
     assert (await drainer.drain_once()).sent == 0  # not due yet
-    clock.now += timedelta(seconds=31)
+    clock.advance(31)
     still_down = await drainer.drain_once()
     assert (still_down.sent, still_down.retrying) == (0, 1)
     stored = await outbox.get(result.outbox_ids[0])
     assert stored is not None and stored.status is OutboxStatus.PENDING and stored.attempts == 2
 
     fake_wecom.start()  # back on the same port
-    clock.now += timedelta(seconds=61)
+    clock.advance(61)
     assert (await drainer.drain_once()).sent == 1
     assert (await drainer.drain_once()).sent == 0
-    clock.now += timedelta(hours=2)
+    clock.advance(2 * 3600)
     assert (await drainer.drain_once()).sent == 0
     await client.aclose()
     contents = [call.body["text"]["content"] for call in fake_wecom.state.sent(SEND)]
     assert contents == ["warm the token", "您的工单已被在线客服受理。"]
     stored = await outbox.get(result.outbox_ids[0])
     assert (
-        stored is not None and stored.status is OutboxStatus.SENT and stored.sent_at == clock.now - timedelta(hours=2)
+        stored is not None and stored.status is OutboxStatus.SENT and stored.sent_at == clock.now() - timedelta(hours=2)
     )
 
 
@@ -169,7 +163,7 @@ async def test_chunks_after_a_failure_are_queued_in_order(fake_wecom, clock, sle
     result = await client.send_text(["zhangsan"], "第一句。" * 300)  # 3600 bytes: two chunks
     assert result.status is SendStatus.QUEUED and result.chunks == 2 and len(result.outbox_ids) == 2
     assert fake_wecom.state.sent(SEND) == []
-    clock.now += timedelta(minutes=1)
+    clock.advance(60)
     assert (await OutboxDrainer(outbox, client, clock=clock).drain_once()).sent == 2
     await client.aclose()
     assert "".join(call.body["text"]["content"] for call in fake_wecom.state.sent(SEND)) == "第一句。" * 300
@@ -205,7 +199,7 @@ async def test_kf_send_msg_payload(client, fake_wecom):
     assert len(call.body["msgid"]) == 32
 
 
-async def test_kf_sync_follows_the_stored_cursor(client, fake_wecom, token_cache):
+async def test_kf_sync_reads_one_page_from_the_cursor_it_is_given(client, fake_wecom, token_cache):
     for index in range(3):
         fake_wecom.add_kf_message(
             {
@@ -218,13 +212,13 @@ async def test_kf_sync_follows_the_stored_cursor(client, fake_wecom, token_cache
                 "text": {"content": f"问题{index}"},
             }
         )
-    first = await client.pull_kf_messages("SYNC", "wkKF")
-    assert [(m.msg_id, m.text, m.origin) for m in first] == [
+    first = await client.sync_kf_page("SYNC", "wkKF", None)
+    assert [(m.msg_id, m.text, m.origin) for m in first.messages] == [
         ("m0", "问题0", 3),
         ("m1", "问题1", 3),
         ("m2", "问题2", 3),
     ]
-    assert await token_cache.get(kf_cursor_key(fake_wecom.state.corp_id, "wkKF")) == "3"
+    assert (first.next_cursor, first.has_more) == ("3", False)
     fake_wecom.add_kf_message(
         {
             "msgid": "m3",
@@ -236,9 +230,11 @@ async def test_kf_sync_follows_the_stored_cursor(client, fake_wecom, token_cache
             "image": {},
         }
     )
-    second = await client.pull_kf_messages("SYNC2", "wkKF")
-    assert [(m.msg_id, m.msg_type, m.text) for m in second] == [("m3", "image", None)]
+    second = await client.sync_kf_page("SYNC2", "wkKF", first.next_cursor)
+    assert [(m.msg_id, m.msg_type, m.text) for m in second.messages] == [("m3", "image", None)]
     assert [call.body.get("cursor") for call in fake_wecom.state.sent("/cgi-bin/kf/sync_msg")] == [None, "3"]
+    # the client keeps no cursor: it is stored with the pulled messages, in the inbox
+    assert await token_cache.get(kf_cursor_key(fake_wecom.state.corp_id, "wkKF")) is None
 
 
 async def test_secrets_and_tokens_never_reach_the_logs(client, fake_wecom, caplog):

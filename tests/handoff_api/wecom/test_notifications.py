@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from handoff_api.masking import mask_name
+from handoff_api.wecom.identity import IdentityKind
 from handoff_api.wecom.notifications import (
     NOT_HOLDER_REPLY,
     REFERENCE_ALPHABET,
@@ -24,6 +25,7 @@ from handoff_api.wecom.notifications import (
     reference_code,
 )
 from handoff_api.wecom.text import utf8_len
+from routing.events import Escalated, RoutingEvent
 from routing.memory import ManualClock
 from routing.models import (
     Channel,
@@ -37,7 +39,7 @@ from routing.models import (
     Ticket,
     Tier,
 )
-from tests.handoff_api.wecom.test_channel import Event, Stack, build_stack, drain, inbound, make_channel
+from tests.handoff_api.wecom.stack import Stack, build_stack, drain, inbound, make_channel
 
 CONSOLE = "https://branch.example.com"
 LIMIT_SECONDS = 900.0
@@ -65,11 +67,11 @@ def make_notifier(stack: Stack) -> EscalationNotifier:
     )
 
 
-def escalations(events: list[Event]) -> list[Event]:
-    return [event for event in events if event["type"] == "escalated"]
+def escalations(events: list[RoutingEvent]) -> list[Escalated]:
+    return [event for event in events if isinstance(event, Escalated)]
 
 
-async def escalate_to_responder(stack: Stack) -> tuple[str, list[Event]]:
+async def escalate_to_responder(stack: Stack) -> tuple[str, list[RoutingEvent]]:
     """C10001 asks for advice while nobody is online: the conversation goes straight to rsp01 (tier 3)."""
     subscription = await stack.events.subscribe()
     await make_channel(stack).handle_text(inbound("推荐一只股票吧"))
@@ -158,7 +160,7 @@ def test_the_card_fits_wecom_and_says_who_what_until_when_where() -> None:
 async def test_the_responder_gets_one_textcard_with_reference_and_link(stack: Stack) -> None:
     conversation_id, events = await escalate_to_responder(stack)
     [event] = escalations(events)
-    assert event["staff_id"] == "rsp01"
+    assert event.staff_id == "rsp01"
     notifier = make_notifier(stack)
     card = await notifier.handle(event)
     assert card is not None and card.reference == reference_code(conversation_id)
@@ -177,7 +179,7 @@ async def test_the_ladder_notifies_the_backup_and_then_the_duty_manager(stack: S
     clock.advance(LIMIT_SECONDS + 1)
     await stack.routing.tick()
     [to_backup] = escalations(await drain(subscription))
-    assert (to_backup["staff_id"], to_backup["step"]) == ("rsp02", "backup")
+    assert (to_backup.staff_id, to_backup.step) == ("rsp02", "backup")
     assert await notifier.handle(to_backup) is None  # rsp02 has no WeCom id in the directory
     clock.advance(LIMIT_SECONDS + 1)
     await stack.routing.tick()
@@ -187,10 +189,9 @@ async def test_the_ladder_notifies_the_backup_and_then_the_duty_manager(stack: S
     assert users == ("sunli",) and "值班经理" in title
 
 
-async def test_other_events_are_ignored(stack: Stack) -> None:
+async def test_escalations_below_tier_3_are_ignored(stack: Stack) -> None:
     notifier = make_notifier(stack)
-    assert await notifier.handle({"type": "queued", "conversation_id": "x"}) is None
-    assert await notifier.handle({"type": "escalated", "tier": 2, "conversation_id": "x", "staff_id": "rsp01"}) is None
+    assert await notifier.handle(Escalated(conversation_id="x", tier=2, staff_id="rsp01", reason="asked_human")) is None
     assert stack.sender.cards == []
 
 
@@ -207,7 +208,9 @@ async def test_the_holder_answers_the_client_with_the_reference(stack: Stack) ->
     conversation_id, _ = await escalate_to_responder(stack)
     handler = StaffReplyHandler(record=stack.record, routing=stack.routing, sender=stack.sender)
     reference = reference_code(conversation_id).lower()
-    await handler.handle(await _staff(stack, "rsp01"), inbound(f"#{reference} 您好，我是赵磊", "zhaolei", "staff"))
+    await handler.handle(
+        await _staff(stack, "rsp01"), inbound(f"#{reference} 您好，我是赵磊", "zhaolei", IdentityKind.STAFF)
+    )
     last = (await stack.record.list_messages(conversation_id))[-1]
     assert (last.sender, last.text) == (SenderKind.RESPONDER, "您好，我是赵磊")
     assert last.served_by is not None and last.served_by.staff_id == "rsp01"
@@ -221,7 +224,9 @@ async def test_someone_who_does_not_hold_it_is_refused(stack: Stack, caplog: pyt
     before = await stack.record.list_messages(conversation_id)
     handler = StaffReplyHandler(record=stack.record, routing=stack.routing, sender=stack.sender)
     reference = reference_code(conversation_id)
-    await handler.handle(await _staff(stack, "adv01"), inbound(f"#{reference} 我来回答", "zhangwei", "staff"))
+    await handler.handle(
+        await _staff(stack, "adv01"), inbound(f"#{reference} 我来回答", "zhangwei", IdentityKind.STAFF)
+    )
     assert await stack.record.list_messages(conversation_id) == before
     assert stack.sender.texts == [(("zhangwei",), NOT_HOLDER_REPLY.format(ref=reference))]
     assert "refused" in caplog.text
@@ -230,6 +235,6 @@ async def test_someone_who_does_not_hold_it_is_refused(stack: Stack, caplog: pyt
 async def test_unknown_references_and_plain_texts_get_an_explanation(stack: Stack) -> None:
     handler = StaffReplyHandler(record=stack.record, routing=stack.routing, sender=stack.sender)
     zhaolei = await _staff(stack, "rsp01")
-    await handler.handle(zhaolei, inbound("#ZZZZZZ 您好", "zhaolei", "staff"))
-    await handler.handle(zhaolei, inbound("今天下午开会吗", "zhaolei", "staff"))
+    await handler.handle(zhaolei, inbound("#ZZZZZZ 您好", "zhaolei", IdentityKind.STAFF))
+    await handler.handle(zhaolei, inbound("今天下午开会吗", "zhaolei", IdentityKind.STAFF))
     assert [text for _, text in stack.sender.texts] == [UNKNOWN_REFERENCE_REPLY.format(ref="ZZZZZZ"), USAGE_REPLY]

@@ -7,7 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from handoff_api.wecom.outbox import OutboxStatus, wecom_metadata, wecom_outbox
+from handoff_api.wecom.outbox import OutboxStatus
+from handoff_api.wecom.store import wecom_inbox, wecom_outbox
+from routing.sql_tables import metadata
 
 NOW = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 PAYLOAD = {"touser": "zhangsan", "msgtype": "text", "agentid": 1, "text": {"content": "您好"}}
@@ -69,7 +71,7 @@ async def test_naive_timestamps_are_refused(outbox):
 
 
 def test_table_shape():
-    assert wecom_outbox.metadata is wecom_metadata
+    assert wecom_outbox.metadata is metadata and wecom_inbox.metadata is metadata  # one schema for Alembic
     assert set(wecom_outbox.c.keys()) == {
         "id",
         "kind",

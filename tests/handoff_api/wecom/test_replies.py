@@ -7,16 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from handoff_api.wecom.channel import ConversationLinks
 from handoff_api.wecom.replies import FEEDBACK_HINT, SUGGESTIONS_HINT, ReplyRelay, render_for_wecom
+from handoff_api.wecom.store import ConversationLinks
+from routing.events import MessageAdded, RoutingEvent
 from routing.memory import MemoryIdempotencyStore, SystemClock
 from routing.models import Channel, Presence
 from tests.handoff_api.conftest import ANSWER
-from tests.handoff_api.wecom.test_channel import (
+from tests.handoff_api.wecom.stack import (
     KF_ACCOUNT,
     KNOWN_CLIENT_WECOM,
     SUGGESTED,
-    Event,
     RecordingSender,
     Stack,
     build_stack,
@@ -43,8 +43,8 @@ def make_relay(stack: Stack, sender: RecordingSender | None = None, default_open
     )
 
 
-async def relay_all(relay: ReplyRelay, events: list[Event]) -> int:
-    return sum([await relay.handle(event) for event in events])
+async def relay_all(relay: ReplyRelay, events: list[RoutingEvent]) -> int:
+    return sum([await relay.handle(event) for event in events if isinstance(event, MessageAdded)])
 
 
 # --------------------------------------------------------------------------- rendering
@@ -104,7 +104,7 @@ async def test_client_messages_and_other_channels_are_not_relayed(stack: Stack) 
     widget = await stack.routing.start_conversation("C10001", Channel.WIDGET)
     await stack.flow.client_message(widget.id, "科创板门槛")
     events = await drain(subscription)
-    assert {event["sender"] for event in events if event["type"] == "message"} == {"client", "bot"}
+    assert {event.sender for event in events if isinstance(event, MessageAdded)} == {"client", "bot"}
     assert await relay_all(make_relay(stack), events) == 0
     assert stack.sender.kf_texts == [] and stack.sender.texts == []
 

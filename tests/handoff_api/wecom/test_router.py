@@ -13,20 +13,14 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from handoff_api.wecom.client import KfMessage
 from handoff_api.wecom.crypto import WeComCrypto
-from handoff_api.wecom.inbox import InboxRetryPolicy
-from handoff_api.wecom.outbox import MemoryOutbox, OutboxStatus
-from handoff_api.wecom.router import (
-    UNSUPPORTED_REPLY,
-    CallbackProcessor,
-    InboundText,
-    WeComDeps,
-    classify_sender,
-    make_wecom_router,
-)
+from handoff_api.wecom.identity import InboundText
+from handoff_api.wecom.inbox import InboxRetryPolicy, InboxStatus, MemoryInbox
+from handoff_api.wecom.kf import KfMessage
+from handoff_api.wecom.processor import UNSUPPORTED_REPLY, CallbackProcessor, WeComDeps, classify_sender
+from handoff_api.wecom.router import make_wecom_router
 from handoff_api.wecom.settings import WeComSettings
-from tests.handoff_api.wecom.doubles import MemoryIdempotencyStore, RecordingHandler, RecordingOutbound
+from tests.handoff_api.wecom.doubles import RecordingHandler, RecordingOutbound
 
 CORP_ID = "wx5823bf96d3bd56c7"
 TOKEN = "QDG6eK"
@@ -56,15 +50,15 @@ def envelope(encrypt: str) -> str:
     )
 
 
-class BreakableInbox(MemoryOutbox):
+class BreakableInbox(MemoryInbox):
     """The in-memory inbox, which can be made to refuse new items (a database outage)."""
 
     broken = False
 
-    async def add(self, kind: str, payload: Mapping[str, Any], **kwargs: Any) -> int:
+    async def add(self, key: str, kind: str, payload: Mapping[str, Any], **kwargs: Any) -> int | None:
         if self.broken:
             raise ConnectionError("database unavailable")
-        return await super().add(kind, payload, **kwargs)
+        return await super().add(key, kind, payload, **kwargs)
 
 
 class Harness:
@@ -75,7 +69,6 @@ class Harness:
         self.inbox = BreakableInbox()
         self.deps = WeComDeps(
             crypto=self.crypto,
-            idempotency=MemoryIdempotencyStore(),
             handler=self.handler,
             outbound=self.outbound,
             max_body_bytes=64 * 1024,
@@ -84,7 +77,7 @@ class Harness:
         )
         self.processor = CallbackProcessor(self.deps)
         app = FastAPI()
-        app.include_router(make_wecom_router(self.deps, processor=self.processor))
+        app.include_router(make_wecom_router(lambda _request: self.processor))
         self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
 
     def signed(self, inner_xml: str, timestamp: str | None = None, nonce: str = "n123") -> tuple[dict[str, str], str]:
@@ -219,12 +212,12 @@ async def test_a_failing_handler_never_turns_into_a_500_and_the_message_is_retri
     assert "wecom inbox #1 failed (attempt 1)" in caplog.text and harness.handler.texts == []
     item = await harness.inbox.get(1)
     assert item is not None
-    assert (item.status, item.attempts, item.last_error) == (OutboxStatus.PENDING, 1, "RuntimeError: handler exploded")
+    assert (item.status, item.attempts, item.last_error) == (InboxStatus.PENDING, 1, "RuntimeError: handler exploded")
     harness.handler.fail = False
     await asyncio.sleep(0.05)  # the backoff
     assert await harness.processor.inbox.retry_once() == 1
     assert [text.msg_id for text in harness.handler.texts] == ["900"]
-    assert (await harness.inbox.get(item.id)).status is OutboxStatus.SENT
+    assert (await harness.inbox.get(item.id)).status is InboxStatus.HANDLED
     assert await harness.processor.inbox.retry_once() == 0
 
 
@@ -236,19 +229,21 @@ async def test_a_message_still_failing_after_the_last_attempt_is_kept_as_failed(
             await asyncio.sleep(0.05)
             assert await harness.processor.inbox.retry_once() == 0
     [item] = [await harness.inbox.get(1)]
-    assert item is not None and item.status is OutboxStatus.FAILED and item.attempts == 3
+    assert item is not None and item.status is InboxStatus.FAILED and item.attempts == 3
     assert "wecom inbox #1 given up after 3 attempts" in caplog.text
     await asyncio.sleep(0.05)
     assert await harness.processor.inbox.retry_once() == 0 and harness.handler.texts == []
 
 
 async def test_a_message_whose_worker_died_is_taken_over_after_the_lease(harness):
-    item_id = await harness.processor.accept_callback(text_xml(msg_id="902"))  # stored, never attempted
+    item_id = await harness.processor.accept_callback(
+        "wecom:msg:902", text_xml(msg_id="902")
+    )  # stored, never attempted
     assert await harness.processor.inbox.retry_once() == 0  # still leased to the first attempt
     await asyncio.sleep(0.6)
     assert await harness.processor.inbox.retry_once() == 1
     assert [text.msg_id for text in harness.handler.texts] == ["902"]
-    assert (await harness.inbox.get(item_id)).status is OutboxStatus.SENT
+    assert (await harness.inbox.get(item_id)).status is InboxStatus.HANDLED
 
 
 async def test_a_message_that_cannot_be_stored_gets_503_and_is_taken_on_redelivery(harness, caplog):
@@ -399,10 +394,63 @@ def test_deps_from_settings_wires_the_crypto_with_the_skew():
     )
     deps = WeComDeps.from_settings(
         settings,
-        idempotency=MemoryIdempotencyStore(),
         handler=RecordingHandler(),
         outbound=RecordingOutbound(),
     )
     assert (deps.max_body_bytes, deps.open_kfid) == (1000, "wkKF")
     ciphertext, signature = deps.crypto.encrypt("x", "n", str(int(time.time())))
     assert deps.crypto.decrypt_message(signature, str(int(time.time())), "n", ciphertext) == "x"
+
+
+async def test_before_the_channel_runs_every_callback_gets_503_so_wecom_delivers_it_again(caplog):
+    harness = Harness()
+    app = FastAPI()
+    app.include_router(make_wecom_router(lambda _request: None))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+        params, body = harness.signed(text_xml(msg_id="early"))
+        with caplog.at_level(logging.WARNING):
+            posted = await http.post(PATH, params=params, content=body)
+            verified = await http.get(PATH, params={**params, "echostr": "x"})
+    assert (posted.status_code, verified.status_code) == (503, 503)
+    assert "not running" in posted.text and "before the channel started" in caplog.text
+    assert harness.handler.texts == [] and await harness.inbox.get(1) is None
+    await harness.http.aclose()
+
+
+class StallingInbox(BreakableInbox):
+    """Holds the first insert until `go` is set, then fails it (a database that times out)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stalled = asyncio.Event()
+        self.go = asyncio.Event()
+        self.inserts = 0
+
+    async def add(self, *args: Any, **kwargs: Any) -> Any:
+        self.inserts += 1
+        if self.inserts == 1:
+            self.stalled.set()
+            await self.go.wait()
+            raise ConnectionError("database timed out")
+        return await super().add(*args, **kwargs)
+
+
+async def test_a_redelivery_racing_a_failed_insert_is_stored_not_taken_for_a_duplicate():
+    harness = Harness()
+    harness.inbox = harness.deps.inbox = StallingInbox()
+    harness.processor = CallbackProcessor(harness.deps)
+    app = FastAPI()
+    app.include_router(make_wecom_router(lambda _request: harness.processor))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+        first_params, first_body = harness.signed(text_xml(msg_id="904"), nonce="first")
+        first = asyncio.create_task(http.post(PATH, params=first_params, content=first_body))
+        await harness.inbox.stalled.wait()  # the first delivery is being stored when WeCom redelivers
+        again_params, again_body = harness.signed(text_xml(msg_id="904"), nonce="again")
+        again = await http.post(PATH, params=again_params, content=again_body)
+        harness.inbox.go.set()
+        answers = sorted([(await first).status_code, again.status_code])
+        await harness.deps.tasks.join()
+    assert answers == [200, 503]
+    assert [text.msg_id for text in harness.handler.texts] == ["904"]  # the one acknowledged was stored
+    await harness.deps.tasks.aclose()
+    await harness.http.aclose()

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from handoff_api.wecom.token_cache import MemoryTokenCache, kf_cursor_key, token_key
+from handoff_api.wecom.token_cache import MemoryTokenCache, token_key
 
 
 async def test_get_returns_what_was_set(token_cache):
@@ -33,6 +33,5 @@ async def test_memory_entries_expire():
     assert await cache.get("k") is None
 
 
-def test_key_templates():
+def test_key_template():
     assert token_key("ww1", 1000002) == "tre:wecom:token:ww1:1000002"
-    assert kf_cursor_key("ww1", "wkA") == "tre:wecom:kf_cursor:ww1:wkA"

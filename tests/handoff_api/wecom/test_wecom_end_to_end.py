@@ -1,38 +1,34 @@
-"""WeCom end to end: the real app (create_app + the WeCom channel as main.py mounts it), encrypted
+"""WeCom end to end: the real app (create_app with WECOM_ENABLED, as main.py wires it), encrypted
 callbacks, the scripted bot, the console REST API, and the local fake WeCom API recording what is sent.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from redis.asyncio import Redis as AsyncRedis
 
-from handoff_api.bot_client import BotClient
-from handoff_api.container import Container
 from handoff_api.main import create_app
 from handoff_api.settings import Settings
-from handoff_api.wecom.channel import guest_client_id
 from handoff_api.wecom.crypto import WeComCrypto
+from handoff_api.wecom.inbound import guest_client_id
 from handoff_api.wecom.notifications import reference_code
 from handoff_api.wecom.replies import FEEDBACK_HINT
-from handoff_api.wecom.tasks import BackgroundTaskSet
-from handoff_api.wecom.wiring import OrderedDispatcher, WeComChannelSettings, build_wecom_channel
+from handoff_api.wecom.settings import WeComChannelSettings
+from handoff_api.wecom.wiring import build_wecom_channel
 from routing.settings import RoutingSettings
-from tests.handoff_api.conftest import ANSWER, REDIS_URL, ScriptedBot, login
+from tests.handoff_api.conftest import ANSWER, ScriptedBot, login
 from tests.handoff_api.wecom.fake_wecom import FakeWeCom
-from tests.net import drop_redis_keys
+from tests.net import TEST_REDIS_URL, drop_redis_keys
 
 TOKEN = "QDG6eK"
 AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
@@ -44,43 +40,6 @@ KF_PATH = "/cgi-bin/kf/send_msg"
 APP_PATH = "/cgi-bin/message/send"
 
 T = TypeVar("T")
-
-
-def create_app_with_wecom(
-    settings: Settings, wecom: WeComChannelSettings, bot: BotClient, routing_settings: RoutingSettings
-) -> FastAPI:
-    """main.create_app, with the WeCom channel built, mounted and started in its lifespan as main.py does."""
-    app = create_app(settings, bot=bot, routing_settings=routing_settings)
-    inner = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(application: FastAPI) -> AsyncIterator[Any]:
-        async with inner(application) as state:
-            container: Container = application.state.container
-            redis = AsyncRedis.from_url(settings.redis_url) if settings.redis_url else None
-            channel = build_wecom_channel(
-                wecom,
-                routing=container.routing,
-                flow=container.flow,
-                record=container.routing.record,
-                events=container.routing.events,
-                idempotency=container.routing.idempotency,
-                engine=container.engine,
-                redis=redis,
-                console_base_url=CONSOLE,
-            )
-            channel.mount(application)
-            application.state.wecom = channel
-            await channel.start()
-            try:
-                yield state
-            finally:
-                await channel.stop()
-                if redis is not None:
-                    await redis.aclose()
-
-    app.router.lifespan_context = lifespan
-    return app
 
 
 class World:
@@ -165,6 +124,17 @@ class World:
             rows = connection.execute("SELECT status, payload FROM wecom_outbox ORDER BY id").fetchall()
         return [(str(status), str(json.loads(payload)["text"]["content"])) for status, payload in rows]
 
+    def inbox_keys(self) -> list[str]:
+        """The de-duplication key of every stored inbox item."""
+        with sqlite3.connect(self.database) as connection:
+            return [str(key) for (key,) in connection.execute("SELECT dedup_key FROM wecom_inbox").fetchall()]
+
+    def inbox_errors(self) -> list[str]:
+        """The last error of every inbox item that has one."""
+        with sqlite3.connect(self.database) as connection:
+            rows = connection.execute("SELECT last_error FROM wecom_inbox WHERE last_error IS NOT NULL").fetchall()
+        return [str(error) for (error,) in rows]
+
     def conversation(self, conversation_id: str) -> dict[str, Any]:
         body: dict[str, Any] = self.http.get(f"/api/v1/conversations/{conversation_id}").json()
         return body
@@ -188,18 +158,8 @@ def fake_wecom() -> Iterator[FakeWeCom]:
         yield fake
 
 
-@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
-def world(request: pytest.FixtureRequest, tmp_path: Path, fake_wecom: FakeWeCom) -> Iterator[World]:
-    """The app on the embedded backends, and again with Redis behind routing's ports and the token cache."""
-    database = tmp_path / "engine.db"
-    prefix = f"tre-test-{uuid.uuid4().hex[:8]}:"
-    settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{database}",
-        kb_index_dir=tmp_path / "no-index",
-        redis_url=REDIS_URL if request.param == "redis" else None,
-        tick_seconds=0.2,
-        max_message_chars=200,
-    )
+def app_settings(database: Path, fake_wecom: FakeWeCom, redis_url: str | None = None) -> Settings:
+    """The API's settings with the WeCom channel enabled against the fake WeCom API."""
     wecom = WeComChannelSettings(
         enabled=True,
         corp_id=fake_wecom.state.corp_id,
@@ -216,16 +176,34 @@ def world(request: pytest.FixtureRequest, tmp_path: Path, fake_wecom: FakeWeCom)
         drain_interval_seconds=0.1,
         drain_backoff_seconds=0.2,
         catch_up_hours=0,
+        console_base_url=CONSOLE,
+        inbox_expiry_interval_seconds=0.2,
     )
+    return Settings(
+        database_url=f"sqlite+aiosqlite:///{database}",
+        kb_index_dir=database.parent / "no-index",
+        redis_url=redis_url,
+        tick_seconds=0.2,
+        max_message_chars=200,
+        wecom=wecom,
+    )
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+def world(request: pytest.FixtureRequest, tmp_path: Path, fake_wecom: FakeWeCom) -> Iterator[World]:
+    """The app on the embedded backends, and again with Redis behind routing's ports and the token cache."""
+    database = tmp_path / "engine.db"
+    prefix = f"tre-test-{uuid.uuid4().hex[:8]}:"
+    settings = app_settings(database, fake_wecom, TEST_REDIS_URL if request.param == "redis" else None)
     bot = ScriptedBot()
-    app = create_app_with_wecom(settings, wecom, bot, RoutingSettings(always_open=True, redis_key_prefix=prefix))
+    app = create_app(settings, bot=bot, routing_settings=RoutingSettings(always_open=True, redis_key_prefix=prefix))
     try:
         with TestClient(app) as http:
             yield World(http, fake_wecom, bot, database, app)
     finally:
         if request.param == "redis":
-            drop_redis_keys(REDIS_URL, prefix)
-            drop_redis_keys(REDIS_URL, f"tre:wecom:*:{fake_wecom.state.corp_id}:")
+            drop_redis_keys(TEST_REDIS_URL, prefix)
+            drop_redis_keys(TEST_REDIS_URL, f"tre:wecom:*:{fake_wecom.state.corp_id}:")
 
 
 def test_the_callback_url_verifies_through_the_mounted_router(world: World) -> None:
@@ -321,6 +299,16 @@ def test_duplicate_callbacks_produce_one_reply(world: World) -> None:
     assert [text for _, text in world.bot.calls] == ["科创板门槛", "科创板门槛"]
 
 
+def test_a_message_marked_seen_by_a_worker_that_died_before_storing_it_is_still_taken(world: World) -> None:
+    idempotency = world.app.state.container.routing.idempotency
+    assert world.http.portal is not None
+    world.http.portal.call(idempotency.claim, "wecom:msg:556001", 86400)  # the dead worker's mark
+    member = "wangxiaoer"
+    world.app_text(member, "科创板门槛", msg_id="556001")  # WeCom's redelivery
+    [answer] = wait_for(lambda: world.app_texts(member))
+    assert answer.startswith(str(ANSWER["text"]))
+
+
 def test_an_outage_is_retried_and_delivered_after_recovery(world: World) -> None:
     world.kf_message(CLIENT, "能推荐一只股票吗")
     wait_for(lambda: world.cards("zhaolei"))
@@ -343,6 +331,42 @@ def test_an_outage_is_retried_and_delivered_after_recovery(world: World) -> None
     wait_for(lambda: all(status == "sent" for status, _ in world.outbox()))
     time.sleep(0.3)
     assert world.kf_texts(CLIENT).count("【赵磊】您好，我是赵磊，稍后给您详细答复。") == 1
+
+
+def test_pulled_messages_that_could_not_be_stored_are_pulled_again(world: World) -> None:
+    with sqlite3.connect(world.database) as connection:  # the database refuses the pulled messages
+        connection.execute(
+            "CREATE TRIGGER refuse_pulled BEFORE INSERT ON wecom_inbox WHEN NEW.kind = 'kf' "
+            "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+        )
+    world.kf_message(CLIENT, "科创板门槛")
+    wait_for(lambda: "disk full" in " ".join(world.inbox_errors()))  # the notification's handling failed
+    with sqlite3.connect(world.database) as connection:
+        connection.execute("DROP TRIGGER refuse_pulled")
+    world.kf_event()  # WeCom's next notification: the sync cursor must not have moved past the message
+    [answer] = wait_for(lambda: world.kf_texts(CLIENT))
+    assert answer == f"{ANSWER['text']}\n\n{FEEDBACK_HINT}"
+    assert [text for _, text in world.bot.calls] == ["科创板门槛"]
+
+
+def test_the_running_app_deletes_inbox_items_past_their_retention(world: World) -> None:
+    now = datetime.now(UTC)
+    rows = [  # (key, status, arrived days ago)
+        ("old-handled", "sent", 31),
+        ("recent-handled", "sent", 29),
+        ("old-failed", "failed", 31),
+        ("older-failed", "failed", 91),
+        ("old-pending", "pending", 120),
+    ]
+    with sqlite3.connect(world.database) as connection:
+        for key, status, days in rows:
+            arrived = (now - timedelta(days=days)).strftime("%Y-%m-%d %H:%M:%S.%f")
+            connection.execute(
+                "INSERT INTO wecom_inbox (kind, payload, status, attempts, next_attempt_at, created_at, dedup_key) "
+                "VALUES ('callback', '{}', ?, 1, ?, ?, ?)",
+                (status, "2100-01-01 00:00:00.000000", arrived, key),
+            )
+    wait_for(lambda: set(world.inbox_keys()) == {"recent-handled", "old-failed", "old-pending"})
 
 
 def test_an_unknown_wecom_user_is_a_guest_answered_by_the_bot(world: World) -> None:
@@ -368,29 +392,26 @@ def test_a_restarted_app_serves_callbacks_with_the_new_channel(world: World) -> 
         assert {conversation_id for conversation_id, _ in world.bot.calls} == {world.bot.calls[0][0]}
 
 
-async def test_the_dispatcher_keeps_each_conversations_order_and_survives_failures() -> None:
-    tasks = BackgroundTaskSet()
-    dispatcher = OrderedDispatcher(tasks)
-    seen: list[str] = []
+def test_callbacks_get_503_until_the_app_has_started_and_again_once_it_has_stopped(
+    tmp_path: Path, fake_wecom: FakeWeCom
+) -> None:
+    app = create_app(app_settings(tmp_path / "engine.db", fake_wecom), bot=ScriptedBot())
+    idle = TestClient(app)  # outside `with`: the lifespan (which starts the channel) does not run
+    world = World(idle, fake_wecom, ScriptedBot(), tmp_path / "engine.db", app)
+    timestamp, nonce = str(int(time.time())), "n1"
+    echostr, signature = world.crypto.encrypt("verify-me", nonce, timestamp)
+    query = {"msg_signature": signature, "timestamp": timestamp, "nonce": nonce, "echostr": echostr}
+    early = idle.get("/wecom/callback", params=query)
+    assert early.status_code == 503 and "not running" in early.text
+    with TestClient(app) as running:
+        assert running.get("/wecom/callback", params=query).text == "verify-me"
+    assert idle.get("/wecom/callback", params=query).status_code == 503
 
-    def job(name: str, delay: float, fail: bool = False) -> Callable[[], Awaitable[None]]:
-        async def run() -> None:
-            await asyncio.sleep(delay)
-            if fail:
-                raise RuntimeError("boom")
-            seen.append(name)
 
-        return run
-
-    dispatcher.submit("a", job("a1", 0.05))
-    dispatcher.submit("b", job("b1", 0.0))
-    dispatcher.submit("a", job("a2", 0.0, fail=True))
-    dispatcher.submit("a", job("a3", 0.0))
-    await tasks.join()
-    assert seen.index("a1") < seen.index("a3") and seen[0] == "b1" and "a2" not in seen
-    dispatcher.submit("a", job("a4", 0.0))  # a drained key starts afresh
-    await tasks.join()
-    assert seen[-1] == "a4"
+def test_without_wecom_enabled_there_is_no_callback_route(tmp_path: Path) -> None:
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'engine.db'}", kb_index_dir=tmp_path / "none")
+    with TestClient(create_app(settings, bot=ScriptedBot())) as http:
+        assert http.post("/wecom/callback").status_code == 404
 
 
 def test_a_disabled_channel_is_not_built() -> None:
@@ -400,7 +421,7 @@ def test_a_disabled_channel_is_not_built() -> None:
             routing=None,  # type: ignore[arg-type]
             flow=None,  # type: ignore[arg-type]
             record=None,  # type: ignore[arg-type]
-            events=None,  # type: ignore[arg-type]
+            hub=None,  # type: ignore[arg-type]
             idempotency=None,  # type: ignore[arg-type]
             engine=None,  # type: ignore[arg-type]
             redis=None,
