@@ -162,6 +162,77 @@ def build_wecom(
     )
 
 
+@dataclass
+class Running:
+    """One started engine: what the routes use, and what shutdown must stop."""
+
+    container: Container
+    engine: AsyncEngine
+    stores: Stores
+    rasa: BotClient
+    wecom: WeComChannel | None
+    stop_ticking: asyncio.Event
+    ticker: asyncio.Task[None]
+
+
+async def start_engine(settings: Settings, bot: BotClient | None, limits: RoutingSettings) -> Running:
+    """Open the record, the stores, the index, routing, tier 1, the hub, WeCom and the routing tick."""
+    engine, record = await open_record(settings)
+    clock = SystemClock()
+    stores = build_stores(settings, limits, clock)
+    kb = load_knowledge_base(settings)
+    classifier = NearestEntriesClassifier(kb) if kb else FixedQueueClassifier()
+    routing = RoutingService(
+        record, stores.queues, stores.presence, stores.events, stores.idempotency, clock, classifier, limits
+    )
+    await routing.rebuild_queues()
+    rasa = bot or RasaRestClient(
+        settings.rasa_urls, settings.rasa_timeout_seconds, auth_token=_secret(settings.rasa_auth_token)
+    )
+    tier1 = ResilientBot(rasa, LocalTier1(kb.retrieve if kb else None))
+    warning = limits.calendar_warning(datetime.now(ZoneInfo(limits.timezone)).date())
+    if warning:
+        log.warning("%s", warning)
+    hub = RealtimeHub(stores.events)
+    await hub.start()
+    container = Container(
+        settings=settings,
+        routing=routing,
+        engine=engine,
+        flow=ConversationFlow(routing, tier1, settings.max_message_chars),
+        bot=tier1,
+        hub=hub,
+        knowledge_base=kb,
+        health_checks=health_checks(engine, tier1, kb, stores, settings=settings, limits=limits),
+    )
+    wecom = build_wecom(settings, container, stores, record, engine, clock=clock)
+    if wecom is not None:
+        await wecom.start()
+    stop_ticking = asyncio.Event()
+    ticker = asyncio.create_task(tick_until(stop_ticking, routing, settings.tick_seconds))
+    return Running(container, engine, stores, rasa, wecom, stop_ticking, ticker)
+
+
+async def stop_engine(running: Running) -> None:
+    """Stop everything `start_engine` started, waiting a bounded time for each part."""
+    if running.wecom is not None:
+        await running.wecom.stop()
+    await running.container.hub.stop()
+    running.stop_ticking.set()
+    try:
+        await asyncio.wait_for(running.ticker, SHUTDOWN_TICK_SECONDS)
+    except TimeoutError:
+        log.warning("routing tick did not finish within %ss at shutdown; cancelled", SHUTDOWN_TICK_SECONDS)
+    if isinstance(running.rasa, RasaRestClient):
+        await running.rasa.aclose()
+    if running.stores.redis is not None:
+        await running.stores.redis.aclose()
+    try:
+        await asyncio.wait_for(running.engine.dispose(), SHUTDOWN_TICK_SECONDS)
+    except TimeoutError:
+        log.warning("database connections did not close within %ss at shutdown", SHUTDOWN_TICK_SECONDS)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -174,62 +245,14 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine, record = await open_record(settings)
-        limits = routing_settings or RoutingSettings()
-        clock = SystemClock()
-        stores = build_stores(settings, limits, clock)
-        kb = load_knowledge_base(settings)
-        classifier = NearestEntriesClassifier(kb) if kb else FixedQueueClassifier()
-        routing = RoutingService(
-            record, stores.queues, stores.presence, stores.events, stores.idempotency, clock, classifier, limits
-        )
-        await routing.rebuild_queues()
-        rasa = bot or RasaRestClient(
-            settings.rasa_urls, settings.rasa_timeout_seconds, auth_token=_secret(settings.rasa_auth_token)
-        )
-        bot_client = ResilientBot(rasa, LocalTier1(kb.retrieve if kb else None))
-        warning = limits.calendar_warning(datetime.now(ZoneInfo(limits.timezone)).date())
-        if warning:
-            log.warning("%s", warning)
-        hub = RealtimeHub(stores.events)
-        await hub.start()
-        container = Container(
-            settings=settings,
-            routing=routing,
-            engine=engine,
-            flow=ConversationFlow(routing, bot_client, settings.max_message_chars),
-            bot=bot_client,
-            hub=hub,
-            knowledge_base=kb,
-            health_checks=health_checks(engine, bot_client, kb, stores, settings=settings, limits=limits),
-        )
-        app.state.container = container
-        wecom = build_wecom(settings, container, stores, record, engine, clock=clock)
-        if wecom is not None:
-            await wecom.start()
-            app.state.wecom = wecom  # from now on the callback router serves it
-        stop_ticking = asyncio.Event()
-        ticker = asyncio.create_task(tick_until(stop_ticking, routing, settings.tick_seconds))
+        running = await start_engine(settings, bot, routing_settings or RoutingSettings())
+        app.state.container = running.container
+        app.state.wecom = running.wecom  # from now on the callback router serves it
         try:
             yield
         finally:
-            if wecom is not None:
-                app.state.wecom = None  # callbacks get 503 again, so WeCom delivers them once more later
-                await wecom.stop()
-            await hub.stop()
-            stop_ticking.set()
-            try:
-                await asyncio.wait_for(ticker, SHUTDOWN_TICK_SECONDS)
-            except TimeoutError:
-                log.warning("routing tick did not finish within %ss at shutdown; cancelled", SHUTDOWN_TICK_SECONDS)
-            if isinstance(rasa, RasaRestClient):
-                await rasa.aclose()
-            if stores.redis is not None:
-                await stores.redis.aclose()
-            try:
-                await asyncio.wait_for(engine.dispose(), SHUTDOWN_TICK_SECONDS)
-            except TimeoutError:
-                log.warning("database connections did not close within %ss at shutdown", SHUTDOWN_TICK_SECONDS)
+            app.state.wecom = None  # callbacks get 503 again, so WeCom delivers them once more later
+            await stop_engine(running)
 
     app = FastAPI(title="Tiered Response Engine", version="0.1.0", lifespan=lifespan)
     install_error_handlers(app)
