@@ -34,6 +34,7 @@ class FaqService:
             loaded.entries,
             loaded.document_index,
             weights=ScoringWeights.from_dict(loaded.meta.get("weights", {})),
+            classifier=loaded.classifier,
         )
         self._entries = {entry.id: entry for entry in loaded.entries}
 
@@ -78,7 +79,8 @@ class FaqService:
         return self._loaded.entries
 
     def info(self) -> dict[str, Any]:
-        """Entries, phrasings, encoder, corpus hash, bands, index kind and calibration figures."""
+        """Entries, phrasings, encoder, corpus hash, bands, index kind, calibration figures, the learned
+        scorer's description and the learned-phrasing counts."""
         meta = self._loaded.meta
         return {
             "entries": len(self._loaded.entries),
@@ -91,6 +93,8 @@ class FaqService:
             "weights": meta.get("weights"),
             "calibration": meta.get("calibration"),
             "built_at": meta.get("built_at"),
+            "scorer": meta.get("scorer"),
+            "learned": meta.get("learned"),
         }
 
 
