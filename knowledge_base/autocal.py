@@ -78,7 +78,9 @@ def cross_validated_outcomes(materials: Materials, folds: int = FOLDS) -> list[O
         engine = assemble(materials, keep).engine
         texts = [materials.rows[i].text for i in test_rows.tolist()]
         hits = engine.hits_for_vectors(texts, materials.row_vectors[test_rows])
-        outcomes += [outcome_of(found, materials.rows[i].entry_id) for i, found in zip(test_rows.tolist(), hits, strict=True)]
+        outcomes += [
+            outcome_of(found, materials.rows[i].entry_id) for i, found in zip(test_rows.tolist(), hits, strict=True)
+        ]
     return outcomes
 
 

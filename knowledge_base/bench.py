@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from knowledge_base.autocal import cross_validated_outcomes, labelled_outcomes
-from knowledge_base.builder import OFF_TOPIC_FILE, BuildOptions, phrasing_rows
+from knowledge_base.autocal import auto_calibration, cross_validated_outcomes, labelled_outcomes
+from knowledge_base.builder import OFF_TOPIC_FILE, phrasing_rows
 from knowledge_base.calibration import Outcome, calibrate
 from knowledge_base.corpus import load_corpus
 from knowledge_base.encoders import Encoder, make_encoder
@@ -26,7 +26,7 @@ from knowledge_base.engine import encode_batched, entry_document
 from knowledge_base.evaluation import load_queries
 from knowledge_base.models import ScoreBands
 from knowledge_base.normalize import NORMALISER_VERSION, canonical, fold
-from knowledge_base.retriever import BLEND_ONLY, ScoringWeights
+from knowledge_base.retriever import BLEND_ONLY, WEIGHT_NAMES, ScoringWeights
 from knowledge_base.training import Materials, assemble
 
 DEFAULT_SETTINGS = ("classifier=0", "classifier=0.3")
@@ -107,14 +107,18 @@ def apply_bands(outcomes: Sequence[Outcome], bands: ScoreBands) -> dict[str, flo
 
 
 def parse_setting(spec: str) -> ScoringWeights:
-    """``name=value,...`` over the blend defaults (``classifier`` defaults to 0 here: the blend alone)."""
-    values = BLEND_ONLY.to_dict()
+    """``name=value,...``: naming any blend weight sets the unnamed ones to 0, else the blend defaults
+    stay; an unnamed ``classifier`` share is 0 here (the blend alone)."""
+    given: dict[str, float] = {}
     for part in spec.split(","):
         name, _, value = part.partition("=")
-        if name.strip() not in values:
+        if name.strip() not in WEIGHT_NAMES:
             raise ValueError(f"unknown scoring weight '{name.strip()}'")
-        values[name.strip()] = float(value)
-    return ScoringWeights.from_dict(values)
+        given[name.strip()] = float(value)
+    base = BLEND_ONLY.to_dict()
+    if any(name != "classifier" for name in given):
+        base = dict.fromkeys(WEIGHT_NAMES, 0.0)
+    return ScoringWeights.from_dict(base | given)
 
 
 def run_setting(
@@ -125,8 +129,6 @@ def run_setting(
     prepare: Callable[[str], str],
 ) -> dict[str, Any]:
     """Figures of one scoring setting (see the module docstring)."""
-    from knowledge_base.autocal import auto_calibration
-
     corpus = load_corpus(faq)
     rows = phrasing_rows(corpus, index_answers=False)
     vectors = encode_batched(encoder, [row.text for row in rows], prepare=prepare)
@@ -135,7 +137,7 @@ def run_setting(
     engine = assemble(materials).engine
     engine.prepare = prepare
     held_out = cross_validated_outcomes(materials)
-    auto = auto_calibration(materials, engine, BuildOptions().off_topic_file or OFF_TOPIC_FILE)
+    auto = auto_calibration(materials, engine, OFF_TOPIC_FILE)
     report: dict[str, Any] = {
         "weights": weights.to_dict(),
         "cv_top1": round(sum(o.top1_correct for o in held_out) / max(len(held_out), 1), 4),

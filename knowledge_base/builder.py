@@ -229,7 +229,13 @@ def learn(
         [stored[old_vectors[(r.entry_id, r.text)]] if r not in encoded else encoded[r] for r in rows]
     ).astype(np.float32)
     materials = Materials(
-        encoder, loaded.entries, tuple(rows), vectors, loaded.document_index.vectors(), options.weights, options.training
+        encoder,
+        loaded.entries,
+        tuple(rows),
+        vectors,
+        loaded.document_index.vectors(),
+        options.weights,
+        options.training,
     )
     calibrate_hash = file_hash(calibrate_file) if calibrate_file else None
     fingerprint = fingerprint_of(str(meta["corpus_hash"]), rows, options, calibrate_hash)

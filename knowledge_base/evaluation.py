@@ -168,6 +168,20 @@ def summarise(records: Sequence[EvalRecord]) -> dict[str, Any]:
     }
 
 
+def summarise_ranking(hits: Sequence[Sequence[Hit]], queries: Sequence[LabelledQuery]) -> dict[str, Any]:
+    """Band-free ranking figures over answerable queries: top1, top3 and MRR@10."""
+    ranked = [([h.entry.id for h in found], q.expected_id) for found, q in zip(hits, queries, strict=True)]
+    answerable = [(ids, expected) for ids, expected in ranked if expected is not None]
+    if not answerable:
+        return {"top1": None, "top3": None, "mrr10": None}
+    count = len(answerable)
+    return {
+        "top1": round(sum(ids[:1] == [e] for ids, e in answerable) / count, 4),
+        "top3": round(sum(e in ids[:3] for ids, e in answerable) / count, 4),
+        "mrr10": round(sum(_reciprocal_rank(ids, e) for ids, e in answerable) / count, 4),
+    }
+
+
 def failures(records: Sequence[EvalRecord]) -> list[dict[str, Any]]:
     """Queries answered wrongly, answerable queries not at top-1, and null queries answered."""
     rows: list[dict[str, Any]] = []

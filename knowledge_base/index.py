@@ -241,7 +241,9 @@ def read_classifier(directory: Path, meta: dict[str, Any], entries: tuple[FaqEnt
     uses_scorer = float(meta.get("weights", {}).get("classifier", 0.0)) > 0.0
     if not isinstance(recorded, dict):
         if uses_scorer:
-            raise IndexMismatchError(f"index at '{directory}' scores with a learned scorer but records none; rebuild it")
+            raise IndexMismatchError(
+                f"index at '{directory}' scores with a learned scorer but records none; rebuild it"
+            )
         return None
     path = directory / str(recorded.get("file", SCORER_FILE))
     if recorded.get("version") != SCORER_VERSION:
@@ -261,7 +263,9 @@ def read_classifier(directory: Path, meta: dict[str, Any], entries: tuple[FaqEnt
             "time (it was replaced or edited); rebuild the index"
         )
     if classifier.entry_ids != tuple(entry.id for entry in entries) or classifier.dim != int(meta.get("dim", -1)):
-        raise IndexMismatchError(f"index at '{directory}': the learned scorer was trained for other entries; rebuild it")
+        raise IndexMismatchError(
+            f"index at '{directory}': the learned scorer was trained for other entries; rebuild it"
+        )
     return classifier
 
 

@@ -153,7 +153,9 @@ def train_classifier(
     return EntryClassifier(tuple(entry_ids), centre, scale, weights)
 
 
-def _adam(features: Matrix, y: npt.NDArray[np.int64], n_classes: int, sample_weights: Matrix, config: TrainingConfig) -> Matrix:
+def _adam(
+    features: Matrix, y: npt.NDArray[np.int64], n_classes: int, sample_weights: Matrix, config: TrainingConfig
+) -> Matrix:
     """Full-batch Adam on the weighted softmax cross-entropy plus ``l2 / 2 * |W|^2``."""
     rows = np.arange(features.shape[0])
     weights = np.zeros((features.shape[1], n_classes), dtype=np.float32)
