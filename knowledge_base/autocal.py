@@ -23,14 +23,16 @@ from knowledge_base.training import Materials, assemble
 
 FOLDS = 5
 CROSS_VALIDATION_SAMPLE = 4_000
-# Fewer held-out phrasings than this and the bands come from answer sentences instead.
+# Fewer held-out phrasings than this (or than entries, for a small corpus) and the bands come from
+# answer sentences instead.
 MIN_HELD_OUT = 30
 ANSWER_SENTENCES_PER_ENTRY = 2
 MIN_SENTENCE_CHARS = 6
-# Automatic bands ask this precision of held-out phrasings and accept at most this share of the
-# off-topic list: off-topic questions of another population are answered about twice as often as the
-# list itself, so the cap is kept well under the 3% the tier-1 service may tolerate.
-AUTO_TARGET_PRECISION = 0.95
+# Automatic bands ask this precision of held-out phrasings (editor-written phrasings are harder than
+# client questions, so 0.9 on them is about 0.98 on clients) and accept at most this share of the
+# off-topic list: off-topic questions of another population were answered 2-4 times as often as the
+# list itself (protocol holdout), so the cap is kept well under the 3% tier 1 may tolerate.
+AUTO_TARGET_PRECISION = 0.9
 AUTO_MAX_OUT_OF_SCOPE = 0.01
 # Thresholds picked on a labelled file are optimistic on that same file: asking 0.96 precision and at
 # most 3% out-of-scope answers in-sample kept precision >= 0.95 in 2-fold cross-validation on the
@@ -104,7 +106,8 @@ def auto_calibration(materials: Materials, engine: Engine, off_topic: Path) -> C
     negatives_text = read_off_topic(off_topic)
     negatives = labelled_outcomes(engine, [LabelledQuery(q, None) for q in negatives_text]) if negatives_text else []
     source = CROSS_VALIDATED
-    positives = cross_validated_outcomes(materials) if len(held_out_rows(materials)) >= MIN_HELD_OUT else []
+    enough = max(1, min(MIN_HELD_OUT, len(materials.entries)))
+    positives = cross_validated_outcomes(materials) if len(held_out_rows(materials)) >= enough else []
     if not positives:
         source = ANSWER_SENTENCES
         positives = labelled_outcomes(engine, answer_sentences(materials))
