@@ -141,7 +141,8 @@ def test_learn_from_an_index_without_the_corpus_files(
     (sample_corpus / "sample.yml").unlink()
     feedback = tmp_path / "fb.jsonl"
     feedback.write_text(
-        '{"query": "两融门槛多少", "faq_id": "wm-margin-open"}\n{"query": "两融门槛多少？", "faq_id": "wm-margin-open"}\n',
+        '{"query": "两融门槛多少", "faq_id": "wm-margin-open"}\n'
+        '{"query": "两融门槛多少？", "faq_id": "wm-margin-open"}\n',
         encoding="utf-8",
     )
     result = learn(out, feedback, out, off_topic_file=off_topic, encoder=char_encoder, log=lambda _: None)

@@ -52,8 +52,10 @@ def test_protocol_reports_every_scenario_and_scoring(sample_corpus: Path, histor
             assert all(0.0 <= figures[m] <= 1.0 for m in METRICS), (scenario, scoring, figures)
             resolvable = figures["answered_right"] + figures["suggested_right"]
             assert figures["tier1_resolvable"] == pytest.approx(resolvable, abs=1e-4)
-    assert report["standard"]["fused"]["calibration"] == "answer sentences as pseudo-queries"
-    assert report["learned"]["fused"]["calibration"] == "cross-validated phrasings"
+    standard, learned = report["standard"]["fused"], report["learned"]["fused"]
+    assert isinstance(standard, dict) and isinstance(learned, dict)
+    assert standard["calibration"] == "answer sentences as pseudo-queries"
+    assert learned["calibration"] == "cross-validated phrasings"
     assert len(logged) == 4
     table = format_report(report)
     assert table.splitlines()[0].split()[:3] == ["scenario", "scoring", "top1"]
