@@ -173,8 +173,8 @@ class Engine:
         return hits
 
     def _lexical(self, query: str, row_groups: Sequence[IntArray]) -> npt.NDArray[np.float64]:
-        prepared = self.prepare(query)
-        return np.array([max(self.lexical.score(prepared, rows.tolist())) for rows in row_groups], dtype=np.float64)
+        groups = [rows.tolist() for rows in row_groups]
+        return np.array(self.lexical.best_per_group(self.prepare(query), groups), dtype=np.float64)
 
     def hits_for(self, queries: Sequence[str], *, on: date | None = None, limit: int = 10) -> list[list[Hit]]:
         """Entry hits for raw client questions."""

@@ -46,7 +46,7 @@ def test_eval_set_is_the_two_parts_concatenated() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(600)
 def test_automatic_bands_meet_the_targets(tmp_path: Path) -> None:
     """Built WITHOUT the labelled file (as a held-out corpus would be), then evaluated on it. The automatic
     bands favour suggestions over risky answers: few wrong answers and off-topic answers, most questions
