@@ -75,24 +75,36 @@ def cluster_questions(
 
 def _agglomerate(similarity: npt.NDArray[np.float64], threshold: float) -> list[list[int]]:
     """Average-linkage merging on a similarity matrix; ties break on the lowest indices."""
-    groups: list[list[int]] = [[i] for i in range(similarity.shape[0])]
+    count = similarity.shape[0]
+    groups: list[list[int]] = [[i] for i in range(count)]
     linkage = similarity.copy()
     np.fill_diagonal(linkage, -np.inf)
-    alive = np.ones(len(groups), dtype=bool)
-    sizes = np.ones(len(groups))
+    alive = np.ones(count, dtype=bool)
+    sizes = np.ones(count)
+    partner = np.argmax(linkage, axis=1)  # each live cluster's most similar live cluster
+    best = linkage[np.arange(count), partner]
     while alive.sum() > 1:
-        masked = np.where(alive[:, None] & alive[None, :], linkage, -np.inf)
-        flat = int(np.argmax(masked))
-        a, b = divmod(flat, masked.shape[1])
-        if masked[a, b] < threshold:
+        a = int(np.argmax(np.where(alive, best, -np.inf)))
+        b = int(partner[a])
+        if best[a] < threshold:
             break
         a, b = min(a, b), max(a, b)
         merged = (linkage[a] * sizes[a] + linkage[b] * sizes[b]) / (sizes[a] + sizes[b])
+        merged[~alive] = -np.inf
+        merged[[a, b]] = -np.inf
         linkage[a], linkage[:, a] = merged, merged
-        linkage[a, a] = -np.inf
+        linkage[b], linkage[:, b] = -np.inf, -np.inf
         sizes[a] += sizes[b]
         alive[b] = False
+        best[b] = -np.inf
         groups[a] = sorted(groups[a] + groups[b])
+        stale = np.flatnonzero(alive & ((partner == a) | (partner == b)))
+        for row in [a, *stale.tolist()]:
+            partner[row] = int(np.argmax(linkage[row]))
+            best[row] = linkage[row, partner[row]]
+        gained = alive & (merged > best)
+        partner[gained] = a
+        best[gained] = merged[gained]
     return [groups[i] for i in np.flatnonzero(alive)]
 
 
