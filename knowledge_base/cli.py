@@ -198,6 +198,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
             "encoder": loaded.meta.get("encoder"),
             "index_kind": loaded.meta.get("index_kind"),
             "bands": loaded.meta.get("bands"),
+            "learned_phrasings": loaded.meta.get("learned", {}).get("phrasings", 0),
+            "calibration": loaded.meta.get("calibration", {}).get("source"),
         }
     if len(report) == 1:
         report = next(iter(report.values()))
