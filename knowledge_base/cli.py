@@ -1,4 +1,4 @@
-"""Command line: build / search / eval / stats over FAQ indexes."""
+"""Command line: build / search / eval / stats / learn / gaps over FAQ indexes."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from knowledge_base.builder import BuildOptions, build
+from knowledge_base.cli_learning import add_learning_commands
 from knowledge_base.corpus import CorpusError, category_counts, load_corpus
 from knowledge_base.encoders import EncoderError
 from knowledge_base.index import KnowledgeIndexError
-from knowledge_base.retriever import ScoringWeights
+from knowledge_base.retriever import WEIGHT_NAMES, ScoringWeights
 from knowledge_base.settings import KnowledgeBaseSettings
 
 EXIT_OK = 0
@@ -43,19 +44,47 @@ def _tqdm_progress(total: int, label: str) -> Callable[[int], None]:
 
 
 def parse_weights(spec: str | None) -> ScoringWeights:
-    """Parse ``name=value,...`` scoring weights; None gives the defaults."""
+    """Parse ``name=value,...`` scoring weights; None gives the defaults (an unnamed ``classifier`` share
+    keeps its default; unnamed blend weights are 0)."""
     if spec is None:
         return ScoringWeights()
-    values: dict[str, float] = {}
+    values: dict[str, float] = {"classifier": ScoringWeights().classifier}
     for part in spec.split(","):
         name, _, value = part.partition("=")
-        if name.strip() not in ("document", "best", "mean", "lexical"):
-            raise CliError(f"unknown scoring weight '{name.strip()}' (document, best, mean, lexical)")
+        if name.strip() not in WEIGHT_NAMES:
+            raise CliError(f"unknown scoring weight '{name.strip()}' ({', '.join(WEIGHT_NAMES)})")
         try:
             values[name.strip()] = float(value)
         except ValueError as exc:
             raise CliError(f"scoring weight '{part}' is not name=number") from exc
     return ScoringWeights.from_dict(values)
+
+
+def print_build_summary(out: Path, meta: dict[str, Any]) -> None:
+    """What a build or learn wrote: counts, index kind, scorer, bands and how they were calibrated."""
+    bands = meta["bands"]
+    calibration = meta["calibration"]
+    learned = meta.get("learned", {}).get("phrasings", 0)
+    print(
+        f"built {out}: {meta['entries']} entries, {meta['phrasings']} phrasings ({learned} learned), "
+        f"{meta['index_kind']} index, encoder {meta['encoder']} ({meta['dim']}-d), {meta['build_seconds']}s"
+    )
+    if "hnsw_recall_at_10" in meta:
+        print(f"hnsw recall@10 vs flat: {meta['hnsw_recall_at_10']}")
+    scorer = meta.get("scorer")
+    if scorer:
+        print(
+            f"learned scorer: trained on {scorer['training_rows']} rows, share {meta['weights']['classifier']} "
+            f"of the fused score"
+        )
+    print(
+        f"bands: answer >= {bands['answer']:.4f} with margin >= {bands['margin']:.3f}, "
+        f"suggest >= {bands['suggest']:.4f} (calibrated on {calibration.get('source')}; "
+        f"calibration answered_rate={calibration['answered_rate']}, "
+        f"precision={calibration['answered_precision']}, "
+        f"out_of_scope_accepted={calibration['out_of_scope_accepted']}"
+        f"{'' if calibration['feasible'] else '; targets NOT reachable: answering nothing'})"
+    )
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -65,9 +94,11 @@ def cmd_build(args: argparse.Namespace) -> int:
         hnsw_threshold=args.hnsw_threshold,
         calibrate_file=args.calibrate,
         weights=parse_weights(args.weights),
+        feedback_file=args.feedback,
     )
-    if args.calibrate is not None and not args.calibrate.is_file():
-        raise CliError(f"calibration file not found: {args.calibrate}")
+    for given in (args.calibrate, args.feedback):
+        if given is not None and not given.is_file():
+            raise CliError(f"file not found: {given}")
     result = build(
         args.faq,
         args.out,
@@ -80,22 +111,9 @@ def cmd_build(args: argparse.Namespace) -> int:
     if result.skipped:
         print(f"index up to date: {args.out} (corpus {str(meta.get('corpus_hash'))[:12]}, {meta.get('encoder')})")
         return EXIT_OK
-    bands = meta["bands"]
-    calibration = meta["calibration"]
-    print(
-        f"built {args.out}: {meta['entries']} entries, {meta['phrasings']} phrasings, "
-        f"{meta['index_kind']} index, encoder {meta['encoder']} ({meta['dim']}-d), {meta['build_seconds']}s"
-    )
-    if "hnsw_recall_at_10" in meta:
-        print(f"hnsw recall@10 vs flat: {meta['hnsw_recall_at_10']}")
-    print(
-        f"bands: answer >= {bands['answer']:.4f} with margin >= {bands['margin']:.3f}, "
-        f"suggest >= {bands['suggest']:.4f} ({calibration.get('source')}; "
-        f"calibration answered_rate={calibration['answered_rate']}, "
-        f"precision={calibration['answered_precision']}, "
-        f"out_of_scope_accepted={calibration['out_of_scope_accepted']}"
-        f"{'' if calibration['feasible'] else '; targets NOT reachable: answering nothing'})"
-    )
+    if result.learned is not None:
+        print(result.learned.summary())
+    print_build_summary(args.out, meta)
     return EXIT_OK
 
 
@@ -134,6 +152,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     records = run_queries(service.retrieve, queries)
     summary = summarise(records)
     summary["bands"] = service.bands.to_dict()
+    if args.compare:
+        summary["blend_only"] = blend_only_figures(service, queries)
     if args.json:
         if args.failures:
             summary["failures"] = failures(records)
@@ -145,6 +165,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
         for row in failures(records):
             print(json.dumps(row, ensure_ascii=False))
     return EXIT_OK
+
+
+def blend_only_figures(service: Any, queries: Sequence[Any]) -> dict[str, Any]:
+    """Band-free figures of the same index scored without the learned scorer (today's cosine blend)."""
+    from knowledge_base.evaluation import summarise_ranking
+
+    return summarise_ranking(service.blend_only_hits([query.query for query in queries]), queries)
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
@@ -171,6 +198,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
             "encoder": loaded.meta.get("encoder"),
             "index_kind": loaded.meta.get("index_kind"),
             "bands": loaded.meta.get("bands"),
+            "learned_phrasings": loaded.meta.get("learned", {}).get("phrasings", 0),
+            "calibration": loaded.meta.get("calibration", {}).get("source"),
         }
     if len(report) == 1:
         report = next(iter(report.values()))
@@ -221,6 +250,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--index-answers", action="store_true", help="also index each entry's answer text")
     p.add_argument(
+        "--feedback",
+        type=Path,
+        metavar="FILE",
+        help='learned phrasings to include: JSONL lines {"query": ..., "faq_id": ...} (as the learn command)',
+    )
+    p.add_argument(
         "--if-changed",
         action="store_true",
         help="skip when DIR already holds an index of the same corpus, encoder and calibration file",
@@ -236,8 +271,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--weights",
         default=None,
         metavar="SPEC",
-        help="entry scoring weights, e.g. 'document=0.6,best=0.2,mean=0.2,lexical=0' (they must sum "
-        "to 1; default: the measured defaults)",
+        help="entry scoring weights, e.g. 'document=0.6,best=0.2,mean=0.2,lexical=0,classifier=0.3' (the "
+        "blend weights must sum to 1; classifier is the learned scorer's share, 0 for the blend alone; "
+        "default: the measured defaults)",
     )
     p.set_defaults(handler=cmd_build)
 
@@ -253,9 +289,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser(
         "eval",
         help="measure retrieval on labelled queries",
-        description="Run each labelled query through retrieval and print n, top1, top3, mrr10 and answered_rate "
-        "(over answerable queries), answered_precision (right answers / all answers), out_of_scope_rejected "
-        "(null queries not answered) and latency p50/p95 in ms.",
+        description="Run each labelled query through retrieval and print n, top1, top3, mrr10, answered_rate, "
+        "answered_right, answered_wrong (answered with another entry), suggested_right (suggest band with the "
+        "right entry among the suggestions) and tier1_resolvable (answered right + suggested right), all over "
+        "answerable queries; answered_precision (right answers / all answers); out_of_scope_rejected and "
+        "oos_answered (null queries); and latency p50/p95 in ms.",
     )
     p.add_argument(
         "--index", type=Path, default=settings.index_dir, metavar="DIR", help="index directory (default %(default)s)"
@@ -269,6 +307,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--failures", action="store_true", help="also list misses and wrong answers")
+    p.add_argument(
+        "--compare",
+        action="store_true",
+        help="also rank the queries with the cosine blend alone (no learned scorer) and print its top1/top3/mrr10",
+    )
     p.set_defaults(handler=cmd_eval)
 
     p = commands.add_parser("stats", help="count entries, phrasings and entries per category")
@@ -276,6 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--index", type=Path, metavar="DIR", help="an index directory")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_stats)
+    add_learning_commands(commands, settings)
     return parser
 
 

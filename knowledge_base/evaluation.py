@@ -14,7 +14,7 @@ import numpy as np
 from knowledge_base.calibration import Outcome
 from knowledge_base.corpus import CorpusError, Problem
 from knowledge_base.models import Band, Hit, Retrieval
-from knowledge_base.retriever import top_margin
+from knowledge_base.retriever import SUGGESTION_COUNT, top_margin
 
 
 @dataclass(frozen=True)
@@ -120,7 +120,10 @@ def run_queries(retrieve: Callable[[str], Retrieval], queries: Sequence[Labelled
 
 def summarise(records: Sequence[EvalRecord]) -> dict[str, Any]:
     """Metrics: top-k and MRR@10 and answered rate over answerable queries; answered precision over
-    every answered query; the share of null queries not answered; latency percentiles."""
+    every answered query; the share of null queries not answered; latency percentiles. Tier-1 outcome
+    shares over answerable queries: ``answered_right``, ``answered_wrong`` (answered with another entry),
+    ``suggested_right`` (suggest band with the right entry among the suggestions) and
+    ``tier1_resolvable`` (answered right + suggested right); ``oos_answered`` over null queries."""
     answerable = [r for r in records if r.query.expected_id is not None]
     nulls = [r for r in records if r.query.expected_id is None]
     answered = [r for r in records if r.answered]
@@ -132,12 +135,17 @@ def summarise(records: Sequence[EvalRecord]) -> dict[str, Any]:
     def in_top(record: EvalRecord, k: int) -> bool:
         return record.query.expected_id in record.top_ids[:k]
 
+    def suggested_right(record: EvalRecord) -> bool:
+        return record.retrieval.band is Band.SUGGEST and in_top(record, SUGGESTION_COUNT)
+
     latencies = np.array([r.latency_ms for r in records], dtype=np.float64)
     mrr = (
         sum(_reciprocal_rank(r.top_ids, r.query.expected_id or "") for r in answerable) / len(answerable)
         if answerable
         else None
     )
+    answered_right = sum(r.answered and in_top(r, 1) for r in answerable)
+    suggested = sum(suggested_right(r) for r in answerable)
     return {
         "n": len(records),
         "answerable": len(answerable),
@@ -148,10 +156,29 @@ def summarise(records: Sequence[EvalRecord]) -> dict[str, Any]:
         "answered_rate": share(sum(r.answered for r in answerable), len(answerable)),
         "answered_precision": share(len(right), len(answered)),
         "out_of_scope_rejected": share(sum(not r.answered for r in nulls), len(nulls)),
+        "answered_right": share(answered_right, len(answerable)),
+        "answered_wrong": share(sum(r.answered and not in_top(r, 1) for r in answerable), len(answerable)),
+        "suggested_right": share(suggested, len(answerable)),
+        "tier1_resolvable": share(answered_right + suggested, len(answerable)),
+        "oos_answered": share(sum(r.answered for r in nulls), len(nulls)),
         "suggested": share(sum(r.retrieval.band is Band.SUGGEST for r in records), len(records)),
         "escalated": share(sum(r.retrieval.band is Band.ESCALATE for r in records), len(records)),
         "latency_ms_p50": round(float(np.percentile(latencies, 50)), 3) if records else None,
         "latency_ms_p95": round(float(np.percentile(latencies, 95)), 3) if records else None,
+    }
+
+
+def summarise_ranking(hits: Sequence[Sequence[Hit]], queries: Sequence[LabelledQuery]) -> dict[str, Any]:
+    """Band-free ranking figures over answerable queries: top1, top3 and MRR@10."""
+    ranked = [([h.entry.id for h in found], q.expected_id) for found, q in zip(hits, queries, strict=True)]
+    answerable = [(ids, expected) for ids, expected in ranked if expected is not None]
+    if not answerable:
+        return {"top1": None, "top3": None, "mrr10": None}
+    count = len(answerable)
+    return {
+        "top1": round(sum(ids[:1] == [e] for ids, e in answerable) / count, 4),
+        "top3": round(sum(e in ids[:3] for ids, e in answerable) / count, 4),
+        "mrr10": round(sum(_reciprocal_rank(ids, e) for ids, e in answerable) / count, 4),
     }
 
 

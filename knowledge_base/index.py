@@ -14,14 +14,16 @@ import numpy as np
 from knowledge_base.corpus import corpus_hash
 from knowledge_base.encoders.base import Vectors
 from knowledge_base.models import FaqEntry
+from knowledge_base.scorer import SCORER_FILE, SCORER_VERSION, EntryClassifier, ScorerFormatError
 
 INDEX_FILE = "index.faiss"
 DOCUMENTS_FILE = "documents.faiss"
 ID_MAP_FILE = "id_map.json"
 ENTRIES_FILE = "entries.json"
 META_FILE = "meta.json"
-INDEX_FILES = (INDEX_FILE, DOCUMENTS_FILE, ID_MAP_FILE, ENTRIES_FILE, META_FILE)
-FORMAT_VERSION = 1
+INDEX_FILES = (INDEX_FILE, DOCUMENTS_FILE, ID_MAP_FILE, ENTRIES_FILE, META_FILE, SCORER_FILE)
+# 2: id-map rows carry their provenance and the learned scorer is saved beside the vectors.
+FORMAT_VERSION = 2
 
 FLAT = "flat"
 HNSW = "hnsw"
@@ -46,10 +48,19 @@ class IndexMismatchError(KnowledgeIndexError):
 
 @dataclass(frozen=True)
 class PhrasingRow:
-    """One indexed text: the entry it belongs to and the phrasing itself."""
+    """One indexed text: the entry it belongs to, the phrasing itself and where it came from
+    (empty for corpus phrasings; ``file:line`` for phrasings learned from feedback)."""
 
     entry_id: str
     text: str
+    source: str = ""
+
+    @property
+    def learned(self) -> bool:
+        return bool(self.source)
+
+    def to_json(self) -> list[str]:
+        return [self.entry_id, self.text, self.source] if self.source else [self.entry_id, self.text]
 
 
 @dataclass
@@ -120,11 +131,14 @@ def write_index(
     entries: tuple[FaqEntry, ...],
     *,
     meta: dict[str, Any],
+    classifier: EntryClassifier | None = None,
 ) -> None:
     """Write the index files into ``directory`` (which must exist)."""
     faiss.write_index(vector_index.faiss_index, str(directory / INDEX_FILE))
     faiss.write_index(document_index.faiss_index, str(directory / DOCUMENTS_FILE))
-    id_map = [[row.entry_id, row.text] for row in rows]
+    if classifier is not None:
+        classifier.save(directory / SCORER_FILE)
+    id_map = [row.to_json() for row in rows]
     (directory / ID_MAP_FILE).write_text(json.dumps(id_map, ensure_ascii=False), encoding="utf-8")
     entry_data = [entry.to_dict() for entry in entries]
     (directory / ENTRIES_FILE).write_text(json.dumps(entry_data, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -157,6 +171,7 @@ class LoadedIndex:
     rows: list[PhrasingRow]
     entries: tuple[FaqEntry, ...]
     meta: dict[str, Any]
+    classifier: EntryClassifier | None = None
 
 
 def _read_json(path: Path) -> Any:
@@ -191,7 +206,7 @@ def read_index(directory: Path, expected_encoder: str | None = None) -> LoadedIn
         )
     raw_rows = _read_json(directory / ID_MAP_FILE)
     try:
-        rows = [PhrasingRow(str(entry_id), str(text)) for entry_id, text in raw_rows]
+        rows = [PhrasingRow(*(str(item) for item in row)) for row in raw_rows]
     except (TypeError, ValueError) as exc:
         raise IndexLoadError(f"index file '{directory / ID_MAP_FILE}' is corrupt: {exc}") from exc
     known = {entry.id for entry in entries}
@@ -215,7 +230,43 @@ def read_index(directory: Path, expected_encoder: str | None = None) -> LoadedIn
     kind = str(meta.get("index_kind", FLAT))
     if kind == HNSW:
         faiss_index.hnsw.efSearch = int(meta.get("hnsw_ef_search", HNSW_EF_SEARCH))
-    return LoadedIndex(VectorIndex(faiss_index, kind), VectorIndex(documents, FLAT), rows, entries, meta)
+    classifier = read_classifier(directory, meta, entries)
+    return LoadedIndex(VectorIndex(faiss_index, kind), VectorIndex(documents, FLAT), rows, entries, meta, classifier)
+
+
+def read_classifier(directory: Path, meta: dict[str, Any], entries: tuple[FaqEntry, ...]) -> EntryClassifier | None:
+    """The learned scorer recorded in ``meta`` (None when the index scores without one), checked against
+    its recorded version, fingerprint, entries and dimension."""
+    recorded = meta.get("scorer")
+    uses_scorer = float(meta.get("weights", {}).get("classifier", 0.0)) > 0.0
+    if not isinstance(recorded, dict):
+        if uses_scorer:
+            raise IndexMismatchError(
+                f"index at '{directory}' scores with a learned scorer but records none; rebuild it"
+            )
+        return None
+    path = directory / str(recorded.get("file", SCORER_FILE))
+    if recorded.get("version") != SCORER_VERSION:
+        raise IndexMismatchError(
+            f"index at '{directory}' has a learned scorer of version {recorded.get('version')}, "
+            f"this code reads version {SCORER_VERSION}: rebuild the index"
+        )
+    if not path.is_file():
+        raise IndexLoadError(f"index at '{directory}' is incomplete: {path.name} (the learned scorer) is missing")
+    try:
+        classifier = EntryClassifier.load(path)
+    except ScorerFormatError as exc:
+        raise IndexLoadError(f"index file '{path}' is corrupt: {exc}") from exc
+    if classifier.fingerprint() != recorded.get("sha256"):
+        raise IndexMismatchError(
+            f"index at '{directory}': the learned scorer {path.name} does not match the one recorded at build "
+            "time (it was replaced or edited); rebuild the index"
+        )
+    if classifier.entry_ids != tuple(entry.id for entry in entries) or classifier.dim != int(meta.get("dim", -1)):
+        raise IndexMismatchError(
+            f"index at '{directory}': the learned scorer was trained for other entries; rebuild it"
+        )
+    return classifier
 
 
 def _read_faiss(path: Path) -> Any:

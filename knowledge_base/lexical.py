@@ -43,7 +43,15 @@ class LexicalScorer:
     def score(self, query: str, rows: Sequence[int]) -> list[float]:
         """Similarity in [0, 1] between ``query`` (canonical text) and each phrasing row."""
         grams = char_bigrams(query)
+        return self._scores(grams, self._norm(grams), rows)
+
+    def best_per_group(self, query: str, groups: Sequence[Sequence[int]]) -> list[float]:
+        """The best similarity of ``query`` within each group of rows (the query's bigrams computed once)."""
+        grams = char_bigrams(query)
         query_norm = self._norm(grams)
+        return [max(self._scores(grams, query_norm, rows), default=0.0) for rows in groups]
+
+    def _scores(self, grams: frozenset[str], query_norm: float, rows: Sequence[int]) -> list[float]:
         scores: list[float] = []
         for row in rows:
             denominator = query_norm * self._norms[row]

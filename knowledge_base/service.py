@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -34,8 +35,10 @@ class FaqService:
             loaded.entries,
             loaded.document_index,
             weights=ScoringWeights.from_dict(loaded.meta.get("weights", {})),
+            classifier=loaded.classifier,
         )
         self._entries = {entry.id: entry for entry in loaded.entries}
+        self._blend_engine: Engine | None = None
 
     @classmethod
     def load(cls, directory: Path, encoder: Encoder | str | None = None) -> FaqService:
@@ -67,6 +70,20 @@ class FaqService:
             return []
         return self._engine.hits_for([text], on=self._today(), limit=k)[0]
 
+    def blend_only_hits(self, texts: Sequence[str], k: int = 10) -> list[list[Hit]]:
+        """Hits of the same index scored with the cosine blend alone (no learned scorer), for comparisons."""
+        if self._blend_engine is None:
+            loaded = self._loaded
+            self._blend_engine = Engine(
+                self._encoder,
+                loaded.vector_index,
+                loaded.rows,
+                loaded.entries,
+                loaded.document_index,
+                weights=replace(self._engine.weights, classifier=0.0),
+            )
+        return self._blend_engine.hits_for(list(texts), on=self._today(), limit=k)
+
     def entry(self, entry_id: str) -> FaqEntry | None:
         """The entry with ``entry_id`` if it exists and is valid today."""
         found = self._entries.get(entry_id)
@@ -78,7 +95,8 @@ class FaqService:
         return self._loaded.entries
 
     def info(self) -> dict[str, Any]:
-        """Entries, phrasings, encoder, corpus hash, bands, index kind and calibration figures."""
+        """Entries, phrasings, encoder, corpus hash, bands, index kind, calibration figures, the learned
+        scorer's description and the learned-phrasing counts."""
         meta = self._loaded.meta
         return {
             "entries": len(self._loaded.entries),
@@ -91,6 +109,8 @@ class FaqService:
             "weights": meta.get("weights"),
             "calibration": meta.get("calibration"),
             "built_at": meta.get("built_at"),
+            "scorer": meta.get("scorer"),
+            "learned": meta.get("learned"),
         }
 
 

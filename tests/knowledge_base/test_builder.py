@@ -93,3 +93,65 @@ def test_phrasing_rows_skip_duplicates_within_an_entry(sample_corpus: Path) -> N
 
 def test_shipped_off_topic_list_is_long_enough() -> None:
     assert len(read_off_topic(BuildOptions().off_topic_file)) >= 100
+
+
+def test_a_corpus_of_standard_questions_only_builds_with_answer_sentence_bands(
+    tmp_path: Path, char_encoder: CharEncoder, off_topic: Path
+) -> None:
+    from .conftest import SAMPLE_YAML
+
+    bare = tmp_path / "bare.yml"
+    lines = [line for line in SAMPLE_YAML.splitlines() if not line.startswith("    - ") and "similar:" not in line]
+    bare.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert all(not entry.similar for entry in load_corpus([bare]).entries)
+    result = build([bare], tmp_path / "index", options(off_topic), encoder=char_encoder, log=lambda _: None)
+    calibration = result.meta["calibration"]
+    assert calibration["method"] == "answer sentences as pseudo-queries"
+    assert calibration["source"].startswith("auto: answer sentences")
+    assert calibration["positives"] >= 5 and calibration["negatives"] == 4
+    assert result.meta["bands"]["suggest"] <= result.meta["bands"]["answer"]
+    assert result.meta["scorer"]["training_rows"] == 10  # 5 questions + 5 documents
+
+
+def test_build_with_feedback_adds_learned_rows_and_changes_the_fingerprint(
+    sample_corpus: Path, tmp_path: Path, char_encoder: CharEncoder, off_topic: Path
+) -> None:
+    out = tmp_path / "index"
+    first = build([sample_corpus], out, options(off_topic), encoder=char_encoder, log=lambda _: None)
+    feedback = tmp_path / "fb.jsonl"
+    feedback.write_text('{"query": "密码记不得了", "faq_id": "cs-reset-password"}\n', encoding="utf-8")
+    learned = build(
+        [sample_corpus], out, options(off_topic, feedback_file=feedback), if_changed=True, encoder=char_encoder
+    )
+    assert not learned.skipped and learned.learned is not None and learned.learned.added == 1
+    assert learned.meta["learned"] == {"phrasings": 1, "files": {str(feedback): 1}}
+    assert learned.meta["fingerprint"]["learned_hash"] != first.meta["fingerprint"]["learned_hash"]
+    rows = json.loads((out / "id_map.json").read_text(encoding="utf-8"))
+    assert rows[12] == ["cs-reset-password", "密码记不得了", f"{feedback}:1"]  # after its entry's corpus rows
+    assert rows[13][0] == "fw-what-is-etf" and len(rows[13]) == 2
+
+
+def test_learn_from_an_index_without_the_corpus_files(
+    sample_corpus: Path, tmp_path: Path, char_encoder: CharEncoder, off_topic: Path
+) -> None:
+    from knowledge_base.builder import learn
+
+    out = tmp_path / "index"
+    build([sample_corpus], out, options(off_topic), encoder=char_encoder, log=lambda _: None)
+    (sample_corpus / "sample.yml").unlink()
+    feedback = tmp_path / "fb.jsonl"
+    feedback.write_text(
+        '{"query": "两融门槛多少", "faq_id": "wm-margin-open"}\n'
+        '{"query": "两融门槛多少？", "faq_id": "wm-margin-open"}\n',
+        encoding="utf-8",
+    )
+    result = learn(out, feedback, out, off_topic_file=off_topic, encoder=char_encoder, log=lambda _: None)
+    assert result.learned is not None and (result.learned.added, result.learned.duplicates) == (1, 1)
+    assert result.meta["phrasings"] == 21 and result.meta["learned"]["phrasings"] == 1
+    assert result.meta["calibration"]["method"] == "cross-validated phrasings"
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"query": "x", "faq_id": "missing"}\n', encoding="utf-8")
+    before = (out / META_FILE).read_bytes()
+    with pytest.raises(QueriesError, match="not in the index"):
+        learn(out, bad, out, off_topic_file=off_topic, encoder=char_encoder, log=lambda _: None)
+    assert (out / META_FILE).read_bytes() == before

@@ -59,4 +59,19 @@ def test_summarise_metrics() -> None:
     assert summary["answered_precision"] == pytest.approx(round(1 / 3, 4))
     assert summary["out_of_scope_rejected"] == 0.5
     assert summary["latency_ms_p50"] == pytest.approx(3.5)
+    assert summary["answered_right"] == 0.25 and summary["answered_wrong"] == 0.25
+    assert summary["suggested_right"] == 0.25 and summary["tier1_resolvable"] == 0.5
+    assert summary["oos_answered"] == 0.5
     assert [row["band"] for row in failures(records)] == ["answer", "suggest", "escalate", "answer"]
+
+
+def test_a_suggestion_counts_only_when_the_right_entry_is_among_the_first_three() -> None:
+    records = [
+        record("c", Band.SUGGEST, ["x", "y", "z", "c"]),
+        record("c", Band.SUGGEST, ["c", "y"]),
+        record("c", Band.ESCALATE, ["c"]),
+    ]
+    summary = summarise(records)
+    assert summary["suggested_right"] == pytest.approx(round(1 / 3, 4))
+    assert summary["tier1_resolvable"] == summary["suggested_right"]
+    assert summary["oos_answered"] is None

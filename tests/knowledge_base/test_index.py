@@ -104,3 +104,35 @@ def test_hnsw_build_records_recall(sample_corpus: Path, tmp_path: Path, off_topi
     assert 0.0 < result.meta["hnsw_recall_at_10"] <= 1.0
     assert any("recall@10" in line for line in logged)
     assert read_index(tmp_path / "idx").vector_index.kind == HNSW
+
+
+def test_refuses_a_missing_or_replaced_scorer(
+    built: Path, sample_corpus: Path, tmp_path: Path, off_topic: Path
+) -> None:
+    from knowledge_base.scorer import SCORER_FILE
+
+    assert read_index(built).classifier is not None
+    other = tmp_path / "other"
+    corpus = tmp_path / "other.yml"
+    text = (sample_corpus / "sample.yml").read_text(encoding="utf-8")
+    corpus.write_text(text.replace("交易密码怎么找回", "交易密码怎么找回来"), encoding="utf-8")
+    build([corpus], other, BuildOptions(encoder="test-chars", off_topic_file=off_topic), encoder=CharEncoder())
+    (built / SCORER_FILE).write_bytes((other / SCORER_FILE).read_bytes())
+    with pytest.raises(IndexMismatchError, match="does not match the one recorded"):
+        read_index(built)
+    (built / SCORER_FILE).unlink()
+    with pytest.raises(IndexLoadError, match="learned scorer"):
+        read_index(built)
+
+
+def test_refuses_a_scorer_of_another_version_or_none_recorded(built: Path) -> None:
+    path = built / META_FILE
+    meta = json.loads(path.read_text(encoding="utf-8"))
+    meta["scorer"]["version"] = 99
+    path.write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(IndexMismatchError, match="version 99"):
+        read_index(built)
+    del meta["scorer"]
+    path.write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(IndexMismatchError, match="records none"):
+        read_index(built)

@@ -17,3 +17,9 @@ def test_scores_prefer_shared_rare_bigrams() -> None:
     assert scores[0] > scores[1] > scores[2]
     assert scorer.score("科创板怎么开通", [0])[0] == pytest.approx(1.0)
     assert scorer.score("", [0]) == [0.0]
+
+
+def test_best_per_group_matches_the_row_scores() -> None:
+    scorer = LexicalScorer(["科创板怎么开通", "创业板怎么开通", "密码忘了怎么办"])
+    rows = scorer.score("科创板权限怎么开", [0, 1, 2])
+    assert scorer.best_per_group("科创板权限怎么开", [[0, 2], [1], []]) == [max(rows[0], rows[2]), rows[1], 0.0]

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from knowledge_base.models import Band, Category, FaqEntry, FollowUpQueue, Hit, ScoreBands
-from knowledge_base.retriever import ScoringWeights, decide_band, make_retrieval, top_margin
+from knowledge_base.retriever import BLEND_ONLY, ScoringWeights, decide_band, make_retrieval, top_margin
 
 BANDS = ScoreBands(answer=0.9, suggest=0.8, margin=0.02)
 
@@ -46,12 +46,22 @@ def test_make_retrieval_keeps_three_suggestions_even_for_k1() -> None:
 
 
 def test_scoring_weights_must_sum_to_one() -> None:
-    assert ScoringWeights(document=0.5, best=0.5, mean=0.0, lexical=0.0).combine(0.8, 1.0, 0.0, 0.0) == pytest.approx(
-        0.9
-    )
+    blend = ScoringWeights(document=0.5, best=0.5, mean=0.0, lexical=0.0, classifier=0.0)
+    assert blend.combine(0.8, 1.0, 0.0, 0.0, probability=1.0) == pytest.approx(0.9)
+    with pytest.raises(ValueError):
+        ScoringWeights(classifier=1.5)
     with pytest.raises(ValueError):
         ScoringWeights(document=0.5, best=0.6, mean=0.0, lexical=0.0)
     with pytest.raises(ValueError):
         ScoringWeights(document=1.2, best=-0.2, mean=0.0, lexical=0.0)
-    weights = ScoringWeights(document=0.2, best=0.5, mean=0.2, lexical=0.1)
+    weights = ScoringWeights(document=0.2, best=0.5, mean=0.2, lexical=0.1, classifier=0.4)
     assert ScoringWeights.from_dict(weights.to_dict()) == weights
+
+
+def test_fused_score_mixes_the_classifier_probability_with_the_blend() -> None:
+    fused = ScoringWeights(document=0.5, best=0.5, mean=0.0, lexical=0.0, classifier=0.25)
+    assert fused.uses_classifier and not BLEND_ONLY.uses_classifier
+    assert fused.combine(0.8, 1.0, 0.0, 0.0, probability=0.5) == pytest.approx(0.25 * 0.5 + 0.75 * 0.9)
+    assert ScoringWeights.from_dict({"document": 1.0}) == ScoringWeights(
+        document=1.0, best=0.0, mean=0.0, lexical=0.0, classifier=0.0
+    )

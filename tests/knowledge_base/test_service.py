@@ -73,6 +73,11 @@ def test_search_entry_info_and_encoder(index_dir: Path) -> None:
     assert info["encoder"] == "test-chars" and info["index_kind"] == "flat"
     assert set(info["bands"]) == {"answer", "suggest", "margin"}
     assert len(info["corpus_hash"]) == 64
+    assert info["scorer"]["entries"] == 5 and info["scorer"]["training_rows"] == 25
+    assert info["learned"] == {"phrasings": 0, "files": {}}
+    assert info["weights"]["classifier"] == 0.3
+    blend = service.blend_only_hits(["交易密码忘记了怎么办"], k=2)[0]
+    assert len(blend) == 2 and blend[0].entry.id == "cs-reset-password"
     assert service.encoder.encode(["x"]).shape == (1, 64)
 
 

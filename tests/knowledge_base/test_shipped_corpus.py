@@ -46,15 +46,19 @@ def test_eval_set_is_the_two_parts_concatenated() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(600)
 def test_automatic_bands_meet_the_targets(tmp_path: Path) -> None:
-    """Built WITHOUT the labelled file (as a held-out corpus would be), then evaluated on it."""
+    """Built WITHOUT the labelled file (as a held-out corpus would be), then evaluated on it. The automatic
+    bands favour suggestions over risky answers: few wrong answers and off-topic answers, most questions
+    resolvable in tier 1 (answered right or the right entry suggested)."""
     out = tmp_path / "index"
     build([FAQ], out, BuildOptions(), log=lambda _: None)
     service = FaqService.load(out)
     queries = load_queries(QUERIES, {e.id for e in service.entries})
     summary = summarise(run_queries(service.retrieve, queries))
-    assert summary["top1"] >= 0.90, summary
-    assert summary["answered_rate"] >= 0.85, summary
-    assert summary["answered_precision"] >= 0.95, summary
-    assert summary["out_of_scope_rejected"] >= 0.95, summary
+    assert summary["top1"] >= 0.93, summary
+    assert summary["tier1_resolvable"] >= 0.95, summary
+    assert summary["answered_rate"] >= 0.5, summary
+    assert summary["answered_wrong"] <= 0.02, summary
+    assert summary["answered_precision"] >= 0.97, summary
+    assert summary["oos_answered"] <= 0.03, summary
