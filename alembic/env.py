@@ -1,6 +1,6 @@
 """Alembic environment of the system of record (async engine).
 
-The database URL is, in order: the `database_url` attribute set by routing.sql_record.migrate(url),
+The database URL is, in order: the `database_url` attribute set by routing.sql_engine.migrate(url),
 the DATABASE_URL environment variable, or the embedded default sqlite+aiosqlite:///var/engine.db
 (whose var/ folder is created when missing).
 """
@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 from alembic import context
 from handoff_api.wecom.channel import wecom_channel_metadata
 from handoff_api.wecom.outbox import wecom_metadata as wecom_outbox_metadata
-from routing.sql_record import DEFAULT_DATABASE_URL, create_engine_for
+from routing.sql_engine import DEFAULT_DATABASE_URL, create_engine_for
 from routing.sql_tables import metadata as routing_metadata
 
 config = context.config
