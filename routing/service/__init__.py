@@ -8,15 +8,18 @@ from __future__ import annotations
 
 from routing.service.background import TickReport
 from routing.service.facade import RoutingService
+from routing.service.stats import DayStats, UnresolvedQuestion
 from routing.service.views import ClientFacts, Colleague, ConversationView, QueueItem, ServingStaff, StaffStatus
 
 __all__ = [
     "ClientFacts",
     "Colleague",
     "ConversationView",
+    "DayStats",
     "QueueItem",
     "RoutingService",
     "ServingStaff",
     "StaffStatus",
     "TickReport",
+    "UnresolvedQuestion",
 ]

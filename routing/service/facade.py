@@ -5,13 +5,14 @@ Collaborators (each takes only what it needs):
 - lookups: id reads; journal: every recorded move, message, ticket, audit entry and event;
 - assigner: tier-2 seats (queues, leases, slots, claims, auto-assignment); ladder: the hand-over to tier 3;
 - intake (leaving the bot) and outcomes (resolve, escalate, reopen, close);
-- the use cases by caller: client, staff, attendance, views, background.
+- the use cases by caller: client, staff, attendance, views, stats, background.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
 from routing.calendar import ServiceCalendar
 from routing.models import Channel, Client, Conversation, EscalationReason, Message, Presence, QueueName, Staff
@@ -29,6 +30,7 @@ from routing.service.lookups import Lookups
 from routing.service.outcomes import Outcomes
 from routing.service.rules import RoutingRules
 from routing.service.staff import StaffUseCases
+from routing.service.stats import DayStats, Stats
 from routing.service.views import ClientFacts, Colleague, ConversationView, QueueItem, StaffStatus, Views
 from routing.settings import RoutingSettings
 
@@ -79,6 +81,7 @@ class RoutingService:
         )
         self._views = Views(record, lookups, assigner, self._presence, self._settings, clock)
         self._background = Background(record, journal, assigner, ladder)
+        self._stats = Stats(record, self._rules.zone, clock)
 
     # --- what the service holds --------------------------------------------------------------------
 
@@ -298,6 +301,10 @@ class RoutingService:
     async def estimated_wait(self, queue: QueueName, position: int) -> float | None:
         """Seconds until `position` is likely served."""
         return await self._views.estimated_wait(queue, position)
+
+    async def today_stats(self, now: datetime | None = None) -> DayStats:
+        """The supervisor's figures for the branch's day containing `now` (default: now)."""
+        return await self._stats.today(now)
 
     # --- background --------------------------------------------------------------------------------
 

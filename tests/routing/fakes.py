@@ -23,6 +23,7 @@ from routing.models import (
     Tier,
     Transition,
 )
+from routing.records import Activity
 
 
 @dataclasses.dataclass(frozen=True)
@@ -177,6 +178,14 @@ class FakeRecord:
         return [
             ((t.resolved_at - t.assigned_at).total_seconds()) for t in done[:limit] if t.resolved_at and t.assigned_at
         ]
+
+    async def activity_between(self, start: datetime, end: datetime) -> Activity:
+        conversations = sum(1 for c in self.conversations.values() if start <= c.created_at < end)
+        bot_resolved = sum(1 for f in self.feedback if start <= f.at < end and f.tier == Tier.BOT and f.resolved)
+        tickets = sorted(
+            (t for t in self.tickets.values() if start <= t.enqueued_at < end), key=lambda t: (t.enqueued_at, t.id)
+        )
+        return Activity(conversations, bot_resolved, tuple(tickets))
 
     async def add_feedback(  # noqa: PLR0917
         self,

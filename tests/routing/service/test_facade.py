@@ -50,6 +50,7 @@ USE_CASES = {
     "staff_conversations",
     "client_facts",
     "estimated_wait",
+    "today_stats",
     # background
     "tick",
     "rebuild_queues",
