@@ -20,6 +20,7 @@ from routing import sql_rows
 from routing import sql_tables as t
 from routing.errors import NotFound, StaleConversation
 from routing.models import (
+    LIVE_TICKET_STATUSES,
     Client,
     Conversation,
     ConversationState,
@@ -45,6 +46,7 @@ from routing.sql_engine import (
     migrate,
     migrate_async,
 )
+from routing.state_machine import SERVED_STATES
 
 __all__ = [
     "DEFAULT_DATABASE_URL",
@@ -56,9 +58,6 @@ __all__ = [
     "migrate",
     "migrate_async",
 ]
-
-ACTIVE_STATES = (ConversationState.WITH_AGENT, ConversationState.WITH_RESPONDER)
-LIVE_TICKET_STATUSES = (TicketStatus.OPEN, TicketStatus.ASSIGNED)
 
 
 class SqlRecord:
@@ -251,7 +250,7 @@ class SqlRecord:
             .select_from(t.conversations)
             .where(
                 t.conversations.c.assignee_id == staff_id,
-                t.conversations.c.state.in_([state.value for state in ACTIVE_STATES]),
+                t.conversations.c.state.in_([state.value for state in SERVED_STATES]),
             )
         )
         return int(count[0]) if count else 0
@@ -277,7 +276,7 @@ class SqlRecord:
     async def open_tickets(self) -> list[Ticket]:
         rows = await self._fetch_all(
             select(t.tickets)
-            .where(t.tickets.c.status.in_([status.value for status in LIVE_TICKET_STATUSES]))
+            .where(t.tickets.c.status.in_([status.value for status in sorted(LIVE_TICKET_STATUSES)]))
             .order_by(t.tickets.c.priority.desc(), t.tickets.c.enqueued_at, t.tickets.c.id)
         )
         return [sql_rows.ticket_from_row(row) for row in rows]

@@ -145,12 +145,17 @@ class Assigner:
         """Give one slot back."""
         await self._presence.release(staff_id)
 
-    async def slot_freed(self, staff_id: str) -> None:
+    async def _slot_freed(self, staff_id: str) -> None:
         """Give one slot back and let the member's queues fill it."""
         await self._presence.release(staff_id)
         member = await self._lookups.find_staff(staff_id)
         if member is not None and access.in_tier2_role(member):
             await self.fill(member.skills)
+
+    async def free_agent_of(self, before: Conversation) -> None:
+        """A conversation that was with a tier-2 agent no longer takes one of their slots."""
+        if before.state == ConversationState.WITH_AGENT and before.assignee_id:
+            await self._slot_freed(before.assignee_id)
 
     async def reserve_for_transfer(self, target: Staff) -> None:
         """Take a slot of a colleague a conversation is handed to; NoCapacity if offline or full."""

@@ -11,6 +11,7 @@ import dataclasses
 
 from routing.events import AgentJoined, MessageAdded, RoutingEvent
 from routing.models import (
+    LIVE_TICKET_STATUSES,
     Conversation,
     EscalationReason,
     Message,
@@ -29,8 +30,6 @@ SYSTEM_ACTOR = "system"
 """The actor of automatic moves (assignment, wait limit, the ladder)."""
 CLIENT_ACTOR = "client"
 """The actor of the client's own moves."""
-LIVE_TICKET_STATUSES = frozenset({TicketStatus.OPEN, TicketStatus.ASSIGNED})
-"""A ticket still waiting for, or being served by, someone."""
 
 
 class Journal:

@@ -43,8 +43,8 @@ class Seats(Protocol):
         """Hold a queued conversation's entry while it moves away; a plain block otherwise."""
         ...
 
-    async def slot_freed(self, staff_id: str) -> None:
-        """An agent's slot is free again."""
+    async def free_agent_of(self, before: Conversation) -> None:
+        """The tier-2 agent who held the conversation has a slot free again."""
         ...
 
     async def publish_positions(self, queue: QueueName) -> None:
@@ -130,8 +130,7 @@ class Ladder:
         except RoutingError:
             await self._journal.save_ticket(dataclasses.replace(ticket, status=TicketStatus.CLOSED))
             raise
-        if before.state == ConversationState.WITH_AGENT and before.assignee_id:
-            await self._seats.slot_freed(before.assignee_id)
+        await self._seats.free_agent_of(before)
         await self._journal.retire_ticket(old_ticket, TicketStatus.ESCALATED)
         await self._announce(after, target, reason, leave_message, prefix)
         if before.state == ConversationState.QUEUED and before.queue:

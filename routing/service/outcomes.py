@@ -28,7 +28,7 @@ class Outcomes:
     async def resolve(self, conversation: Conversation, actor: str) -> Conversation:
         """Answered: free the agent's slot, resolve the ticket, ask the client (unless they said so themselves)."""
         after = await self._journal.move(conversation, TransitionName.RESOLVE, actor, "resolved")
-        await self._free_agent(conversation)
+        await self._assigner.free_agent_of(conversation)
         await self._journal.patch_ticket(
             conversation.ticket_id, status=TicketStatus.RESOLVED, resolved_at=after.updated_at
         )
@@ -70,15 +70,10 @@ class Outcomes:
         """End the conversation from any open state (out of its queue, the agent's slot freed)."""
         async with self._assigner.out_of_queue(conversation):
             after = await self._journal.move(conversation, TransitionName.CLOSE, actor, "closed")
-        await self._free_agent(conversation)
+        await self._assigner.free_agent_of(conversation)
         await self._journal.retire_ticket(await self._lookups.ticket(conversation.ticket_id), TicketStatus.CLOSED)
         await self._journal.tell_client(conversation.id, texts.CLOSED, type="closed")
         await self._journal.publish(Closed(conversation.id, conversation.assignee_id))
         if conversation.state == ConversationState.QUEUED and conversation.queue:
             await self._assigner.publish_positions(conversation.queue)
         return after
-
-    async def _free_agent(self, before: Conversation) -> None:
-        """A conversation that was with a tier-2 agent no longer takes one of their slots."""
-        if before.state == ConversationState.WITH_AGENT and before.assignee_id:
-            await self._assigner.slot_freed(before.assignee_id)

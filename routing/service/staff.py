@@ -120,8 +120,7 @@ class StaffUseCases:
             after = await self._journal.move(
                 conversation, T.TRANSFER_QUEUE, staff.id, f"to {queue.value}", queue=queue, assignee_id=None
             )
-        if conversation.state == S.WITH_AGENT and conversation.assignee_id:
-            await self._assigner.slot_freed(conversation.assignee_id)
+        await self._assigner.free_agent_of(conversation)
         ticket = await self._lookups.ticket(conversation.ticket_id)
         if ticket is None:
             raise NotFound(f"conversation {conversation_id} has no ticket")
@@ -163,8 +162,7 @@ class StaffUseCases:
         except BaseException:
             await self._assigner.release(target.id)
             raise
-        if conversation.assignee_id:
-            await self._assigner.slot_freed(conversation.assignee_id)
+        await self._assigner.free_agent_of(conversation)
         await self._journal.patch_ticket(conversation.ticket_id, assigned_to=target.id, assigned_at=after.updated_at)
         await self._journal.tell_client(conversation.id, texts.TRANSFERRED, type="transferred")
         joined = texts.agent_joined(conversation.queue, target.name, target.practice_number)

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from routing.errors import NotFound, StaleConversation
 from routing.models import (
+    LIVE_TICKET_STATUSES,
     Client,
     Conversation,
     ConversationState,
@@ -24,6 +25,7 @@ from routing.models import (
     Transition,
 )
 from routing.records import Activity
+from routing.state_machine import SERVED_STATES
 
 
 @dataclasses.dataclass(frozen=True)
@@ -144,8 +146,7 @@ class FakeRecord:
         return sorted(found, key=lambda c: c.created_at)
 
     async def active_count(self, staff_id: str) -> int:
-        active = {ConversationState.WITH_AGENT, ConversationState.WITH_RESPONDER}
-        return sum(1 for c in self.conversations.values() if c.assignee_id == staff_id and c.state in active)
+        return sum(1 for c in self.conversations.values() if c.assignee_id == staff_id and c.state in SERVED_STATES)
 
     async def open_ticket(self, ticket: Ticket) -> None:
         self.tickets[ticket.id] = ticket
@@ -159,7 +160,7 @@ class FakeRecord:
         self.tickets[ticket.id] = ticket
 
     async def open_tickets(self) -> list[Ticket]:
-        live = [t for t in self.tickets.values() if t.status in {TicketStatus.OPEN, TicketStatus.ASSIGNED}]
+        live = [t for t in self.tickets.values() if t.status in LIVE_TICKET_STATUSES]
         return sorted(live, key=lambda t: (-t.priority, t.enqueued_at))
 
     async def tickets_for_conversation(self, conversation_id: str) -> list[Ticket]:

@@ -150,3 +150,15 @@ async def test_online_counts_and_slots(parts: Parts) -> None:
     assert await parts.assigner.online_counts() == {ADVISOR: 2, SERVICE: 1}
     assert await parts.assigner.is_online("adv1") and not await parts.assigner.is_online("svc1")
     assert sorted(await parts.assigner.online_slots(ADVISOR)) == [(0, 1), (0, 3)]
+
+
+async def test_only_a_tier2_agent_gets_a_slot_back(parts: Parts) -> None:
+    await parts.online("adv1")
+    queued = await parts.queued()
+    await parts.assigner.free_agent_of(queued)  # nobody holds a queued conversation
+    assert await parts.presence.load("adv1") == 0
+    await parts.assigner.auto_assign(ADVISOR)
+    served = await parts.lookups.conversation(queued.id)
+    assert await parts.presence.load("adv1") == 1
+    await parts.assigner.free_agent_of(served)
+    assert await parts.presence.load("adv1") == 0
