@@ -179,7 +179,6 @@ def create_app(
         container = Container(
             settings=settings,
             routing=routing,
-            engine=engine,
             flow=ConversationFlow(routing, bot_client, settings.max_message_chars),
             bot=bot_client,
             hub=hub,

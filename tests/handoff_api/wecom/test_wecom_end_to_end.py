@@ -30,6 +30,7 @@ from handoff_api.wecom.replies import FEEDBACK_HINT
 from handoff_api.wecom.tasks import BackgroundTaskSet
 from handoff_api.wecom.wiring import OrderedDispatcher, WeComChannelSettings, build_wecom_channel
 from routing.settings import RoutingSettings
+from routing.sql_record import SqlRecord
 from tests.handoff_api.conftest import ANSWER, REDIS_URL, ScriptedBot, login
 from tests.handoff_api.wecom.fake_wecom import FakeWeCom
 from tests.net import drop_redis_keys
@@ -57,6 +58,8 @@ def create_app_with_wecom(
     async def lifespan(application: FastAPI) -> AsyncIterator[Any]:
         async with inner(application) as state:
             container: Container = application.state.container
+            record = container.routing.record
+            assert isinstance(record, SqlRecord)  # main.py's record: the outbox shares its engine
             redis = AsyncRedis.from_url(settings.redis_url) if settings.redis_url else None
             channel = build_wecom_channel(
                 wecom,
@@ -65,7 +68,7 @@ def create_app_with_wecom(
                 record=container.routing.record,
                 events=container.routing.events,
                 idempotency=container.routing.idempotency,
-                engine=container.engine,
+                engine=record.engine,
                 redis=redis,
                 console_base_url=CONSOLE,
             )
