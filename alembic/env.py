@@ -1,6 +1,6 @@
 """Alembic environment of the system of record (async engine).
 
-The database URL is, in order: the `database_url` attribute set by routing.sql_record.migrate(url),
+The database URL is, in order: the `database_url` attribute set by routing.sql_engine.migrate(url),
 the DATABASE_URL environment variable, or the embedded default sqlite+aiosqlite:///var/engine.db
 (whose var/ folder is created when missing).
 """
@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 
 import handoff_api.wecom.store  # noqa: F401 - defines the WeCom channel's tables on the shared MetaData
 from alembic import context
-from routing.sql_record import DEFAULT_DATABASE_URL, create_engine_for
+from routing.sql_engine import DEFAULT_DATABASE_URL, create_engine_for
 from routing.sql_tables import metadata
 
 config = context.config

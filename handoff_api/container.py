@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from handoff_api.bot_client import BotClient
 from handoff_api.flow import ConversationFlow
 from handoff_api.health_checks import Check
@@ -21,7 +19,6 @@ class Container:
 
     settings: Settings
     routing: RoutingService
-    engine: AsyncEngine
     flow: ConversationFlow
     bot: BotClient
     hub: RealtimeHub

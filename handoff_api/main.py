@@ -198,7 +198,6 @@ async def start_engine(settings: Settings, bot: BotClient | None, limits: Routin
     container = Container(
         settings=settings,
         routing=routing,
-        engine=engine,
         flow=ConversationFlow(routing, tier1, settings.max_message_chars),
         bot=tier1,
         hub=hub,

@@ -31,7 +31,8 @@ from routing.directory_import import (
 from routing.errors import NotFound
 from routing.passwords import WeakPassword, check_password_rules
 from routing.records import Record
-from routing.sql_record import DEFAULT_DATABASE_URL, SqlRecord, create_engine_for, migrate
+from routing.sql_engine import DEFAULT_DATABASE_URL, create_engine_for, migrate
+from routing.sql_record import SqlRecord
 
 T = TypeVar("T")
 

@@ -183,6 +183,10 @@ class TicketStatus(StrEnum):
     CLOSED = "closed"
 
 
+LIVE_TICKET_STATUSES = frozenset({TicketStatus.OPEN, TicketStatus.ASSIGNED})
+"""A ticket still waiting for, or being served by, someone."""
+
+
 class ResponderStep(IntEnum):
     """Rung of the tier-3 ladder: the assigned responder, their backup, then the duty manager."""
 

@@ -16,6 +16,7 @@ Conventions every implementation keeps:
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -33,6 +34,18 @@ from routing.models import (
     Tier,
     Transition,
 )
+
+
+@dataclass(frozen=True)
+class Activity:
+    """What happened in a span of time, for the supervisor's figures."""
+
+    conversations: int
+    """Conversations started."""
+    bot_resolved: int
+    """Bot answers the client rated 问题已解答 (tier-1 feedback, resolved)."""
+    tickets: tuple[Ticket, ...]
+    """Tickets opened (escalations to tier 2 or tier 3), oldest first."""
 
 
 class Record(Protocol):
@@ -149,6 +162,11 @@ class Record(Protocol):
 
     async def recent_handle_seconds(self, queue: QueueName, limit: int = 50) -> list[float]:
         """Seconds from assignment to resolution of the queue's latest resolved tickets, newest first."""
+        ...
+
+    # figures
+    async def activity_between(self, start: datetime, end: datetime) -> Activity:
+        """Conversations created, resolved bot ratings given and tickets enqueued at or after `start`, before `end`."""
         ...
 
     # feedback and audit

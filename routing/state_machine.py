@@ -65,7 +65,8 @@ RULES: dict[TransitionName, Rule] = {
 HUMAN_STATES = frozenset({S.WITH_AGENT, S.AWAITING_RESPONDER, S.WITH_RESPONDER})
 """A person holds the conversation (or, awaiting a responder, is due to answer it)."""
 _BOT_OWNED = frozenset({S.BOT, S.RESOLVED})
-_SERVED = frozenset({S.WITH_AGENT, S.WITH_RESPONDER})
+SERVED_STATES = frozenset({S.WITH_AGENT, S.WITH_RESPONDER})
+"""A person is answering the client right now (what counts towards their active conversations)."""
 _UNRATABLE = frozenset({S.QUEUED, S.AWAITING_RESPONDER, S.CLOSED})
 _TIER2 = frozenset({S.QUEUED, S.WITH_AGENT})
 
@@ -82,7 +83,7 @@ def human_holds(state: ConversationState) -> bool:
 
 def being_served(state: ConversationState) -> bool:
     """A person is answering the client right now."""
-    return state in _SERVED
+    return state in SERVED_STATES
 
 
 def can_rate(state: ConversationState) -> bool:
@@ -92,7 +93,7 @@ def can_rate(state: ConversationState) -> bool:
 
 def rates_human(state: ConversationState) -> bool:
     """A rating given now is about a person's answer (being served, or just resolved by a person)."""
-    return state in _SERVED or state == S.RESOLVED
+    return state in SERVED_STATES or state == S.RESOLVED
 
 
 def in_tier2_queue_or_service(state: ConversationState) -> bool:

@@ -24,7 +24,7 @@ from handoff_api.staff.schemas import (
     TokenOut,
     Transfer,
 )
-from handoff_api.staff.stats import TodayStats, today_stats
+from handoff_api.staff.stats import TodayStats
 from routing.models import QueueName, Staff
 from routing.passwords import verify_password_async
 
@@ -210,4 +210,4 @@ async def stats_today(staff: CurrentStaff, container: ContainerDep) -> TodayStat
     """Today's figures per tier (supervisors only)."""
     if staff.role.value not in {"duty_manager", "admin"}:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "only duty managers and admins see the figures")
-    return await today_stats(container.engine, container.routing.clock.now())
+    return TodayStats.from_day(await container.routing.today_stats())

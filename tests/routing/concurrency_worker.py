@@ -21,7 +21,8 @@ from routing.models import Channel, ConversationState, EscalationReason, Presenc
 from routing.redis_ports import connect, redis_ports
 from routing.service import RoutingService
 from routing.settings import RoutingSettings
-from routing.sql_record import SqlRecord, create_engine_for
+from routing.sql_engine import create_engine_for
+from routing.sql_record import SqlRecord
 from tests.routing.service_world import KeywordClassifier
 
 SETTINGS = RoutingSettings(

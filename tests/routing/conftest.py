@@ -22,7 +22,8 @@ from typing import TypeVar
 import asyncpg
 import pytest
 
-from routing.sql_record import SqlRecord, create_engine_for, migrate
+from routing.sql_engine import create_engine_for, migrate
+from routing.sql_record import SqlRecord
 from tests.net import POSTGRES_ADMIN_URL, postgres_database_url
 
 T = TypeVar("T")

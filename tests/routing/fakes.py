@@ -9,6 +9,7 @@ from datetime import datetime
 
 from routing.errors import NotFound, StaleConversation
 from routing.models import (
+    LIVE_TICKET_STATUSES,
     Client,
     Conversation,
     ConversationState,
@@ -23,6 +24,8 @@ from routing.models import (
     Tier,
     Transition,
 )
+from routing.records import Activity
+from routing.state_machine import SERVED_STATES
 
 
 @dataclasses.dataclass(frozen=True)
@@ -143,8 +146,7 @@ class FakeRecord:
         return sorted(found, key=lambda c: c.created_at)
 
     async def active_count(self, staff_id: str) -> int:
-        active = {ConversationState.WITH_AGENT, ConversationState.WITH_RESPONDER}
-        return sum(1 for c in self.conversations.values() if c.assignee_id == staff_id and c.state in active)
+        return sum(1 for c in self.conversations.values() if c.assignee_id == staff_id and c.state in SERVED_STATES)
 
     async def open_ticket(self, ticket: Ticket) -> None:
         self.tickets[ticket.id] = ticket
@@ -158,7 +160,7 @@ class FakeRecord:
         self.tickets[ticket.id] = ticket
 
     async def open_tickets(self) -> list[Ticket]:
-        live = [t for t in self.tickets.values() if t.status in {TicketStatus.OPEN, TicketStatus.ASSIGNED}]
+        live = [t for t in self.tickets.values() if t.status in LIVE_TICKET_STATUSES]
         return sorted(live, key=lambda t: (-t.priority, t.enqueued_at))
 
     async def tickets_for_conversation(self, conversation_id: str) -> list[Ticket]:
@@ -177,6 +179,14 @@ class FakeRecord:
         return [
             ((t.resolved_at - t.assigned_at).total_seconds()) for t in done[:limit] if t.resolved_at and t.assigned_at
         ]
+
+    async def activity_between(self, start: datetime, end: datetime) -> Activity:
+        conversations = sum(1 for c in self.conversations.values() if start <= c.created_at < end)
+        bot_resolved = sum(1 for f in self.feedback if start <= f.at < end and f.tier == Tier.BOT and f.resolved)
+        tickets = sorted(
+            (t for t in self.tickets.values() if start <= t.enqueued_at < end), key=lambda t: (t.enqueued_at, t.id)
+        )
+        return Activity(conversations, bot_resolved, tuple(tickets))
 
     async def add_feedback(  # noqa: PLR0917
         self,

@@ -29,7 +29,8 @@ from routing.models import Channel, Client, ConversationState, EscalationReason,
 from routing.redis_ports import RedisPorts, connect, redis_ports
 from routing.service import RoutingService
 from routing.settings import RoutingSettings
-from routing.sql_record import SqlRecord, create_engine_for
+from routing.sql_engine import create_engine_for
+from routing.sql_record import SqlRecord
 from tests.routing.contract.conftest import REDIS_URL, delete_prefix
 from tests.routing.service_world import KeywordClassifier
 

@@ -13,7 +13,8 @@ import pytest
 from routing.__main__ import main
 from routing.directory_import import DEMO_STAFF_CSV
 from routing.passwords import verify_password
-from routing.sql_record import SqlRecord, create_engine_for
+from routing.sql_engine import create_engine_for
+from routing.sql_record import SqlRecord
 
 REPO = Path(__file__).resolve().parents[2]
 

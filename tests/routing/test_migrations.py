@@ -12,7 +12,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, MetaData, inspect
 
-from routing.sql_record import create_engine_for, downgrade, migrate, migrate_async
+from routing.sql_engine import create_engine_for, downgrade, migrate, migrate_async
 from routing.sql_tables import metadata
 
 REPO = Path(__file__).resolve().parents[2]

@@ -29,7 +29,9 @@ from routing.models import (
     Tier,
     Transition,
 )
+from routing.records import Record
 from routing.sql_record import SqlRecord
+from tests.routing.fakes import FakeRecord
 
 T0 = datetime(2025, 3, 3, 1, 30, tzinfo=UTC)
 
@@ -411,6 +413,39 @@ async def test_feedback_is_stored(record: SqlRecord) -> None:
         (None, 1, None, False),
     ]
     assert rows[0].at == at(5)
+
+
+async def record_an_hour_of_activity(record: Record) -> None:
+    """Conversations, feedback and tickets inside [at(0), at(60)) and just outside it."""
+    for conversation_id, minute in (("c1", 0), ("c-before", -1), ("c-after", 60)):
+        await record.create_conversation(make_conversation(conversation_id, minute=minute))
+    await record.add_feedback("c1", None, Tier.BOT, None, True, at(5))
+    await record.add_feedback("c1", None, Tier.BOT, None, False, at(6))  # not resolved
+    await record.add_feedback("c1", "t1", Tier.ONLINE, "a1", True, at(7))  # not the bot
+    await record.add_feedback("c-after", None, Tier.BOT, None, True, at(60))  # after the span
+    await record.open_ticket(make_ticket("t2", enqueued_at=at(2), tier=Tier.RESPONDER, queue=None))
+    await record.open_ticket(make_ticket("t1", enqueued_at=at(1)))
+    await record.open_ticket(make_ticket("t-before", "c-before", enqueued_at=at(-5)))
+
+
+async def check_an_hour_of_activity(record: Record) -> None:
+    activity = await record.activity_between(at(0), at(60))
+    assert (activity.conversations, activity.bot_resolved) == (1, 1)
+    assert [ticket.id for ticket in activity.tickets] == ["t1", "t2"]  # oldest first
+    assert activity.tickets[1] == make_ticket("t2", enqueued_at=at(2), tier=Tier.RESPONDER, queue=None)
+    empty = await record.activity_between(at(-60), at(-30))
+    assert (empty.conversations, empty.bot_resolved, empty.tickets) == (0, 0, ())
+
+
+async def test_activity_between_counts_what_happened_in_the_span(record: SqlRecord) -> None:
+    await record_an_hour_of_activity(record)
+    await check_an_hour_of_activity(record)
+
+
+async def test_the_fake_record_counts_activity_like_sql() -> None:
+    fake = FakeRecord()
+    await record_an_hour_of_activity(fake)
+    await check_an_hour_of_activity(fake)
 
 
 async def test_audit_is_append_only(record: SqlRecord) -> None:

@@ -226,7 +226,6 @@ def build_app(
         app.state.container = Container(
             settings=settings,
             routing=routing,
-            engine=engine,
             flow=flow,
             bot=fake_bot,
             hub=hub,

@@ -29,7 +29,8 @@ from routing.models import (
     Tier,
 )
 from routing.ports import QueueEntry
-from routing.sql_record import SqlRecord, create_engine_for
+from routing.sql_engine import create_engine_for
+from routing.sql_record import SqlRecord
 from tests.routing.fakes import FakeRecord
 from tests.routing.service_world import World, build_world
 

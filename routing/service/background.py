@@ -1,0 +1,67 @@
+"""Background work every worker may run: lease reclaim, auto-assignment, the wait limit, the ladder, rebuild."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from routing.models import ConversationState, QueueName, Ticket, TicketStatus, Tier
+from routing.records import Record
+from routing.service.assigner import Assigner
+from routing.service.journal import SYSTEM_ACTOR, Journal
+from routing.service.ladder import Ladder
+
+
+@dataclass(frozen=True)
+class TickReport:
+    """What one `tick` did."""
+
+    reclaimed: int = 0
+    assigned: int = 0
+    wait_limit_escalations: int = 0
+    ladder_steps: int = 0
+
+
+class Background:
+    """Periodic and recovery work over the record and the fast stores."""
+
+    def __init__(self, record: Record, journal: Journal, assigner: Assigner, ladder: Ladder) -> None:
+        self._record = record
+        self._journal = journal
+        self._assigner = assigner
+        self._ladder = ladder
+
+    async def tick(self) -> TickReport:
+        """Reclaim lapsed leases, auto-assign, apply the tier-2 wait limit and the responder ladder.
+
+        Idempotent and safe to run from many workers at once: every move is a lease or a
+        compare-and-set, and the loser of a race skips.
+        """
+        reclaimed = await self._assigner.reclaim_expired()
+        assigned = await self._assigner.fill(QueueName)
+        escalated = await self._ladder.apply_wait_limit()
+        steps = await self._ladder.advance_overdue()
+        return TickReport(reclaimed, assigned, escalated, steps)
+
+    async def rebuild_queues(self) -> int:
+        """After a Redis flush or restart: re-enqueue every waiting ticket and reset agent loads."""
+        restored = 0
+        for ticket in await self._record.open_tickets():
+            if await self._waits_in_queue(ticket) and await self._assigner.restore(ticket):
+                restored += 1
+        with_agent = await self._record.conversations_in_states({ConversationState.WITH_AGENT})
+        active = Counter(c.assignee_id for c in with_agent if c.assignee_id)
+        await self._assigner.reset_loads(await self._record.list_staff(), active)
+        await self._journal.audit(SYSTEM_ACTOR, "queues.rebuild", "queues", {"restored": restored})
+        return restored
+
+    async def _waits_in_queue(self, ticket: Ticket) -> bool:
+        """An open tier-2 ticket whose conversation is still queued on it."""
+        if ticket.tier != Tier.ONLINE or ticket.status != TicketStatus.OPEN or ticket.queue is None:
+            return False
+        conversation = await self._record.get_conversation(ticket.conversation_id)
+        return (
+            conversation is not None
+            and conversation.state == ConversationState.QUEUED
+            and conversation.ticket_id == ticket.id
+        )

@@ -1,0 +1,233 @@
+"""Read models: the queue as the console shows it, a staff member's conversations, the client's facts.
+
+Access-checked where they show a conversation or a queue (routing.service.access).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from routing.eta import estimate_wait_seconds
+from routing.models import (
+    Client,
+    Conversation,
+    ConversationState,
+    EscalationReason,
+    Message,
+    Presence,
+    QueueName,
+    Role,
+    Staff,
+    Ticket,
+    Tier,
+)
+from routing.ports import Clock, PresenceStore, QueueEntry
+from routing.records import Record
+from routing.service import access
+from routing.service.assigner import Assigner
+from routing.service.lookups import Lookups
+from routing.settings import RoutingSettings
+from routing.state_machine import HUMAN_STATES, human_holds
+
+QUEUE_VIEW_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class ServingStaff:
+    """Who serves a conversation, as the client may see it."""
+
+    staff_id: str
+    name: str
+    role: Role
+    practice_number: str | None
+
+
+@dataclass(frozen=True)
+class ClientFacts:
+    """What the client sees at any moment: state, queue position, estimated wait, who serves."""
+
+    conversation_id: str
+    state: ConversationState
+    tier: Tier
+    queue: QueueName | None
+    position: int | None
+    estimated_wait_seconds: float | None
+    serving: ServingStaff | None
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """One waiting conversation as the console shows it."""
+
+    ticket_id: str
+    conversation_id: str
+    queue: QueueName
+    position: int
+    priority: int
+    vip: bool
+    client_id: str
+    client_name: str
+    client_tier: str
+    question: str
+    reason: EscalationReason
+    enqueued_at: datetime
+    waiting_seconds: float
+
+
+@dataclass(frozen=True)
+class StaffStatus:
+    """A staff member's presence and how many conversations they serve now."""
+
+    presence: Presence
+    active: int
+
+
+@dataclass(frozen=True)
+class Colleague:
+    """A tier-2 colleague a conversation can be transferred to."""
+
+    staff: Staff
+    presence: Presence
+
+
+@dataclass(frozen=True)
+class ConversationView:
+    """What a staff member sees of one conversation: the transcript, the client card and the ticket."""
+
+    conversation: Conversation
+    messages: list[Message]
+    client: Client
+    ticket: Ticket | None
+
+
+class Views:
+    """Read-only views with access rules."""
+
+    def __init__(  # noqa: PLR0917 - the collaborators it reads from
+        self,
+        record: Record,
+        lookups: Lookups,
+        assigner: Assigner,
+        presence: PresenceStore,
+        settings: RoutingSettings,
+        clock: Clock,
+    ) -> None:
+        self._record = record
+        self._lookups = lookups
+        self._assigner = assigner
+        self._presence = presence
+        self._settings = settings
+        self._clock = clock
+
+    async def queue_view(self, queue: QueueName, viewer_id: str) -> list[QueueItem]:
+        """The waiting conversations of a queue, in service order, for skilled staff or supervisors."""
+        access.check_may_see_queue(await self._lookups.staff(viewer_id), queue)
+        now = self._clock.now()
+        items = []
+        for position, entry in enumerate(await self._assigner.waiting(queue, QUEUE_VIEW_LIMIT), start=1):
+            item = await self._queue_item(entry, position, now)
+            if item is not None:
+                items.append(item)
+        return items
+
+    async def _queue_item(self, entry: QueueEntry, position: int, now: datetime) -> QueueItem | None:
+        """The console's line for one queue entry; None if its ticket or client is gone."""
+        ticket = await self._record.get_ticket(entry.ticket_id)
+        client = await self._record.get_client(ticket.client_id) if ticket else None
+        if ticket is None or client is None:
+            return None
+        return QueueItem(
+            ticket_id=ticket.id,
+            conversation_id=entry.conversation_id,
+            queue=entry.queue,
+            position=position,
+            priority=entry.priority,
+            vip=client.vip,
+            client_id=client.id,
+            client_name=client.name,
+            client_tier=client.tier,
+            question=ticket.question,
+            reason=ticket.reason,
+            enqueued_at=entry.enqueued_at,
+            waiting_seconds=max((now - entry.enqueued_at).total_seconds(), 0.0),
+        )
+
+    async def find_client(self, client_id: str) -> Client | None:
+        """The directory's client, or None."""
+        return await self._record.get_client(client_id)
+
+    async def clients(self, limit: int = 200) -> list[Client]:
+        """The directory's first `limit` clients by id (the demo page's picker)."""
+        return (await self._record.list_clients())[:limit]
+
+    async def find_staff(self, staff_id: str) -> Staff | None:
+        """The staff member as stored now (not cached), or None."""
+        return await self._lookups.find_staff(staff_id)
+
+    async def staff_status(self, staff_id: str) -> StaffStatus:
+        """Presence and current load of a staff member."""
+        staff = await self._lookups.staff(staff_id)
+        return StaffStatus(await self._presence.presence(staff.id), await self._record.active_count(staff.id))
+
+    async def colleagues(self, staff_id: str) -> list[Colleague]:
+        """Tier-2 staff (other than the asker) with a skill, who can take a transfer, with their presence."""
+        members = [
+            member
+            for member in await self._record.list_staff()
+            if member.id != staff_id and access.serves_tier2_queues(member)
+        ]
+        return [Colleague(member, await self._presence.presence(member.id)) for member in members]
+
+    async def conversation_view(self, viewer_id: str, conversation_id: str) -> ConversationView:
+        """Transcript, client and ticket of a conversation the viewer may see (Forbidden otherwise)."""
+        viewer = await self._lookups.staff(viewer_id)
+        conversation = await self._lookups.conversation(conversation_id)
+        client = await self._lookups.client_of(conversation)
+        access.check_can_view(viewer, conversation, client)
+        messages = await self._record.list_messages(conversation_id)
+        return ConversationView(conversation, messages, client, await self._lookups.ticket(conversation.ticket_id))
+
+    async def messages_after(self, conversation_id: str, after_seq: int, limit: int = 200) -> list[Message]:
+        """Up to `limit` messages after `after_seq`, for a channel that already holds the conversation."""
+        return await self._record.list_messages(conversation_id, after_seq=after_seq, limit=limit)
+
+    async def staff_conversations(self, staff_id: str) -> list[Conversation]:
+        """Live conversations a staff member holds (supervisors: all; responders: also their clients')."""
+        staff = await self._lookups.staff(staff_id)
+        live = await self._record.conversations_in_states(HUMAN_STATES)
+        if access.is_supervisor(staff):
+            return live
+        mine = [c for c in live if access.holds(staff, c)]
+        if staff.role != Role.RESPONDER:
+            return mine
+        for conversation in live:
+            if access.holds(staff, conversation) or conversation.tier != Tier.RESPONDER:
+                continue
+            client = await self._record.get_client(conversation.client_id)
+            if client is not None and access.sees_as_responder(staff, conversation, client):
+                mine.append(conversation)
+        return mine
+
+    async def client_facts(self, conversation_id: str) -> ClientFacts:
+        """State, queue position, estimated wait and who serves, for the client's screen."""
+        conversation = await self._lookups.conversation(conversation_id)
+        position: int | None = None
+        wait: float | None = None
+        if conversation.state == ConversationState.QUEUED and conversation.queue and conversation.ticket_id:
+            position = await self._assigner.position(conversation.queue, conversation.ticket_id)
+            if position is not None:
+                wait = await self.estimated_wait(conversation.queue, position)
+        serving = None
+        if conversation.assignee_id and human_holds(conversation.state):
+            staff = await self._lookups.staff(conversation.assignee_id)
+            serving = ServingStaff(staff.id, staff.name, staff.role, staff.practice_number)
+        return ClientFacts(
+            conversation.id, conversation.state, conversation.tier, conversation.queue, position, wait, serving
+        )
+
+    async def estimated_wait(self, queue: QueueName, position: int) -> float | None:
+        """Seconds until `position` is likely served, from recent handle times and online slots."""
+        slots = await self._assigner.online_slots(queue)
+        history = await self._record.recent_handle_seconds(queue, self._settings.handle_history)
+        return estimate_wait_seconds(position, history, slots, self._settings.default_handle_seconds)
