@@ -87,7 +87,7 @@ async def demo_token(body: DemoTokenRequest, container: ContainerDep) -> DemoTok
     if await container.routing.find_client(body.client_id) is None:
         raise HTTPException(404, f"unknown client {body.client_id!r}")
     settings = container.settings
-    token = issue_client_token(settings, body.client_id)
+    token = issue_client_token(settings, body.client_id, container.clock.now())
     return DemoToken(token=token, client_id=body.client_id, expires_in=settings.client_token_minutes * 60)
 
 
@@ -124,7 +124,7 @@ async def widget_socket(websocket: WebSocket, token: str = "", conversation_id: 
     container: Container = websocket.app.state.container
     await websocket.accept()
     try:
-        identity = read_client_token(container.settings, token)
+        identity = read_client_token(container.settings, token, container.clock.now())
     except InvalidClientToken as exc:
         await _refuse(websocket, CLOSE_UNAUTHORIZED, exc.reason, "身份验证失败或已过期，请重新进入。")
         return

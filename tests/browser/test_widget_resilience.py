@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -80,7 +80,7 @@ def test_expired_token_is_renewed_from_the_token_url_and_the_session_resumes(
     def issue(route: Route) -> None:
         assert route.request.method == "POST"
         renewals.append(route.request.url)
-        route.fulfill(json={"token": issue_client_token(settings, "C10003")})
+        route.fulfill(json={"token": issue_client_token(settings, "C10003", datetime.now(UTC))})
 
     client = screens.page(PHONE)
     client.route(f"{server.url}/client-app/chat-token", issue)
@@ -95,7 +95,7 @@ def test_expired_token_is_renewed_from_the_token_url_and_the_session_resumes(
             script.dataset.open = "true";
             document.body.appendChild(script);
         }""",
-        [server.url, issue_client_token(settings, "C10003", lifetime=timedelta(seconds=3))],
+        [server.url, issue_client_token(settings, "C10003", datetime.now(UTC), lifetime=timedelta(seconds=3))],
     )
     wait_until(client, "Boolean(window.TREWidget && window.TREWidget.connected)")
     conversation_id = client.evaluate("window.TREWidget.conversationId")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from tests.handoff_api.widget.support import app_settings, occupy, on_app_loop
 def staff_token(client: TestClient, staff_id: str) -> str:
     staff = on_app_loop(client, client.app.state.container.routing.find_staff, staff_id)  # type: ignore[attr-defined]
     assert staff is not None
-    return issue_staff_token(app_settings(), staff)
+    return issue_staff_token(app_settings(), staff, datetime.now(UTC))
 
 
 def events_until(ws: Any, predicate, limit: int = 40) -> list[dict[str, Any]]:

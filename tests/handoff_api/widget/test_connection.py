@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -166,9 +167,11 @@ def test_resent_client_msg_id_is_not_stored_twice(client: TestClient, token_for,
 def test_bad_tokens_are_refused_with_a_reason(client: TestClient, token: str, reason: str) -> None:
     settings = app_settings()
     if token == "EXPIRED":
-        token = issue_client_token(settings, ORDINARY, minutes=-1)
+        token = issue_client_token(settings, ORDINARY, datetime.now(UTC), minutes=-1)
     if token == "FORGED":
-        token = issue_client_token(app_settings(secret_key="another-secret-of-enough-length-000000"), ORDINARY)
+        token = issue_client_token(
+            app_settings(secret_key="another-secret-of-enough-length-000000"), ORDINARY, datetime.now(UTC)
+        )
     with client.websocket_connect(f"/ws/widget?token={token}") as session:
         error = session.receive_json()
         assert error["type"] == "error" and error["code"] == "unauthorized"
