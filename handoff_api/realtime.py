@@ -75,6 +75,13 @@ class Listener:
         """End the reader: `next` returns STOP once the events already queued before it are read."""
         self.queue.put_nowait(STOP)
 
+    def ready(self) -> list[HubEvent]:
+        """Every event already queued, without waiting (a reader handles a burst at once)."""
+        burst: list[HubEvent] = []
+        while not self.queue.empty():
+            burst.append(self.queue.get_nowait())
+        return burst
+
     async def next(self, within_seconds: float | None = None) -> HubEvent | None:
         """The next event, or None if none arrives in time."""
         try:

@@ -48,4 +48,4 @@ async def console_socket(websocket: WebSocket, token: str = "") -> None:
     if staff is None:
         await websocket.close(CLOSE_UNAUTHORIZED, "unknown staff member")
         return
-    await ConsoleConnection(websocket, container, container.hub, staff).run()
+    await ConsoleConnection(websocket, container, staff).run()

@@ -31,10 +31,10 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 from handoff_api.bot_client import BotUnavailable
 from handoff_api.client_input import ClientInput, HumanRequest, Rating
 from handoff_api.container import Container
+from handoff_api.ratelimit import BucketRegistry, TokenBucket
 from handoff_api.realtime import Listener, RealtimeHub, Resync, Stop, finish_then_cancel, stop_reader
 from handoff_api.widget import envelopes
 from handoff_api.widget.envelopes import Envelope
-from handoff_api.widget.ratelimit import BucketRegistry, TokenBucket
 from routing.errors import RoutingError, ValidationFailed
 from routing.events import HAND_OVER_EVENTS, EventName, RoutingEvent, Typing, conversation_of
 from routing.models import Conversation, ConversationState, SenderKind

@@ -134,7 +134,7 @@ def _queued(widget: Any) -> bool:
 def test_non_holder_typing_is_not_forwarded(client: TestClient, app) -> None:
     container = app.state.container
     conversation = on_app_loop(client, container.routing.start_conversation, "C10003", Channel.WIDGET)
-    subscription = on_app_loop(client, container.routing.events.subscribe)
+    subscription = on_app_loop(client, app.state.event_bus.subscribe)
     with client.websocket_connect(f"/ws/console?token={staff_token(client, 'svc01')}") as console:
         assert console.receive_json()["type"] == "hello"
         console.send_json({"type": "typing", "conversation_id": conversation.id})
