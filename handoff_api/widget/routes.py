@@ -15,7 +15,8 @@ from handoff_api.log_filters import install_token_masking
 from handoff_api.realtime import finish_then_cancel
 from handoff_api.widget import envelopes
 from handoff_api.widget.assets import AssetDirectory
-from handoff_api.widget.connection import WidgetConnection, WidgetLimits, WidgetRuntime
+from handoff_api.widget.connection import WidgetConnection
+from handoff_api.widget.runtime import WidgetLimits, WidgetRuntime
 from routing.errors import Forbidden
 from routing.models import Channel, Conversation
 
@@ -138,7 +139,4 @@ async def widget_socket(websocket: WebSocket, token: str = "", conversation_id: 
         await _refuse(websocket, CLOSE_FORBIDDEN, "conversation belongs to another client", "无权访问该会话。")
         return
     runtime = widget_runtime(websocket, container)
-    connection = WidgetConnection(
-        websocket, container, container.hub, runtime, conversation, expires_at=identity.expires_at
-    )
-    await connection.run()
+    await WidgetConnection(websocket, container, runtime, conversation, expires_at=identity.expires_at).run()
