@@ -2,10 +2,10 @@
 
 The hub is created at start-up and held by the container; the widget and console sockets each
 register a `Listener` with a predicate (what it may see), and events arrive on the listener's queue
-(the WeCom channel reads the bus through a subscription of its own). With Redis every worker subscribes once, so an event published by any worker
-reaches every listener whichever worker holds it. If the bus subscription breaks (e.g. Redis
-restarts) the hub resubscribes with backoff and sends every listener `RESYNC`, so they re-read the
-record and lose nothing.
+(the WeCom channel reads the bus through a subscription of its own). With Redis every worker
+subscribes once, so an event published by any worker reaches every listener whichever worker holds
+it. If the bus subscription breaks (e.g. Redis restarts) the hub resubscribes with backoff and sends
+every listener `RESYNC`, so they re-read the record and lose nothing.
 """
 
 from __future__ import annotations

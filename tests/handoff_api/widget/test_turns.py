@@ -59,16 +59,16 @@ def test_each_turn_costs_only_the_flows_own_reads(client: TestClient, token_for,
             return {"reads": record.reads, "transcript_reads": record.calls["list_messages"]}
 
         faq = turn({"type": "message", "text": "科创板怎么开通", "client_msg_id": "m-1"}, "ack")
-        assert faq == {"reads": 3, "transcript_reads": 0}  # was 7 (3 transcript reads)
+        assert faq["reads"] <= 3 and faq["transcript_reads"] == 0  # was 7 (3 transcript reads)
         on_app_loop(client, occupy, app.state.container, "svc02")
         to_queue = turn({"type": "ask_human"}, "queue_position")
         assert to_queue["reads"] <= 10 and to_queue["transcript_reads"] <= 1  # was 16 (5 transcript reads)
         queued = turn({"type": "message", "text": "在吗", "client_msg_id": "m-2"}, "ack")
-        assert queued == {"reads": 2, "transcript_reads": 0}  # was 6
+        assert queued["reads"] <= 2 and queued["transcript_reads"] == 0  # was 6
         on_app_loop(client, app.state.container.routing.claim, "svc01", conversation_id)
         receive_until(session, "agent_joined")
         served = turn({"type": "message", "text": "谢谢", "client_msg_id": "m-3"}, "ack")
-        assert served == {"reads": 2, "transcript_reads": 0}  # was 5
+        assert served["reads"] <= 2 and served["transcript_reads"] == 0  # was 5
 
 
 def test_a_turns_own_envelopes_keep_their_order_and_come_once(client: TestClient, token_for, app) -> None:
