@@ -40,7 +40,7 @@ def test_reconnect_and_api_restart_lose_and_double_nothing(server: LiveServer, s
     # the whole API restarts (new process state, same database); the widget comes back by itself
     server.restart()
     httpx.post(f"{server.url}/api/v1/conversations/{conversation_id}/messages", json={"text": "定投是什么"})
-    client.wait_for_function("window.TREWidget.connected === true", timeout=20_000)
+    client.wait_for_function("() => window.TREWidget.connected === true", timeout=20_000)
     expect(last_message(client, "bot")).to_contain_text("基金定投")
     ask(client, "你好")
     expect(last_message(client, "bot")).to_contain_text("我是智能投顾助手")
@@ -67,7 +67,7 @@ def test_invalid_token_is_refused_with_a_clear_notice(server: LiveServer, screen
     )
     expect(widget(client).locator(".banner")).to_have_text("身份验证失败或已过期，请重新进入。")
     expect(widget(client).locator(".status")).to_have_text("身份验证已失效")
-    client.wait_for_function("window.authRequired === 'invalid token'")
+    client.wait_for_function("() => window.authRequired === 'invalid token'")
     assert widget(client).locator(".msg").count() == 0
 
 
