@@ -10,6 +10,7 @@ from handoff_api.health_checks import Check
 from handoff_api.realtime import RealtimeHub
 from handoff_api.settings import Settings
 from knowledge_base.service import FaqService
+from routing.ports import Clock
 from routing.service import RoutingService
 
 
@@ -24,3 +25,8 @@ class Container:
     hub: RealtimeHub
     knowledge_base: FaqService | None = None
     health_checks: dict[str, Check] = field(default_factory=dict)
+
+    @property
+    def clock(self) -> Clock:
+        """Routing's injected clock: the one time source of the API (token expiry, timestamps)."""
+        return self.routing.clock

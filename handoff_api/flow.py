@@ -2,7 +2,8 @@
 
 Every turn stores the client's words first (so nothing is lost), then acts: the bot answers when it
 owns the conversation (routing.state_machine.bot_owns), a rating of a person's answer goes to
-routing, and any other text waits for the person serving.
+routing, and any other text waits for the person serving. `handle` does both; a channel that shows
+the client's words before the answer (the widget) calls `accept`, then `respond`.
 """
 
 from __future__ import annotations
@@ -50,6 +51,18 @@ class ConversationRouting(Protocol):
 
 
 @dataclass(frozen=True)
+class AcceptedTurn:
+    """A turn whose words are stored: what `respond` acts on."""
+
+    turn: ClientInput
+    client_message: Message
+    opened_in: Conversation
+    """The conversation as the turn found it."""
+    conversation: Conversation
+    """The conversation the turn is answered in (the bot owns it again after a resolved question)."""
+
+
+@dataclass(frozen=True)
 class FlowResult:
     """What one client turn produced: the stored client message, the replies and the resulting state."""
 
@@ -89,14 +102,26 @@ class ConversationFlow:
 
     async def handle(self, conversation_id: str, turn: ClientInput) -> FlowResult:
         """Store the client's words, then let the bot answer, or routing act on a rating of a person."""
-        conversation = await self._routing.get_conversation(conversation_id)
+        return await self.respond(await self.accept(conversation_id, turn))
+
+    async def accept(self, conversation_id: str, turn: ClientInput) -> AcceptedTurn:
+        """Store the client's words (a new question after a resolved one gives the conversation back to the bot)."""
+        opened_in = conversation = await self._routing.get_conversation(conversation_id)
         if isinstance(turn, Rating) and rates_human(conversation.state):
             stored = await self._routing.record_client_message(conversation_id, turn.words)
-            after = await self._routing.client_feedback(conversation_id, turn.resolved)
-            return FlowResult(stored, [], after)
+            return AcceptedTurn(turn, stored, opened_in, conversation)
         if conversation.state == ConversationState.RESOLVED:
             conversation = await self._routing.next_question(conversation_id)
         stored = await self._routing.record_client_message(conversation_id, _words(turn))
+        return AcceptedTurn(turn, stored, opened_in, conversation)
+
+    async def respond(self, accepted: AcceptedTurn) -> FlowResult:
+        """Act on a stored turn: routing takes a rating of a person, the bot answers when it owns the conversation."""
+        turn, stored, conversation = accepted.turn, accepted.client_message, accepted.conversation
+        conversation_id = conversation.id
+        if isinstance(turn, Rating) and rates_human(accepted.opened_in.state):
+            after = await self._routing.client_feedback(conversation_id, turn.resolved)
+            return FlowResult(stored, [], after)
         if not bot_owns(conversation.state):
             return FlowResult(stored, [], conversation)
         if isinstance(turn, Rating):
@@ -143,4 +168,4 @@ def _queue(value: Any) -> QueueName | None:
         return None
 
 
-__all__ = ["BotUnavailable", "ConversationFlow", "FlowResult"]
+__all__ = ["AcceptedTurn", "BotUnavailable", "ConversationFlow", "FlowResult"]

@@ -1,11 +1,11 @@
 """Real-time fan-out: one EventBus subscription per process, dispatched to every local listener.
 
-The hub is created at start-up and held by the container; the widget and console sockets and the
-WeCom channel each register a `Listener` with a predicate (what it may see), and events arrive on
-the listener's queue. With Redis every worker subscribes once, so an event published by any worker
-reaches every listener whichever worker holds it. If the bus subscription breaks (e.g. Redis
-restarts) the hub resubscribes with backoff and sends every listener `RESYNC`, so they re-read the
-record and lose nothing.
+The hub is created at start-up and held by the container; the widget and console sockets each
+register a `Listener` with a predicate (what it may see), and events arrive on the listener's queue
+(the WeCom channel reads the bus through a subscription of its own). With Redis every worker
+subscribes once, so an event published by any worker reaches every listener whichever worker holds
+it. If the bus subscription breaks (e.g. Redis restarts) the hub resubscribes with backoff and sends
+every listener `RESYNC`, so they re-read the record and lose nothing.
 """
 
 from __future__ import annotations
@@ -74,6 +74,13 @@ class Listener:
     def stop(self) -> None:
         """End the reader: `next` returns STOP once the events already queued before it are read."""
         self.queue.put_nowait(STOP)
+
+    def ready(self) -> list[HubEvent]:
+        """Every event already queued, without waiting (a reader handles a burst at once)."""
+        burst: list[HubEvent] = []
+        while not self.queue.empty():
+            burst.append(self.queue.get_nowait())
+        return burst
 
     async def next(self, within_seconds: float | None = None) -> HubEvent | None:
         """The next event, or None if none arrives in time."""

@@ -10,7 +10,8 @@ from handoff_api.console.socket import ConsoleConnection
 from handoff_api.container import Container
 from handoff_api.log_filters import install_token_masking
 from handoff_api.realtime import finish_then_cancel
-from handoff_api.staff.auth import InvalidToken, decode_staff_token
+from handoff_api.staff.auth import decode_staff_token
+from handoff_api.tokens import InvalidToken
 from handoff_api.widget.assets import AssetDirectory
 
 STATIC = AssetDirectory(Path(__file__).resolve().parent / "static")
@@ -38,13 +39,13 @@ async def console_socket(websocket: WebSocket, token: str = "") -> None:
     container: Container = websocket.app.state.container
     await websocket.accept()
     try:
-        staff_id = decode_staff_token(container.settings, token)
+        staff_id = decode_staff_token(container.settings, token, container.clock.now())
     except InvalidToken as exc:
         await websocket.send_json({"type": "error", "code": "unauthorized", "message": "登录已失效，请重新登录"})
-        await websocket.close(CLOSE_UNAUTHORIZED, str(exc))
+        await websocket.close(CLOSE_UNAUTHORIZED, exc.reason)
         return
     staff = await finish_then_cancel(container.routing.find_staff(staff_id))
     if staff is None:
         await websocket.close(CLOSE_UNAUTHORIZED, "unknown staff member")
         return
-    await ConsoleConnection(websocket, container, container.hub, staff).run()
+    await ConsoleConnection(websocket, container, staff).run()

@@ -5,6 +5,7 @@ Server → console: {"type": "hello", staff, worker (pid, development mode only)
 {"type": "resync"} (events may have been missed: reload lists), {"type": "error", ...}, {"type": "pong"}.
 Console → server: {"type": "typing", "conversation_id"} (forwarded to the client's widget when the staff
 member holds the conversation), {"type": "ping"}.
+Frames are text of at most 4 KiB; a console that floods the socket is closed with 1008 (see `sockets`).
 """
 
 from __future__ import annotations
@@ -17,36 +18,31 @@ import os
 from typing import Any
 
 from fastapi import WebSocket
-from starlette.websockets import WebSocketDisconnect, WebSocketState
+from starlette.websockets import WebSocketDisconnect
 
 from handoff_api.console.visibility import Visibility
 from handoff_api.container import Container
-from handoff_api.realtime import Listener, RealtimeHub, Resync, Stop, finish_then_cancel, stop_reader
-from handoff_api.widget.ratelimit import TokenBucket
+from handoff_api.realtime import Resync, finish_then_cancel
+from handoff_api.sockets import Burst, FrameLimits, SocketSession
 from routing.errors import RoutingError
-from routing.events import to_wire
+from routing.events import RoutingEvent, to_wire
 from routing.models import Staff
 
 log = logging.getLogger(__name__)
 
-MAX_FRAME_BYTES = 4096
-CLOSE_TOO_BIG = 1009
-CLOSE_POLICY = 1008
+CONSOLE_LIMITS = FrameLimits(max_frame_bytes=4096, frame_burst=20, frames_per_second=5, max_violations=20)
 TYPING_INTERVAL_SECONDS = 1.5
+MAX_ID_CHARS = 64
 
 
-class ConsoleConnection:
+class ConsoleConnection(SocketSession):
     """Serves one staff member's console socket until either side closes."""
 
-    def __init__(self, websocket: WebSocket, container: Container, hub: RealtimeHub, staff: Staff) -> None:
-        self.ws = websocket
+    def __init__(self, websocket: WebSocket, container: Container, staff: Staff) -> None:
+        super().__init__(websocket, container.hub, container.clock, CONSOLE_LIMITS, name=f"console-{staff.id}")
         self.container = container
-        self.hub = hub
         self.staff = staff
         self.visibility = Visibility(staff, self._may_view)
-        self._send_lock = asyncio.Lock()
-        self._frames = TokenBucket(20, 5)
-        self._violations = 0
         self._last_typing: dict[str, float] = {}
 
     async def _may_view(self, conversation_id: str) -> bool:
@@ -56,21 +52,12 @@ class ConsoleConnection:
             return False
         return True
 
-    @property
-    def open(self) -> bool:
-        """Both sides of the socket are still connected."""
-        connected = WebSocketState.CONNECTED
-        return self.ws.application_state == connected and self.ws.client_state == connected
+    def accepts(self, event: RoutingEvent) -> bool:
+        """Events that could concern the staff member (the full check runs per event in `on_events`)."""
+        return self.visibility.quick(event)
 
-    async def send(self, envelope: dict[str, Any]) -> None:
-        """Send one envelope (serialised)."""
-        async with self._send_lock:
-            if self.open:
-                await self.ws.send_text(json.dumps(envelope, ensure_ascii=False))
-
-    async def run(self) -> None:
-        """Greet, then forward events while reading the console's frames."""
-        listener = self.hub.listen(self.visibility.quick)
+    async def greet(self) -> None:
+        """Say who is signed in (and, in development, which worker holds the socket)."""
         hello: dict[str, Any] = {
             "type": "hello",
             "staff": {"id": self.staff.id, "name": self.staff.name, "role": self.staff.role.value},
@@ -78,51 +65,25 @@ class ConsoleConnection:
         if self.container.settings.is_development:
             hello["worker"] = os.getpid()  # which API worker holds the socket (multi-worker tests)
         await self.send(hello)
-        pump = asyncio.create_task(self._pump(listener), name=f"console-pump-{self.staff.id}")
-        try:
-            await self._read()
-        finally:
-            self.hub.forget(listener)
-            await stop_reader(listener, pump)
 
-    async def _pump(self, listener: Listener) -> None:
-        while True:
-            event = await listener.next()
-            if event is None or isinstance(event, Stop):
-                return
+    async def on_events(self, burst: Burst) -> None:
+        """Forward each event the staff member may see, in order; one that fails is logged and skipped."""
+        for event in burst:
             try:
-                if isinstance(event, Resync):
-                    await self.send({"type": "resync"})
-                elif await self.visibility.allows(event):
-                    await self.send({"type": "event", "event": to_wire(event)})
+                await self._forward(event)
             except (WebSocketDisconnect, RuntimeError):
-                return
+                raise
             except Exception:
                 log.exception("console event forwarding failed for %s", self.staff.id)
 
-    async def _read(self) -> None:
-        while True:
-            frame = await self.ws.receive()
-            if frame["type"] == "websocket.disconnect":
-                return
-            text = frame.get("text")
-            if text is None or len(text.encode("utf-8")) > MAX_FRAME_BYTES:
-                await self._close(CLOSE_TOO_BIG, "frame too large or not text")
-                return
-            if not self._frames.take():
-                self._violations += 1
-                if self._violations > 20:
-                    await self._close(CLOSE_POLICY, "too many frames")
-                    return
-                continue
-            await self._handle(text)
+    async def _forward(self, event: RoutingEvent | Resync) -> None:
+        if isinstance(event, Resync):
+            await self.send({"type": "resync"})  # events may have been missed: the page reloads its lists
+        elif await self.visibility.allows(event):
+            await self.send({"type": "event", "event": to_wire(event)})
 
-    async def _close(self, code: int, reason: str) -> None:
-        async with self._send_lock:
-            if self.open:
-                await self.ws.close(code, reason)
-
-    async def _handle(self, text: str) -> None:
+    async def on_text(self, text: str) -> None:
+        """ping → pong; typing → the client's widget shows that the staff member is typing."""
         try:
             frame = json.loads(text)
         except ValueError:
@@ -132,7 +93,7 @@ class ConsoleConnection:
         if kind == "ping":
             await self.send({"type": "pong"})
         elif kind == "typing" and isinstance(frame.get("conversation_id"), str):
-            await self._typing(frame["conversation_id"][:64])
+            await self._typing(frame["conversation_id"][:MAX_ID_CHARS])
         else:
             await self.send({"type": "error", "code": "unknown_type", "message": "不支持的消息类型"})
 

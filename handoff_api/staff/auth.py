@@ -1,56 +1,40 @@
-"""Staff authentication: short-lived signed tokens and the FastAPI dependency that checks them."""
+"""Staff authentication: short-lived signed tokens and the FastAPI dependency that checks them.
+
+HS256 JWT signed with SECRET_KEY, audience "staff", claims `sub` (the staff id), `role`, `iat`, `exp`
+(see `tokens`).
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
-import jwt
 from fastapi import Depends, HTTPException, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from handoff_api.deps import ContainerDep
 from handoff_api.settings import Settings
+from handoff_api.tokens import InvalidToken, decode_token, issue_token
 from routing.models import Staff
 
-ALGORITHM = "HS256"
 AUDIENCE = "staff"
 
 _bearer = HTTPBearer(auto_error=False)
 
-
-class InvalidToken(Exception):
-    """A token that is malformed, forged, expired or meant for someone else."""
+__all__ = ["AUDIENCE", "CurrentStaff", "InvalidToken", "current_staff", "decode_staff_token", "issue_staff_token"]
 
 
-def issue_staff_token(settings: Settings, staff: Staff, now: datetime | None = None) -> str:
-    """A signed token naming the staff member, valid for STAFF_TOKEN_MINUTES."""
-    issued = now or datetime.now(UTC)
-    claims = {
-        "sub": staff.id,
-        "role": staff.role.value,
-        "aud": AUDIENCE,
-        "iat": int(issued.timestamp()),
-        "exp": int((issued + timedelta(minutes=settings.staff_token_minutes)).timestamp()),
-    }
-    return jwt.encode(claims, settings.secret_key.get_secret_value(), algorithm=ALGORITHM)
+def issue_staff_token(settings: Settings, staff: Staff, now: datetime) -> str:
+    """A token naming the staff member, issued at `now` and valid for STAFF_TOKEN_MINUTES."""
+    claims = {"sub": staff.id, "role": staff.role.value}
+    lifetime = timedelta(minutes=settings.staff_token_minutes)
+    return issue_token(settings.secret_key.get_secret_value(), AUDIENCE, claims, now, lifetime)
 
 
-def decode_staff_token(settings: Settings, token: str) -> str:
-    """The staff id in a valid token; InvalidToken otherwise."""
-    try:
-        claims = jwt.decode(
-            token,
-            settings.secret_key.get_secret_value(),
-            algorithms=[ALGORITHM],
-            audience=AUDIENCE,
-            options={"require": ["sub", "exp", "aud"]},
-        )
-    except jwt.ExpiredSignatureError as exc:
-        raise InvalidToken("token expired") from exc
-    except jwt.PyJWTError as exc:
-        raise InvalidToken("invalid token") from exc
-    return str(claims["sub"])
+def decode_staff_token(settings: Settings, token: str, now: datetime) -> str:
+    """The staff id in a token valid at `now`; InvalidToken (with its reason) otherwise."""
+    verified = decode_token(settings.secret_key.get_secret_value(), token, AUDIENCE, ["sub"], now)
+    return str(verified.claims["sub"])
 
 
 async def current_staff(
@@ -61,9 +45,9 @@ async def current_staff(
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing bearer token", {"WWW-Authenticate": "Bearer"})
     try:
-        staff_id = decode_staff_token(container.settings, credentials.credentials)
+        staff_id = decode_staff_token(container.settings, credentials.credentials, container.clock.now())
     except InvalidToken as exc:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc), {"WWW-Authenticate": "Bearer"}) from exc
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, exc.reason, {"WWW-Authenticate": "Bearer"}) from exc
     staff = await container.routing.find_staff(staff_id)
     if staff is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown staff member", {"WWW-Authenticate": "Bearer"})

@@ -38,7 +38,7 @@ async def login(body: Login, container: ContainerDep) -> TokenOut:
     staff, password_hash = found if found else (None, None)
     if staff is None or not await verify_password_async(password_hash, body.password):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong staff id or password")
-    token = issue_staff_token(container.settings, staff)
+    token = issue_staff_token(container.settings, staff, container.clock.now())
     return TokenOut(
         access_token=token, expires_in=container.settings.staff_token_minutes * 60, staff=StaffOut.of(staff)
     )

@@ -15,7 +15,8 @@ from handoff_api.log_filters import install_token_masking
 from handoff_api.realtime import finish_then_cancel
 from handoff_api.widget import envelopes
 from handoff_api.widget.assets import AssetDirectory
-from handoff_api.widget.connection import WidgetConnection, WidgetLimits, WidgetRuntime
+from handoff_api.widget.connection import WidgetConnection
+from handoff_api.widget.runtime import WidgetLimits, WidgetRuntime
 from routing.errors import Forbidden
 from routing.models import Channel, Conversation
 
@@ -87,7 +88,7 @@ async def demo_token(body: DemoTokenRequest, container: ContainerDep) -> DemoTok
     if await container.routing.find_client(body.client_id) is None:
         raise HTTPException(404, f"unknown client {body.client_id!r}")
     settings = container.settings
-    token = issue_client_token(settings, body.client_id)
+    token = issue_client_token(settings, body.client_id, container.clock.now())
     return DemoToken(token=token, client_id=body.client_id, expires_in=settings.client_token_minutes * 60)
 
 
@@ -124,7 +125,7 @@ async def widget_socket(websocket: WebSocket, token: str = "", conversation_id: 
     container: Container = websocket.app.state.container
     await websocket.accept()
     try:
-        identity = read_client_token(container.settings, token)
+        identity = read_client_token(container.settings, token, container.clock.now())
     except InvalidClientToken as exc:
         await _refuse(websocket, CLOSE_UNAUTHORIZED, exc.reason, "身份验证失败或已过期，请重新进入。")
         return
@@ -138,7 +139,4 @@ async def widget_socket(websocket: WebSocket, token: str = "", conversation_id: 
         await _refuse(websocket, CLOSE_FORBIDDEN, "conversation belongs to another client", "无权访问该会话。")
         return
     runtime = widget_runtime(websocket, container)
-    connection = WidgetConnection(
-        websocket, container, container.hub, runtime, conversation, expires_at=identity.expires_at
-    )
-    await connection.run()
+    await WidgetConnection(websocket, container, runtime, conversation, expires_at=identity.expires_at).run()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -40,7 +40,7 @@ def test_reconnect_and_api_restart_lose_and_double_nothing(server: LiveServer, s
     # the whole API restarts (new process state, same database); the widget comes back by itself
     server.restart()
     httpx.post(f"{server.url}/api/v1/conversations/{conversation_id}/messages", json={"text": "定投是什么"})
-    client.wait_for_function("window.TREWidget.connected === true", timeout=20_000)
+    client.wait_for_function("() => window.TREWidget.connected === true", timeout=20_000)
     expect(last_message(client, "bot")).to_contain_text("基金定投")
     ask(client, "你好")
     expect(last_message(client, "bot")).to_contain_text("我是智能投顾助手")
@@ -67,7 +67,7 @@ def test_invalid_token_is_refused_with_a_clear_notice(server: LiveServer, screen
     )
     expect(widget(client).locator(".banner")).to_have_text("身份验证失败或已过期，请重新进入。")
     expect(widget(client).locator(".status")).to_have_text("身份验证已失效")
-    client.wait_for_function("window.authRequired === 'invalid token'")
+    client.wait_for_function("() => window.authRequired === 'invalid token'")
     assert widget(client).locator(".msg").count() == 0
 
 
@@ -80,7 +80,7 @@ def test_expired_token_is_renewed_from_the_token_url_and_the_session_resumes(
     def issue(route: Route) -> None:
         assert route.request.method == "POST"
         renewals.append(route.request.url)
-        route.fulfill(json={"token": issue_client_token(settings, "C10003")})
+        route.fulfill(json={"token": issue_client_token(settings, "C10003", datetime.now(UTC))})
 
     client = screens.page(PHONE)
     client.route(f"{server.url}/client-app/chat-token", issue)
@@ -95,7 +95,7 @@ def test_expired_token_is_renewed_from_the_token_url_and_the_session_resumes(
             script.dataset.open = "true";
             document.body.appendChild(script);
         }""",
-        [server.url, issue_client_token(settings, "C10003", lifetime=timedelta(seconds=3))],
+        [server.url, issue_client_token(settings, "C10003", datetime.now(UTC), lifetime=timedelta(seconds=3))],
     )
     wait_until(client, "Boolean(window.TREWidget && window.TREWidget.connected)")
     conversation_id = client.evaluate("window.TREWidget.conversationId")

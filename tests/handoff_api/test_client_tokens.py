@@ -7,8 +7,10 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
-from handoff_api.client_tokens import InvalidClientToken, decode_client_token, issue_client_token
+from handoff_api.client_tokens import InvalidClientToken, decode_client_token, issue_client_token, read_client_token
 from handoff_api.settings import Settings
+
+NOW = datetime(2025, 3, 3, 9, 30, tzinfo=UTC)
 
 
 def settings(secret: str = "one-secret-long-enough-for-the-tests-000") -> Settings:
@@ -16,28 +18,45 @@ def settings(secret: str = "one-secret-long-enough-for-the-tests-000") -> Settin
 
 
 def test_round_trip_and_claims() -> None:
-    token = issue_client_token(settings(), "C10001")
-    assert decode_client_token(settings(), token) == "C10001"
+    token = issue_client_token(settings(), "C10001", datetime.now(UTC))
+    assert decode_client_token(settings(), token, datetime.now(UTC)) == "C10001"
     claims = jwt.decode(token, options={"verify_signature": False})
     assert claims["aud"] == "client" and claims["exp"] - claims["iat"] == 3600
 
 
 def test_expired_forged_and_staff_tokens_are_refused() -> None:
-    expired = issue_client_token(settings(), "C10001", now=datetime.now(UTC) - timedelta(hours=2))
+    now = datetime.now(UTC)
+    expired = issue_client_token(settings(), "C10001", now=now - timedelta(hours=2))
     with pytest.raises(InvalidClientToken, match="token expired"):
-        decode_client_token(settings(), expired)
-    forged = issue_client_token(settings("another-secret-long-enough-for-tests-000"), "C10001")
+        decode_client_token(settings(), expired, now)
+    forged = issue_client_token(settings("another-secret-long-enough-for-tests-000"), "C10001", now)
     with pytest.raises(InvalidClientToken, match="invalid token"):
-        decode_client_token(settings(), forged)
+        decode_client_token(settings(), forged, now)
     staff_like = jwt.encode(
         {"sub": "adv01", "aud": "staff", "exp": 2_000_000_000}, "one-secret-long-enough-for-the-tests-000"
     )
     with pytest.raises(InvalidClientToken, match="invalid token"):
-        decode_client_token(settings(), staff_like)
+        decode_client_token(settings(), staff_like, now)
     with pytest.raises(InvalidClientToken, match="missing token"):
-        decode_client_token(settings(), "")
+        decode_client_token(settings(), "", now)
 
 
 def test_client_id_is_checked_when_issuing() -> None:
     with pytest.raises(ValueError, match="client_id"):
-        issue_client_token(settings(), "")
+        issue_client_token(settings(), "", NOW)
+
+
+def test_expiry_follows_the_given_clock_not_the_system_clock() -> None:
+    token = issue_client_token(settings(), "C10001", NOW, lifetime=timedelta(minutes=5))
+    identity = read_client_token(settings(), token, NOW + timedelta(minutes=4))
+    assert identity.client_id == "C10001" and identity.expires_at == NOW + timedelta(minutes=5)
+    with pytest.raises(InvalidClientToken, match="token expired"):
+        read_client_token(settings(), token, NOW + timedelta(minutes=5))
+
+
+def test_a_client_id_that_is_not_a_short_string_is_refused() -> None:
+    secret = "one-secret-long-enough-for-the-tests-000"
+    for client_id in (42, "", "C" * 65):
+        token = jwt.encode({"client_id": client_id, "aud": "client", "exp": 2_000_000_000}, secret)
+        with pytest.raises(InvalidClientToken, match="invalid token"):
+            read_client_token(settings(), token, NOW)

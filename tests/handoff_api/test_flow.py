@@ -143,3 +143,25 @@ async def test_a_closed_conversation_refuses_new_turns(world: World, flow: Conve
     await world.service.close(None, conversation_id)
     with pytest.raises(IllegalTransition):
         await flow.client_message(conversation_id, "你好")
+
+
+async def test_accept_stores_the_words_before_the_bot_is_asked(world: World, flow: ConversationFlow, bot) -> None:
+    conversation_id = await open_for(world)
+    accepted = await flow.accept(conversation_id, Utterance("科创板门槛"))
+    assert bot.calls == []
+    assert (accepted.client_message.seq, accepted.client_message.text) == (1, "科创板门槛")
+    result = await flow.respond(accepted)
+    assert bot.calls == [(conversation_id, "科创板门槛")]
+    assert result.client_message == accepted.client_message and [m.seq for m in result.replies] == [2]
+
+
+async def test_accept_gives_a_resolved_conversation_back_to_the_bot_and_says_where_it_started(
+    world: World, flow: ConversationFlow
+) -> None:
+    await world.online("svc1")
+    conversation_id = await open_for(world)
+    await flow.handle(conversation_id, HumanRequest())
+    await world.service.resolve("svc1", conversation_id)
+    accepted = await flow.accept(conversation_id, Utterance("另外科创板门槛是多少"))
+    assert accepted.opened_in.state == S.RESOLVED and accepted.conversation.state == S.BOT
+    assert accepted.conversation.version > accepted.opened_in.version

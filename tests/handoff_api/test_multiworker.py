@@ -21,7 +21,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AsyncExitStack, contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -299,7 +299,10 @@ def test_every_event_reaches_the_right_socket_on_either_worker(tmp_path: Path) -
         }
         log_path = tmp_path / "api.log"
         settings = Settings(_env_file=None, secret_key=secret)
-        tokens = {client: issue_client_token(settings, client, lifetime=timedelta(minutes=10)) for client in CLIENTS}
+        tokens = {
+            client: issue_client_token(settings, client, datetime.now(UTC), lifetime=timedelta(minutes=10))
+            for client in CLIENTS
+        }
         with api_workers(env, log_path) as base:
             asyncio.run(drive_the_scenario(base, tokens))
         log_text = log_path.read_text(errors="replace")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from handoff_api.realtime import RESYNC, RealtimeHub, finish_then_cancel
+from handoff_api.realtime import RESYNC, STOP, RealtimeHub, finish_then_cancel
 from routing.events import Closed, conversation_of
 from routing.memory import MemoryEventBus
 
@@ -36,6 +36,22 @@ async def test_a_full_inbox_collapses_to_one_resync() -> None:
     await asyncio.sleep(0.05)
     received = [await slow.next(0.1) for _ in range(3)]
     assert RESYNC in received and None in received
+    await hub.stop()
+
+
+async def test_ready_hands_over_a_burst_without_waiting() -> None:
+    bus = MemoryEventBus()
+    hub = RealtimeHub(bus)
+    await hub.start()
+    listener = hub.listen()
+    assert listener.ready() == []
+    for number in range(3):
+        await bus.publish(Closed(f"c{number}"))
+    assert await listener.next(1) == Closed("c0")
+    await asyncio.sleep(0.01)
+    listener.stop()
+    assert listener.ready() == [Closed("c1"), Closed("c2"), STOP]
+    assert listener.ready() == []
     await hub.stop()
 
 

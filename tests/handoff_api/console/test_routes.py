@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from tests.handoff_api.widget.support import app_settings, occupy, on_app_loop
 def staff_token(client: TestClient, staff_id: str) -> str:
     staff = on_app_loop(client, client.app.state.container.routing.find_staff, staff_id)  # type: ignore[attr-defined]
     assert staff is not None
-    return issue_staff_token(app_settings(), staff)
+    return issue_staff_token(app_settings(), staff, datetime.now(UTC))
 
 
 def events_until(ws: Any, predicate, limit: int = 40) -> list[dict[str, Any]]:
@@ -133,7 +134,7 @@ def _queued(widget: Any) -> bool:
 def test_non_holder_typing_is_not_forwarded(client: TestClient, app) -> None:
     container = app.state.container
     conversation = on_app_loop(client, container.routing.start_conversation, "C10003", Channel.WIDGET)
-    subscription = on_app_loop(client, container.routing.events.subscribe)
+    subscription = on_app_loop(client, app.state.event_bus.subscribe)
     with client.websocket_connect(f"/ws/console?token={staff_token(client, 'svc01')}") as console:
         assert console.receive_json()["type"] == "hello"
         console.send_json({"type": "typing", "conversation_id": conversation.id})

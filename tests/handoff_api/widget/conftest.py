@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,6 @@ def token_for(app: FastAPI):
     settings = app_settings()
 
     def make(client_id: str) -> str:
-        return issue_client_token(settings, client_id)
+        return issue_client_token(settings, client_id, datetime.now(UTC))
 
     return make

@@ -8,10 +8,11 @@ from __future__ import annotations
 import asyncio
 import shutil
 import threading
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from fastapi import FastAPI
 from starlette.testclient import TestClient
@@ -25,6 +26,7 @@ from handoff_api.settings import Settings
 from routing.directory_import import seed_demo
 from routing.memory import MemoryEventBus, MemoryIdempotencyStore, MemoryPresenceStore, MemoryQueueStore, SystemClock
 from routing.models import QueueName
+from routing.records import Record
 from routing.service import RoutingService
 from routing.settings import RoutingSettings
 from routing.sql_record import SqlRecord, create_engine_for, migrate
@@ -138,6 +140,51 @@ class KeywordClassifier:
         return QueueName.ADVISOR if any(word in text for word in advisor_words) else QueueName.SERVICE
 
 
+RECORD_WRITES = frozenset(
+    {
+        "create_conversation",
+        "save_transition",
+        "append_message",
+        "open_ticket",
+        "update_ticket",
+        "add_feedback",
+        "audit",
+        "replace_clients",
+        "replace_staff",
+        "set_password_hash",
+    }
+)
+"""Record methods that write; every other method reads."""
+
+
+class CountingRecord:
+    """Passes every call through to a record and counts the calls by method name."""
+
+    def __init__(self, inner: Record) -> None:
+        self._inner = inner
+        self.calls: Counter[str] = Counter()
+
+    def __getattr__(self, name: str) -> Any:
+        target = getattr(self._inner, name)
+        if not callable(target):
+            return target
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.calls[name] += 1
+            return target(*args, **kwargs)
+
+        return counted
+
+    @property
+    def reads(self) -> int:
+        """How many read calls were made since the last reset."""
+        return sum(count for name, count in self.calls.items() if name not in RECORD_WRITES)
+
+    def reset(self) -> None:
+        """Start counting afresh."""
+        self.calls.clear()
+
+
 def run_sync(make: Callable[[], Awaitable[T]]) -> T:
     """Run a coroutine on its own loop in a thread (safe beside a running test loop)."""
     results: list[T] = []
@@ -207,11 +254,13 @@ def build_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine_for(sqlite_url(database))
-        record = SqlRecord(engine)
+        record = CountingRecord(SqlRecord(engine))
         clock = SystemClock()
         events = MemoryEventBus()
+        app.state.record = record
+        app.state.event_bus = events
         routing = RoutingService(
-            record,
+            cast(Record, record),
             MemoryQueueStore(clock),
             MemoryPresenceStore(clock),
             events,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -97,7 +98,7 @@ def test_agent_join_reply_and_typing_reach_the_widget(client: TestClient, token_
         assert joined["name"] == "刘洋" and joined["role_label"] == "在线客服"
         on_app_loop(
             client,
-            app.state.container.routing.events.publish,
+            app.state.event_bus.publish,
             Typing(conversation_id, "agent", "刘洋"),
         )
         typing, _ = receive_until(session, "typing")
@@ -113,7 +114,7 @@ def test_agent_join_reply_and_typing_reach_the_widget(client: TestClient, token_
 
 def test_client_typing_is_published_for_the_console(client: TestClient, token_for, app) -> None:
     with open_session(client, token_for(ORDINARY)) as (session, hello, *_):
-        subscription = on_app_loop(client, app.state.container.routing.events.subscribe)
+        subscription = on_app_loop(client, app.state.event_bus.subscribe)
         session.send_json({"type": "typing"})
         session.send_json({"type": "ping"})
         receive_until(session, "pong")
@@ -150,7 +151,7 @@ def test_resent_client_msg_id_is_not_stored_twice(client: TestClient, token_for,
         session.send_json({"type": "message", "text": "你好", "client_msg_id": "same"})
         second, _ = receive_until(session, "ack")
         assert second["duplicate"] is True and second["seq"] == first["seq"]
-        stored = on_app_loop(client, app.state.container.routing.record.list_messages, hello["conversation_id"])
+        stored = on_app_loop(client, app.state.record.list_messages, hello["conversation_id"])
         assert [m.text for m in stored].count("你好") == 1
 
 
@@ -166,9 +167,11 @@ def test_resent_client_msg_id_is_not_stored_twice(client: TestClient, token_for,
 def test_bad_tokens_are_refused_with_a_reason(client: TestClient, token: str, reason: str) -> None:
     settings = app_settings()
     if token == "EXPIRED":
-        token = issue_client_token(settings, ORDINARY, minutes=-1)
+        token = issue_client_token(settings, ORDINARY, datetime.now(UTC), minutes=-1)
     if token == "FORGED":
-        token = issue_client_token(app_settings(secret_key="another-secret-of-enough-length-000000"), ORDINARY)
+        token = issue_client_token(
+            app_settings(secret_key="another-secret-of-enough-length-000000"), ORDINARY, datetime.now(UTC)
+        )
     with client.websocket_connect(f"/ws/widget?token={token}") as session:
         error = session.receive_json()
         assert error["type"] == "error" and error["code"] == "unauthorized"

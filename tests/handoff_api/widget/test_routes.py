@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from starlette.testclient import TestClient
@@ -16,7 +17,9 @@ def test_demo_token_is_issued_for_known_clients_in_development(client: TestClien
     response = client.post("/api/v1/widget/demo-token", json={"client_id": "C10001"})
     assert response.status_code == 200
     body = response.json()
-    assert decode_client_token(app_settings(), body["token"]) == "C10001" and body["expires_in"] == 3600
+    assert (
+        decode_client_token(app_settings(), body["token"], datetime.now(UTC)) == "C10001" and body["expires_in"] == 3600
+    )
     assert client.post("/api/v1/widget/demo-token", json={"client_id": "C99999"}).status_code == 404
     assert client.post("/api/v1/widget/demo-token", json={"client_id": ""}).status_code == 422
     clients = client.get("/api/v1/widget/demo-clients").json()

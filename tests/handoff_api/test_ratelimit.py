@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from handoff_api.widget.ratelimit import BucketRegistry, TokenBucket
+from handoff_api.ratelimit import BucketRegistry, TokenBucket
 
 
 class Clock:

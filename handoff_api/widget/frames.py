@@ -1,0 +1,108 @@
+"""The widget's client → server frames, parsed into typed values (pure: no I/O).
+
+A frame that cannot be understood becomes a `BadFrame` naming the error code the client is sent
+(bad_json, bad_envelope, unknown_type) and counts as a protocol violation.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from handoff_api.widget.envelopes import CLIENT_TYPES
+
+MAX_CLIENT_MSG_ID = 64
+MAX_ECHOED_TYPE = 40
+
+
+@dataclass(frozen=True)
+class Ping:
+    """Keep-alive: answered with pong."""
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Send every message after `last_seq`, then live updates."""
+
+    last_seq: int
+
+
+@dataclass(frozen=True)
+class ClientTyping:
+    """The client is typing (shown in the console)."""
+
+
+@dataclass(frozen=True)
+class SendText:
+    """A message the client typed or a button it clicked; `client_msg_id` makes a resend idempotent."""
+
+    text: str
+    client_msg_id: str | None = None
+
+
+@dataclass(frozen=True)
+class GiveFeedback:
+    """问题已解答 (True) / 问题未解答 (False)."""
+
+    resolved: bool
+
+
+@dataclass(frozen=True)
+class AskHuman:
+    """The client asks for a person (转人工)."""
+
+
+@dataclass(frozen=True)
+class BadFrame:
+    """A frame the protocol does not allow: the error code and the fields the error envelope carries."""
+
+    code: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+ClientFrame = Ping | Resume | ClientTyping | SendText | GiveFeedback | AskHuman
+"""Any well-formed client frame."""
+
+
+def parse_frame(text: str) -> ClientFrame | BadFrame:
+    """The frame a text carries, or what is wrong with it."""
+    try:
+        frame = json.loads(text)
+    except ValueError:
+        return BadFrame("bad_json")
+    if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+        return BadFrame("bad_envelope")
+    kind: str = frame["type"]
+    if kind not in CLIENT_TYPES:
+        return BadFrame("unknown_type", {"received": kind[:MAX_ECHOED_TYPE]})
+    if kind == "resume":
+        return _resume(frame)
+    if kind == "message":
+        return _text(frame)
+    if kind == "feedback":
+        resolved = frame.get("resolved")
+        if not isinstance(resolved, bool):
+            return BadFrame("bad_envelope", {"detail": "resolved must be true or false"})
+        return GiveFeedback(resolved)
+    if kind == "typing":
+        return ClientTyping()
+    if kind == "ask_human":
+        return AskHuman()
+    return Ping()
+
+
+def _resume(frame: dict[str, Any]) -> Resume | BadFrame:
+    last_seq = frame.get("last_seq", 0)
+    if not isinstance(last_seq, int) or isinstance(last_seq, bool) or last_seq < 0:
+        return BadFrame("bad_envelope", {"detail": "last_seq must be a non-negative integer"})
+    return Resume(last_seq)
+
+
+def _text(frame: dict[str, Any]) -> SendText | BadFrame:
+    value = frame.get("client_msg_id")
+    client_msg_id = value if isinstance(value, str) and 0 < len(value) <= MAX_CLIENT_MSG_ID else None
+    text = frame.get("text")
+    if not isinstance(text, str):
+        return BadFrame("bad_envelope", {"client_msg_id": client_msg_id, "detail": "text must be a string"})
+    return SendText(text, client_msg_id)
