@@ -1,0 +1,53 @@
+"""How much load each section applies: the full run and the `--quick` smoke run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from handoff_api.bench.claims import ClaimPlan
+from handoff_api.bench.idle import IdlePlan
+from handoff_api.bench.load import LoadShape
+from handoff_api.bench.turns import TurnPlan
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Every section's sizes, and how many FAQ questions and directory clients to prepare."""
+
+    turns: TurnPlan
+    claims: ClaimPlan
+    idle: IdlePlan
+    questions: int
+    clients: int
+
+
+FULL = Plan(
+    turns=TurnPlan(
+        levels=(
+            LoadShape(clients=1, turns_per_client=40, session_turns=4, budget_seconds=8.0),
+            LoadShape(clients=20, turns_per_client=20, session_turns=4, budget_seconds=12.0),
+            LoadShape(clients=100, turns_per_client=8, session_turns=4, budget_seconds=20.0),
+        ),
+        rounds=3,
+    ),
+    claims=ClaimPlan(tickets=5000, claimers=32, rounds=3),
+    idle=IdlePlan(connections=1000, rounds=2, settle_seconds=3.0),
+    questions=40,
+    clients=1500,
+)
+"""About ten minutes on two busy cores."""
+
+QUICK = Plan(
+    turns=TurnPlan(
+        levels=(
+            LoadShape(clients=1, turns_per_client=4, session_turns=4, budget_seconds=2.0),
+            LoadShape(clients=4, turns_per_client=2, session_turns=2, budget_seconds=2.0),
+        ),
+        rounds=1,
+    ),
+    claims=ClaimPlan(tickets=300, claimers=8, rounds=1),
+    idle=IdlePlan(connections=50, rounds=1, settle_seconds=0.5),
+    questions=8,
+    clients=120,
+)
+"""Seconds of load (plus the servers' start-up): checks that every section runs."""
