@@ -40,8 +40,8 @@ FULL = Plan(
 QUICK = Plan(
     turns=TurnPlan(
         levels=(
-            LoadShape(clients=1, turns_per_client=4, session_turns=4, budget_seconds=2.0),
-            LoadShape(clients=4, turns_per_client=2, session_turns=2, budget_seconds=2.0),
+            LoadShape(clients=1, turns_per_client=3, session_turns=3, budget_seconds=3.0),
+            LoadShape(clients=2, turns_per_client=3, session_turns=3, budget_seconds=3.0),
         ),
         rounds=1,
     ),

@@ -59,7 +59,8 @@ def stop(child: Spawned, grace: float = STOP_SECONDS) -> None:
 class Supervisor:
     """Starts children and stops every one of them on close, at interpreter exit at the latest."""
 
-    def __init__(self) -> None:
+    def __init__(self, grace: float = STOP_SECONDS) -> None:
+        self._grace = grace
         self._children: list[Spawned] = []
         atexit.register(self.close)
 
@@ -82,7 +83,7 @@ class Supervisor:
 
     def stop(self, child: Spawned) -> None:
         """Stop one child now."""
-        stop(child)
+        stop(child, self._grace)
         if child in self._children:
             self._children.remove(child)
 

@@ -94,8 +94,7 @@ def claims_section(results: ClaimResults) -> str:
             "A claim is `routing.bench`'s: reserve a capacity slot, lease the queue head, acknowledge. "
             f"{plan.tickets:,} tickets per run on one Redis queue (one key prefix), {plan.claimers} claimers in "
             f"all: all in one process (baseline), or half in each of two processes released together; {plan.rounds} "
-            "rounds, "
-            "alternating which goes first. Two API workers share their queues exactly this way.",
+            "rounds, alternating which goes first. Two API workers share their queues exactly this way.",
             "",
             table(["figure", "2 processes", "1 process (baseline)", "2 / 1"], rows),
             "",

@@ -46,7 +46,8 @@ class TurnPlan:
 
     levels: tuple[LoadShape, ...]
     rounds: int
-    timeout_seconds: float = 30.0
+    timeout_seconds: float = 15.0
+    """Past the API's 10 s Rasa timeout (after which it answers from its own index), so only a hang times out."""
 
 
 @dataclass
