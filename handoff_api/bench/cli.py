@@ -29,6 +29,7 @@ from handoff_api.bench.report import Report, render
 from handoff_api.bench.turns import run_turns
 from handoff_api.bench.workload import ClientPool, answered_by_index, bench_client_ids, read_questions
 from handoff_api.launcher import ROOT
+from knowledge_base.service import FaqService
 
 SECTIONS = ("turns", "memory", "claims")
 EVAL_QUERIES = ROOT / "knowledge_base" / "data" / "eval" / "queries.jsonl"
@@ -120,8 +121,6 @@ async def run(options: Options, command: str) -> Report:
 
 async def engine_sections(options: Options, report: Report, supervisor: Supervisor, workdir: Path) -> None:
     """Start the engine, run the turn and memory sections against it, stop it."""
-    from knowledge_base.service import FaqService
-
     plan = options.plan
     progress("loading the FAQ index and choosing the questions")
     service = await asyncio.to_thread(FaqService.load, INDEX_DIR)

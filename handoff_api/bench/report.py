@@ -34,15 +34,20 @@ HOW_TO_READ = """## How to read this
 
 - The machine is shared (other test suites run on the same two cores), so an absolute time says little on
   its own. Every figure therefore stands beside a **baseline measured in the same run**, interleaved with it
-  round by round, and the **ratio** of the two is the number to compare between runs and commits.
+  round by round (the order rotating), and the **ratio** of the two is the number to compare between runs
+  and commits.
 - A cell reads `median [lowest–highest]` over the rounds; a ratio is the median of the per-round ratios
   (round *i* of the figure over round *i* of its baseline). A wide spread means the machine was busy:
   re-run before drawing conclusions.
-- Latency is per turn, from sending the client's text to having the bot's answer, over the turns that
-  counted; turns/s counts those turns over the run's wall time (opening conversations included).
+- Bot turns: latency is per turn, from sending the client's text to having the bot's answer, over the turns
+  that counted; turns/s counts those turns over the run's wall time (opening conversations included).
+- The floor is the least work a bot turn needs (one Rasa turn and one retrieval), driven by as many
+  clients as the engine at that level: at 1 client `engine / floor` is the engine's own overhead per turn;
+  under load it also shows how much worse the engine queues than Rasa and retrieval alone. At 100 clients
+  Rasa alone is overloaded too, so the floor may have timeouts of its own.
 - `target` is the performance issue's goal for the figure; `met` says whether today's median meets it.
-- Timings above 10 s on a turn hit the API's Rasa timeout: the API then answers from its own index (such a
-  turn counts as an error here, "degraded").
+- A turn slower than 10 s hits the API's Rasa timeout: the API then answers from its own index, and the
+  turn counts as an error here ("degraded"). A turn times out after 15 s.
 """
 
 RETRIEVAL_TODO = """## 4. Retrieval — TODO (waiting for the knowledge base's benchmark interface)

@@ -173,4 +173,7 @@ def turn_section(results: TurnResults, engine_label: str) -> str:
     parts += ["### How it was driven", "", shapes(results), ""]
     errors = error_kinds(results)
     parts += ["### Errors", "", *(errors or ["None."]), ""]
+    if results.rejected:
+        dropped = [f"- {text} ({why})" for text, why in results.rejected]
+        parts += ["### Candidate questions the bot did not answer outright (not used)", "", *dropped, ""]
     return "\n".join(parts)

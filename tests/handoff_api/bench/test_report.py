@@ -56,6 +56,7 @@ def test_every_turn_figure_stands_beside_the_floor_with_its_ratio_and_target() -
     assert "| 100 | errors | 2 of 12 | 0 of 10 | – | no errors | **no** |" in document
     assert "| 100 | p95 ms | 900 | 400 | 2.25× | ≤ 1500 ms | yes |" in document
     assert "- 100 clients, REST: 2 × timeout" in document
+    assert "- q3 (escalated)" in document  # a candidate question the bot handed over is named, not used
 
 
 def test_the_headline_gives_p50_over_the_floor_per_path() -> None:
