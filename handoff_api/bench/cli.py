@@ -26,6 +26,7 @@ from handoff_api.bench.machine import load_average, machine
 from handoff_api.bench.plans import FULL, QUICK, Plan
 from handoff_api.bench.processes import Supervisor
 from handoff_api.bench.report import Report, render
+from handoff_api.bench.tables import duration
 from handoff_api.bench.turns import run_turns
 from handoff_api.bench.workload import ClientPool, answered_by_index, bench_client_ids, read_questions
 from handoff_api.launcher import ROOT
@@ -104,14 +105,17 @@ async def run(options: Options, command: str) -> Report:
     supervisor = Supervisor()
     raise_file_limit(4 * plan.idle.connections + 1024)
     try:
-        if "turns" in options.sections or "memory" in options.sections:
-            with tempfile.TemporaryDirectory(prefix="tre-bench-") as workdir:
-                await engine_sections(options, report, supervisor, Path(workdir))
-        if "claims" in options.sections:
-            try:
-                report.claims = await run_claims(options.redis_url, plan.claims, progress)
-            except Exception as exc:
-                report.failures.append(f"claims: {type(exc).__name__}: {exc}")
+        async with asyncio.timeout(plan.limit_seconds):
+            if "turns" in options.sections or "memory" in options.sections:
+                with tempfile.TemporaryDirectory(prefix="tre-bench-") as workdir:
+                    await engine_sections(options, report, supervisor, Path(workdir))
+            if "claims" in options.sections:
+                try:
+                    report.claims = await run_claims(options.redis_url, plan.claims, progress)
+                except Exception as exc:
+                    report.failures.append(f"claims: {type(exc).__name__}: {exc}")
+    except TimeoutError:
+        report.failures.append(f"the run passed its limit of {duration(plan.limit_seconds)} and was stopped")
     finally:
         supervisor.close()
     report.seconds = time.monotonic() - began

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from pathlib import Path
 
 import pytest
 
-from handoff_api.bench.cli import parse_options
+from handoff_api.bench.cli import parse_options, run
 from handoff_api.bench.plans import FULL, QUICK
+from tests.net import TEST_REDIS_URL
 
 
 def test_a_full_run_writes_the_docs_page_on_the_embedded_engine() -> None:
@@ -54,7 +57,18 @@ def test_the_full_plan_is_bounded() -> None:
     nominal = sum(shape.budget_seconds for shape in FULL.turns.levels) * runs_per_level
     worst = sum(shape.budget_seconds + FULL.turns.timeout_seconds for shape in FULL.turns.levels) * runs_per_level
     assert nominal <= 8 * 60
-    assert worst < 15 * 60  # every run overshooting by one timed-out turn
+    assert worst < FULL.limit_seconds < 15 * 60  # every run overshooting by one timed-out turn
     assert [shape.clients for shape in FULL.turns.levels] == [1, 20, 100]
     assert FULL.idle.connections == 1000
     assert sum(shape.budget_seconds for shape in QUICK.turns.levels) <= 10
+
+
+@pytest.mark.redis
+async def test_a_run_past_its_limit_stops_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("handoff_api.bench.cli.QUICK", dataclasses.replace(QUICK, limit_seconds=0.05))
+    options = parse_options(["--quick", "--sections", "claims", "--redis-url", TEST_REDIS_URL])
+    began = time.monotonic()
+    report = await run(options, "python -m handoff_api.bench --quick")
+    assert time.monotonic() - began < 10
+    assert report.claims is None
+    assert report.failures == ["the run passed its limit of 0 s and was stopped"]
