@@ -28,7 +28,7 @@ from handoff_api.bench.processes import Supervisor
 from handoff_api.bench.report import Report, render
 from handoff_api.bench.tables import duration
 from handoff_api.bench.turns import run_turns
-from handoff_api.bench.workload import ClientPool, answered_by_index, bench_client_ids, read_questions
+from handoff_api.bench.workload import ClientPool, Question, answered_by_index, bench_client_ids, read_questions
 from handoff_api.launcher import ROOT
 from knowledge_base.service import FaqService
 
@@ -123,29 +123,39 @@ async def run(options: Options, command: str) -> Report:
     return report
 
 
+def choose_questions(count: int) -> tuple[FaqService, list[Question]]:
+    """Load the FAQ index (also the floor's retrieval) and pick `count` questions it answers outright."""
+    service = FaqService.load(INDEX_DIR)
+    candidates = read_questions(EVAL_QUERIES, 2 * count)
+    return service, answered_by_index(candidates, service.retrieve)[:count]
+
+
 async def engine_sections(options: Options, report: Report, supervisor: Supervisor, workdir: Path) -> None:
-    """Start the engine, run the turn and memory sections against it, stop it."""
+    """Start the engine (choosing the questions meanwhile), run the turn and memory sections, stop it."""
     plan = options.plan
-    progress("loading the FAQ index and choosing the questions")
-    service = await asyncio.to_thread(FaqService.load, INDEX_DIR)
-    candidates = read_questions(EVAL_QUERIES, 2 * plan.questions)
-    questions = (await asyncio.to_thread(answered_by_index, candidates, service.retrieve))[: plan.questions]
-    progress(f"starting the engine under test: {options.engine_label}")
-    async with started_engine(options.engine, workdir, supervisor) as engine:
-        progress(f"engine ready at {engine.base_url}, Rasa at {', '.join(engine.rasa_urls)}")
-        pool = ClientPool(bench_client_ids(plan.clients))
-        if "turns" in options.sections:
-            try:
-                report.turns = await run_turns(
-                    engine, plan.turns, questions=questions, retrieve=service.retrieve, pool=pool, progress=progress
-                )
-            except Exception as exc:
-                report.failures.append(f"turns: {type(exc).__name__}: {exc}")
-        if "memory" in options.sections:
-            try:
-                report.idle = await run_idle(engine, supervisor, plan.idle, pool, progress)
-            except Exception as exc:
-                report.failures.append(f"memory: {type(exc).__name__}: {exc}")
+    progress(f"starting the engine under test ({options.engine_label}) and choosing the questions")
+    choosing = asyncio.ensure_future(asyncio.to_thread(choose_questions, plan.questions))
+    try:
+        async with started_engine(options.engine, workdir, supervisor) as engine:
+            progress(f"engine ready at {engine.base_url}, Rasa at {', '.join(engine.rasa_urls)}")
+            service, questions = await choosing
+            pool = ClientPool(bench_client_ids(plan.clients))
+            if "turns" in options.sections:
+                try:
+                    report.turns = await run_turns(
+                        engine, plan.turns, questions=questions, retrieve=service.retrieve, pool=pool, progress=progress
+                    )
+                except Exception as exc:
+                    report.failures.append(f"turns: {type(exc).__name__}: {exc}")
+            if "memory" in options.sections:
+                try:
+                    report.idle = await run_idle(engine, supervisor, plan.idle, pool, progress)
+                except Exception as exc:
+                    report.failures.append(f"memory: {type(exc).__name__}: {exc}")
+    finally:
+        if not choosing.done():
+            choosing.cancel()
+        await asyncio.gather(choosing, return_exceptions=True)
 
 
 async def run_until_signalled(options: Options, command: str) -> Report:
