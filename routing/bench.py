@@ -45,34 +45,39 @@ class Result:
         return ordered[min(int(fraction * len(ordered)), len(ordered) - 1)] if ordered else 0.0
 
 
-async def run(backend: str, queues: QueueStore, presence: PresenceStore, tickets: int, concurrency: int) -> Result:
-    """Fill the queue, then let `concurrency` claimers drain it; time every claim."""
-    clock = SystemClock()
-    start = clock.now()
-    began = time.perf_counter()
+async def fill(queues: QueueStore, tickets: int) -> None:
+    """Enqueue `tickets` tickets with a VIP/ordinary mix, oldest first."""
+    start = SystemClock().now()
     for number in range(tickets):
         priority = 1002 if number % 10 == 0 else number % 3
         await queues.enqueue(
             QueueEntry(f"t{number}", f"c{number}", QUEUE, priority, start + timedelta(microseconds=number))
         )
+
+
+async def claim_until_empty(queues: QueueStore, presence: PresenceStore, staff_id: str, latencies: list[float]) -> None:
+    """Claim (reserve a slot, lease the head, acknowledge) until the queue is empty; append each claim's ms."""
+    while True:
+        t0 = time.perf_counter()
+        if not await presence.reserve(staff_id, 1_000_000):
+            return
+        lease = await queues.claim_head(QUEUE, staff_id, 30)
+        if lease is None:
+            await presence.release(staff_id)
+            return
+        await queues.ack(lease.entry.ticket_id, staff_id)
+        latencies.append((time.perf_counter() - t0) * 1000)
+
+
+async def run(backend: str, queues: QueueStore, presence: PresenceStore, tickets: int, concurrency: int) -> Result:
+    """Fill the queue, then let `concurrency` claimers drain it; time every claim."""
+    began = time.perf_counter()
+    await fill(queues, tickets)
     enqueue_rate = tickets / (time.perf_counter() - began)
     staff = [f"s{number}" for number in range(concurrency)]
     latencies: list[float] = []
-
-    async def claimer(staff_id: str) -> None:
-        while True:
-            t0 = time.perf_counter()
-            if not await presence.reserve(staff_id, 1_000_000):
-                return
-            lease = await queues.claim_head(QUEUE, staff_id, 30)
-            if lease is None:
-                await presence.release(staff_id)
-                return
-            await queues.ack(lease.entry.ticket_id, staff_id)
-            latencies.append((time.perf_counter() - t0) * 1000)
-
     began = time.perf_counter()
-    await asyncio.gather(*(claimer(staff_id) for staff_id in staff))
+    await asyncio.gather(*(claim_until_empty(queues, presence, staff_id, latencies) for staff_id in staff))
     elapsed = time.perf_counter() - began
     if len(latencies) != tickets or await queues.length(QUEUE) != 0:
         raise RuntimeError(f"{backend}: {len(latencies)} claims for {tickets} tickets; the queue is not empty")
