@@ -16,6 +16,7 @@ import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
@@ -81,7 +82,7 @@ class Engine:
 
     def token(self, client_id: str) -> str:
         """A widget token for a directory client."""
-        return issue_client_token(self.settings, client_id)
+        return issue_client_token(self.settings, client_id, datetime.now(UTC))
 
 
 def free_port() -> int:

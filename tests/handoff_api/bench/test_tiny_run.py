@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import uvicorn
@@ -49,7 +50,7 @@ class Local:
         return [f"http://127.0.0.1:{self.rasa_port}"]
 
     def token(self, client_id: str) -> str:
-        return issue_client_token(self.settings, client_id)
+        return issue_client_token(self.settings, client_id, datetime.now(UTC))
 
 
 async def rasa_webhook(request: Request) -> JSONResponse:
