@@ -37,6 +37,7 @@ from handoff_api.health_checks import (
     redis_check,
 )
 from handoff_api.local_tier1 import LocalTier1, ResilientBot
+from handoff_api.log_filters import install_log_masking
 from handoff_api.periodic import run_every
 from handoff_api.realtime import RealtimeHub
 from handoff_api.settings import Settings
@@ -240,6 +241,7 @@ def create_app(
 ) -> FastAPI:
     """Build the API: settings are validated here, so a default secret outside development refuses to start."""
     settings = settings or Settings()
+    install_log_masking()  # uvicorn has set up its loggers by now: mask tokens and personal data in every record
     executor = make_action_executor()
 
     @asynccontextmanager

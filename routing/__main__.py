@@ -5,9 +5,12 @@
     python -m routing import-clients FILE.csv
     python -m routing set-password STAFF_ID [--password-stdin]
     python -m routing seed-demo
+    python -m routing audit verify [--anchor SEQ:HASH]
+    python -m routing audit tail [-n N]
 
 Every command takes --database-url (default: $DATABASE_URL, else sqlite+aiosqlite:///var/engine.db)
-and migrates the database first. Exit codes: 0 done, 2 rejected input (nothing was changed).
+and migrates the database first. Exit codes: 0 done, 1 the audit chain is broken (audit verify),
+2 rejected input (nothing was changed).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TextIO, TypeVar
 
+from routing.audit_cli import MaskerUnavailable, add_audit_commands, run_audit
 from routing.directory_import import (
     DirectoryImportError,
     import_clients,
@@ -64,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         help="import the demo staff and clients, passwords demo1234 (development)",
     )
+    add_audit_commands(commands, common)
     return parser
 
 
@@ -90,6 +95,8 @@ def run(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
     """Execute one parsed command; print results to `out`, raise on rejected input."""
     url: str = args.database_url
     migrate(url)
+    if args.command == "audit":
+        return run_audit(args, out)
     if args.command == "migrate":
         print("schema is at the latest revision", file=out)
     elif args.command in ("import-staff", "import-clients"):
@@ -122,7 +129,7 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO = sys.stdin, out: Text
         return run(args, stdin, out)
     except DirectoryImportError as error:
         print(error, file=sys.stderr)
-    except (WeakPassword, NotFound) as error:
+    except (WeakPassword, NotFound, MaskerUnavailable) as error:
         print(f"rejected: {error}", file=sys.stderr)
     except FileNotFoundError as error:
         print(f"rejected: no such file {error.filename}", file=sys.stderr)

@@ -10,7 +10,12 @@ Conventions every implementation keeps:
   `version=before.version + 1` to keep the in-memory copy equal to the stored one. A mismatch raises
   routing.errors.StaleConversation; an unknown conversation raises routing.errors.NotFound;
 - `append_message` assigns `seq = max(seq) + 1` per conversation, safe under concurrent appends;
-- the audit log is append-only: there is no way to change or delete an entry through this port.
+- the audit log is append-only and hash-chained (routing.audit): each entry gets the next sequence
+  number, the previous entry's hash and its own SHA-256 over (previous hash, seq, time, actor, action,
+  subject, canonical JSON detail); appends from every worker extend one chain (SQL serialises them on
+  the chain head). There is no way to change or delete an entry through this port, and
+  `python -m routing audit verify` finds a row changed, deleted or inserted outside it. Details hold ids,
+  enum values and counts; free text a person typed is masked before it is audited (it can never be erased).
 """
 
 from __future__ import annotations
@@ -183,5 +188,5 @@ class Record(Protocol):
         ...
 
     async def audit(self, actor: str, action: str, subject: str, detail: dict[str, object], at: datetime) -> None:
-        """Append one entry to the append-only audit log."""
+        """Chain one entry onto the audit log (actions: routing.audit.AuditAction; detail: JSON-able, normalised)."""
         ...

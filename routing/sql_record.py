@@ -36,6 +36,7 @@ from routing.models import (
     Transition,
 )
 from routing.records import Activity
+from routing.sql_audit import append_entry
 from routing.sql_engine import (
     DEFAULT_DATABASE_URL,
     SQLITE_BEGIN_OPTION,
@@ -360,7 +361,5 @@ class SqlRecord:
             )
 
     async def audit(self, actor: str, action: str, subject: str, detail: dict[str, object], at: datetime) -> None:
-        async with self._engine.begin() as conn:
-            await conn.execute(
-                insert(t.audit_log).values(actor=actor, action=action, subject=subject, detail=dict(detail), at=at)
-            )
+        async with self._engine.begin() as conn:  # the chain head's lock makes every worker extend one chain
+            await append_entry(conn, actor, action, subject, detail, at)

@@ -43,6 +43,8 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 ID = 64
 """Length of every identifier column."""
+HASH = 64
+"""Length of a hex SHA-256 (the audit chain's hashes)."""
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -202,5 +204,19 @@ audit_log = Table(
     Column("subject", String(200), nullable=False),
     Column("detail", json_type(), nullable=False),
     Column("at", UtcDateTime, nullable=False),
+    Column("seq", BigInteger, nullable=False, unique=True),
+    Column("prev_hash", String(HASH), nullable=False),
+    Column("hash", String(HASH), nullable=False),
+    CheckConstraint("seq > 0", name="seq_positive"),
 )
 Index(None, audit_log.c.at)
+
+audit_chain_head = Table(
+    "audit_chain_head",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(HASH), nullable=False),
+    CheckConstraint("id = 1", name="single_row"),
+)
+"""The audit chain's last link (one row): appends lock it, so every worker extends one chain."""

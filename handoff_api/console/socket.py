@@ -1,7 +1,7 @@
 """The console WebSocket: live events for one signed-in staff member, filtered by what they may see.
 
 Server → console: {"type": "hello", staff, worker (pid, development mode only)},
-{"type": "event", "event": {...routing event...}},
+{"type": "event", "event": {...routing event...}} (a message's text masked unless the staff member serves it),
 {"type": "resync"} (events may have been missed: reload lists), {"type": "error", ...}, {"type": "pong"}.
 Console → server: {"type": "typing", "conversation_id"} (forwarded to the client's widget when the staff
 member holds the conversation), {"type": "ping"}.
@@ -25,7 +25,7 @@ from handoff_api.container import Container
 from handoff_api.realtime import Resync, finish_then_cancel
 from handoff_api.sockets import Burst, FrameLimits, SocketSession
 from routing.errors import RoutingError
-from routing.events import RoutingEvent, to_wire
+from routing.events import RoutingEvent
 from routing.models import Staff
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ class ConsoleConnection(SocketSession):
         super().__init__(websocket, container.hub, container.clock, CONSOLE_LIMITS, name=f"console-{staff.id}")
         self.container = container
         self.staff = staff
-        self.visibility = Visibility(staff, self._may_view)
+        self.visibility = Visibility(staff, self._may_view, serves=self._serves)
         self._last_typing: dict[str, float] = {}
 
     async def _may_view(self, conversation_id: str) -> bool:
@@ -51,6 +51,13 @@ class ConsoleConnection(SocketSession):
         except RoutingError:
             return False
         return True
+
+    async def _serves(self, conversation_id: str) -> bool:
+        try:
+            conversation = await finish_then_cancel(self.container.routing.get_conversation(conversation_id))
+        except RoutingError:
+            return False
+        return conversation.assignee_id == self.staff.id
 
     def accepts(self, event: RoutingEvent) -> bool:
         """Events that could concern the staff member (the full check runs per event in `on_events`)."""
@@ -80,7 +87,7 @@ class ConsoleConnection(SocketSession):
         if isinstance(event, Resync):
             await self.send({"type": "resync"})  # events may have been missed: the page reloads its lists
         elif await self.visibility.allows(event):
-            await self.send({"type": "event", "event": to_wire(event)})
+            await self.send({"type": "event", "event": await self.visibility.wire(event)})
 
     async def on_text(self, text: str) -> None:
         """ping → pong; typing → the client's widget shows that the staff member is typing."""

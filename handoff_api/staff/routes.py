@@ -73,13 +73,18 @@ async def my_conversations(staff: CurrentStaff, container: ContainerDep) -> list
 
 
 @router.get("/conversations/{conversation_id}")
-async def conversation_detail(conversation_id: str, staff: CurrentStaff, container: ContainerDep) -> ConversationDetail:
-    """Transcript (with the bot's part), client card and ticket, if the staff member may see it."""
-    return await _detail(container, staff, conversation_id)
+async def conversation_detail(
+    conversation_id: str,
+    staff: CurrentStaff,
+    container: ContainerDep,
+    opened: bool = Query(default=False, description="the staff member opens it (audited each time)"),
+) -> ConversationDetail:
+    """Transcript (with the bot's part), client card and ticket, if the staff member may see it; audited."""
+    return await _detail(container, staff, conversation_id, opened)
 
 
-async def _detail(container: ContainerDep, staff: Staff, conversation_id: str) -> ConversationDetail:
-    view = await container.routing.conversation_view(staff.id, conversation_id)
+async def _detail(container: ContainerDep, staff: Staff, conversation_id: str, opened: bool) -> ConversationDetail:
+    view = await container.routing.conversation_view(staff.id, conversation_id, opened)
     conversation, messages, client, ticket = view.conversation, view.messages, view.client, view.ticket
     return ConversationDetail(
         conversation=ConversationOut.of(conversation),

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from handoff_api.masking import mask_identifier
+from handoff_api.masking import mask_identifier, mask_name, mask_text
 from handoff_api.schemas import ConversationOut, MessageOut
 from routing.models import Client, Presence, QueueName, Staff
 from routing.service import QueueItem
@@ -92,7 +92,10 @@ class ClientCard(BaseModel):
 
 
 class QueueItemOut(BaseModel):
-    """A waiting conversation."""
+    """A waiting conversation, as every skilled colleague sees it: client name, id and question masked.
+
+    Whoever claims or opens the conversation sees it whole in its detail (and the opening is audited).
+    """
 
     position: int
     conversation_id: str
@@ -117,12 +120,12 @@ class QueueItemOut(BaseModel):
             vip=item.vip,
             priority=item.priority,
             client={
-                "id": item.client_id,
-                "name": item.client_name,
+                "id": mask_identifier(item.client_id),
+                "name": mask_name(item.client_name),
                 "tier": item.client_tier,
                 "vip": item.vip,
             },
-            question=item.question,
+            question=mask_text(item.question),
             reason=item.reason.value,
             enqueued_at=item.enqueued_at,
             waiting_seconds=round(item.waiting_seconds, 1),

@@ -1,10 +1,18 @@
-"""Today's figures per tier for the supervisor view, as the staff API returns them (routing computes them)."""
+"""Today's figures per tier for the supervisor view, as the staff API returns them (routing computes them).
+
+The questions the bot could not resolve are shown with ID-card, mobile and bank-card numbers masked.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
+
 from pydantic import BaseModel
 
+from handoff_api.masking import mask_text
 from routing.service import DayStats
+from routing.service import UnresolvedQuestion as RoutingUnresolved
 
 
 class UnresolvedQuestion(BaseModel):
@@ -37,5 +45,13 @@ class TodayStats(BaseModel):
             bot_resolution_rate=stats.bot_resolution_rate,
             median_first_response_seconds=stats.median_first_response_seconds,
             median_wait_seconds=stats.median_wait_seconds,
-            top_unresolved=[UnresolvedQuestion(question=q.question, count=q.count) for q in stats.top_unresolved],
+            top_unresolved=masked_top_unresolved(stats.top_unresolved),
         )
+
+
+def masked_top_unresolved(questions: Iterable[RoutingUnresolved]) -> list[UnresolvedQuestion]:
+    """The questions with personal data masked; questions that now read alike are counted together."""
+    counts: Counter[str] = Counter()
+    for question in questions:
+        counts[mask_text(question.question)] += question.count
+    return [UnresolvedQuestion(question=text, count=count) for text, count in counts.most_common()]

@@ -1,7 +1,8 @@
 """Staff notifications in WeCom and staff replies from WeCom.
 
 A tier-3 escalation (an Escalated event) sends the staff member now holding the conversation
-(responder, then backup, then duty manager) a textcard: masked client name, question, time limit,
+(responder, then backup, then duty manager) a textcard: masked client name, the question with its
+ID-card, mobile and bank-card numbers masked (the full text is in the console), time limit,
 a link to the console and a short reference code. The code is derived from the conversation id
 (6 Crockford base-32 characters of its SHA-256), so it needs no storage and survives restarts.
 
@@ -21,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from handoff_api.masking import mask_name
+from handoff_api.masking import mask_name, mask_text
 from handoff_api.wecom.client import SendResult
 from handoff_api.wecom.identity import InboundText
 from handoff_api.wecom.text import truncate_utf8, utf8_len
@@ -130,7 +131,7 @@ def escalation_card(  # noqa: PLR0917 - the card's ingredients
     ]
     skeleton = "".join(parts)
     budget = TEXTCARD_DESCRIPTION_BYTES - utf8_len(skeleton.replace("{question}", ""))
-    question = (ticket.question if ticket else "").strip() or "（客户未留下问题描述，请查看会话记录）"
+    question = mask_text((ticket.question if ticket else "").strip()) or "（客户未留下问题描述，请查看会话记录）"
     description = skeleton.replace("{question}", truncate_utf8(html.escape(question), max(budget, 8)))
     return EscalationCard(
         title=f"{_STEP_TITLES[step]} #{reference}",

@@ -79,7 +79,10 @@ class RoutingService:
         self._attendance = Attendance(
             record, lookups, journal, assigner, self._presence, self._settings.presence_ttl_seconds
         )
-        self._views = Views(record, lookups, assigner, self._presence, self._settings, clock)
+        self._views = Views(
+            record, lookups, assigner, self._presence, self._settings, clock, journal, self._idempotency
+        )
+        self._journal = journal
         self._background = Background(record, journal, assigner, ladder)
         self._stats = Stats(record, self._rules.zone, clock)
 
@@ -282,9 +285,9 @@ class RoutingService:
         """Tier-2 colleagues who can take a transfer."""
         return await self._views.colleagues(staff_id)
 
-    async def conversation_view(self, viewer_id: str, conversation_id: str) -> ConversationView:
-        """Transcript, client and ticket (access-checked)."""
-        return await self._views.conversation_view(viewer_id, conversation_id)
+    async def conversation_view(self, viewer_id: str, conversation_id: str, opened: bool = False) -> ConversationView:
+        """Transcript, client and ticket (access-checked; audited: each open, re-reads once per window)."""
+        return await self._views.conversation_view(viewer_id, conversation_id, opened)
 
     async def messages_after(self, conversation_id: str, after_seq: int, limit: int = 200) -> list[Message]:
         """Messages after `after_seq`."""
@@ -305,6 +308,12 @@ class RoutingService:
     async def today_stats(self, now: datetime | None = None) -> DayStats:
         """The supervisor's figures for the branch's day containing `now` (default: now)."""
         return await self._stats.today(now)
+
+    # --- the audit log -----------------------------------------------------------------------------
+
+    async def audit(self, actor: str, action: str, subject: str, detail: dict[str, object] | None = None) -> None:
+        """Append an entry stamped now (routing.audit.AuditAction names the actions: logins, exports, KB edits)."""
+        await self._journal.audit(actor, action, subject, dict(detail or {}))
 
     # --- background --------------------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 """Read models: the queue as the console shows it, a staff member's conversations, the client's facts.
 
-Access-checked where they show a conversation or a queue (routing.service.access).
+Access-checked where they show a conversation or a queue (routing.service.access); showing a client's
+conversation to staff is audited.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from routing.audit import AuditAction
 from routing.eta import estimate_wait_seconds
 from routing.models import (
     Client,
@@ -22,15 +24,19 @@ from routing.models import (
     Ticket,
     Tier,
 )
-from routing.ports import Clock, PresenceStore, QueueEntry
+from routing.ports import Clock, IdempotencyStore, PresenceStore, QueueEntry
 from routing.records import Record
 from routing.service import access
 from routing.service.assigner import Assigner
+from routing.service.journal import Journal
 from routing.service.lookups import Lookups
 from routing.settings import RoutingSettings
 from routing.state_machine import HUMAN_STATES, human_holds
 
 QUEUE_VIEW_LIMIT = 200
+READ_AUDIT_WINDOW_SECONDS = 30 * 60
+"""Re-reads of a conversation within this window after an open (or a first read) add no audit entry."""
+READ_AUDIT_KEY = "audit:read:{staff_id}:{conversation_id}"
 
 
 @dataclass(frozen=True)
@@ -112,9 +118,13 @@ class Views:
         presence: PresenceStore,
         settings: RoutingSettings,
         clock: Clock,
+        journal: Journal,
+        idempotency: IdempotencyStore,
     ) -> None:
         self._record = record
         self._lookups = lookups
+        self._journal = journal
+        self._idempotency = idempotency
         self._assigner = assigner
         self._presence = presence
         self._settings = settings
@@ -179,14 +189,36 @@ class Views:
         ]
         return [Colleague(member, await self._presence.presence(member.id)) for member in members]
 
-    async def conversation_view(self, viewer_id: str, conversation_id: str) -> ConversationView:
-        """Transcript, client and ticket of a conversation the viewer may see (Forbidden otherwise)."""
+    async def conversation_view(self, viewer_id: str, conversation_id: str, opened: bool = False) -> ConversationView:
+        """Transcript, client and ticket of a conversation the viewer may see (Forbidden otherwise), audited.
+
+        `opened`: the staff member opened it (one audit entry each time); other reads of the same conversation
+        (the console refreshing what it shows) are audited once per viewer and conversation per read window.
+        """
         viewer = await self._lookups.staff(viewer_id)
         conversation = await self._lookups.conversation(conversation_id)
         client = await self._lookups.client_of(conversation)
         access.check_can_view(viewer, conversation, client)
         messages = await self._record.list_messages(conversation_id)
+        await self._audit_view(viewer, conversation, opened)
         return ConversationView(conversation, messages, client, await self._lookups.ticket(conversation.ticket_id))
+
+    async def _audit_view(self, viewer: Staff, conversation: Conversation, opened: bool) -> None:
+        """Note who saw a client's conversation: every open, and unopened reads once per window."""
+        key = READ_AUDIT_KEY.format(staff_id=viewer.id, conversation_id=conversation.id)
+        if opened:
+            await self._idempotency.release(key)  # the open starts a new window of quiet re-reads
+        first_read = await self._idempotency.claim(key, READ_AUDIT_WINDOW_SECONDS)
+        if not (opened or first_read):
+            return
+        action = AuditAction.CONVERSATION_OPEN if opened else AuditAction.CONVERSATION_READ
+        detail: dict[str, object] = {
+            "client_id": conversation.client_id,
+            "state": conversation.state.value,
+            "tier": int(conversation.tier),
+            "holder": conversation.assignee_id,
+        }
+        await self._journal.audit(viewer.id, action, conversation.id, detail)
 
     async def messages_after(self, conversation_id: str, after_seq: int, limit: int = 200) -> list[Message]:
         """Up to `limit` messages after `after_seq`, for a channel that already holds the conversation."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from routing.sql_audit import AuditLogReader
 from tests.browser.conftest import DESKTOP, PHONE, Screens, screenshot
 from tests.browser.pages import ask, console_login, last_message, open_widget_as, widget
 from tests.browser.server import LiveServer
@@ -33,6 +34,13 @@ def test_online_agent_gets_work_by_itself_and_uses_assist_and_transfer(server: L
     expect(row).to_contain_text("高建华")
     expect(agent.locator("#load")).to_have_text("接待 1 / 8")
     row.click()
+    expect(agent.locator("#conversation-view")).to_be_visible()
+    opens = [
+        (entry.actor, entry.action)
+        for entry in server.run(AuditLogReader(server.container.routing.record.engine).latest(50))  # type: ignore[attr-defined]
+        if entry.action == "conversation.open"
+    ]
+    assert opens == [("svc01", "conversation.open")]  # the click, not the list's own loads
 
     # agent assist: the KB search is prefilled with the client's question and offers an answer
     expect(agent.locator("#kb-query")).to_have_value("融资融券账户怎么开")

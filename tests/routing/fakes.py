@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
+from routing.audit import GENESIS_HASH, ChainedEntry, ChainReport, check_chain, next_link, normalise_detail
 from routing.errors import NotFound, StaleConversation
 from routing.models import (
     LIVE_TICKET_STATUSES,
@@ -45,6 +46,15 @@ class AuditEntry:
     subject: str
     detail: dict[str, object]
     at: datetime
+    seq: int = 0
+    prev_hash: str = GENESIS_HASH
+    hash: str = ""
+
+    def chained(self, entry_id: int) -> ChainedEntry:
+        """The entry as the chain checker reads it."""
+        return ChainedEntry(
+            entry_id, self.seq, self.at, self.actor, self.action, self.subject, self.detail, self.prev_hash, self.hash
+        )
 
 
 class FakeRecord:
@@ -200,4 +210,15 @@ class FakeRecord:
         self.feedback.append(Feedback(conversation_id, ticket_id, tier, staff_id, resolved, at))
 
     async def audit(self, actor: str, action: str, subject: str, detail: dict[str, object], at: datetime) -> None:
-        self.audit_log.append(AuditEntry(actor, action, subject, dict(detail), at))
+        """Chained like SqlRecord's entries (routing.audit), so tests can check the chain."""
+        last = self.audit_log[-1] if self.audit_log else None
+        head_seq, head_hash = (last.seq, last.hash) if last else (0, GENESIS_HASH)
+        plain = normalise_detail(detail)
+        link = next_link(head_seq, head_hash, at, actor, action, subject, plain)
+        self.audit_log.append(AuditEntry(actor, action, subject, plain, at, link.seq, link.prev_hash, link.hash))
+
+    def audit_chain(self) -> ChainReport:
+        """The stored entries checked as `python -m routing audit verify` checks SQL."""
+        last = self.audit_log[-1] if self.audit_log else None
+        entries = [entry.chained(number) for number, entry in enumerate(self.audit_log, start=1)]
+        return check_chain(entries, last.seq if last else 0, last.hash if last else GENESIS_HASH)

@@ -25,6 +25,7 @@ RECORD_TABLES = {
     "transitions",
     "feedback",
     "audit_log",
+    "audit_chain_head",
 }
 
 
@@ -85,7 +86,7 @@ def test_alembic_cli_defaults_to_sqlite_under_var(tmp_path: Path) -> None:
     current = subprocess.run(
         [*alembic, "current"], cwd=tmp_path, env=environment, check=True, capture_output=True, text=True
     )
-    assert "0004 (head)" in current.stdout
+    assert "0007 (head)" in current.stdout
 
 
 def test_alembic_cli_reads_database_url(tmp_path: Path) -> None:

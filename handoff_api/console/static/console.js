@@ -283,8 +283,8 @@ function renderConversations() {
   tick();
 }
 
-async function loadDetail(id, render = true) {
-  const detail = await attempt(() => api.conversation(id));
+async function loadDetail(id, render = true, opened = false) {
+  const detail = await attempt(() => api.conversation(id, opened));
   if (!detail) { return null; }
   state.details.set(id, detail);
   if (render && id === state.openId) { renderConversation(detail); }
@@ -294,7 +294,7 @@ async function loadDetail(id, render = true) {
 async function openConversation(id) {
   state.openId = id;
   state.unread.delete(id);
-  const detail = await loadDetail(id, false);
+  const detail = await loadDetail(id, false, true); // an open is audited; the refreshes after it are not
   if (!detail) { return; }
   renderConversation(detail);
   renderConversations();

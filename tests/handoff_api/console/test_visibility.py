@@ -53,3 +53,77 @@ async def test_hand_over_events_drop_the_cached_answer() -> None:
     answers["c"] = True
     assert await visibility.allows(Escalated("c", 3, "other", "wait_limit"))
     assert await visibility.allows(message("c"))
+
+
+ID_CARD_TEXT = "我的身份证110101199003071234，手机13812345678"
+MASKED_TEXT = "我的身份证110***********1234，手机138****5678"
+
+
+def client_message(conversation_id: str, text: str = ID_CARD_TEXT) -> MessageAdded:
+    return MessageAdded(
+        conversation_id, "m2", 2, "client", text, "2026-12-01T09:00:00+00:00", payload={"echo": text, "n": 1}
+    )
+
+
+async def test_only_the_serving_staff_member_gets_a_messages_text() -> None:
+    asked: list[str] = []
+
+    async def serves(conversation_id: str) -> bool:
+        asked.append(conversation_id)
+        return conversation_id == "mine"
+
+    async def may_view(_: str) -> bool:
+        return True
+
+    visibility = Visibility(member(Role.SERVICE, frozenset({QueueName.SERVICE})), may_view, serves=serves)
+    served = await visibility.wire(client_message("mine"))
+    assert served["text"] == ID_CARD_TEXT and served["payload"] == {"echo": ID_CARD_TEXT, "n": 1}
+    watched = await visibility.wire(client_message("theirs"))
+    assert watched["text"] == MASKED_TEXT and watched["payload"] == {"echo": MASKED_TEXT, "n": 1}
+    assert {key: value for key, value in watched.items() if key not in {"text", "payload"}} == {
+        key: value for key, value in served.items() if key not in {"text", "payload"}
+    } | {"conversation_id": "theirs"}
+    await visibility.wire(client_message("mine"))
+    assert asked == ["mine", "theirs"]  # cached per conversation
+
+
+async def test_ones_own_words_are_never_masked_and_without_a_holder_check_everything_is() -> None:
+    async def may_view(_: str) -> bool:
+        return True
+
+    visibility = Visibility(member(Role.DUTY_MANAGER), may_view)
+    own = MessageAdded(
+        "c", "m3", 3, "agent", "您的卡号6222021234567890已核实", "2026-12-01T09:00:00+00:00", staff_id="s1"
+    )
+    assert (await visibility.wire(own))["text"] == own.text
+    assert (await visibility.wire(client_message("c")))["text"] == MASKED_TEXT
+
+
+async def test_a_hand_over_drops_the_cached_holder_answer_even_for_supervisors() -> None:
+    holder = {"c": False}
+
+    async def serves(conversation_id: str) -> bool:
+        return holder[conversation_id]
+
+    async def never(_: str) -> bool:
+        raise AssertionError("supervisors need no view check")
+
+    visibility = Visibility(member(Role.DUTY_MANAGER), never, serves=serves)
+    assert (await visibility.wire(client_message("c")))["text"] == MASKED_TEXT
+    holder["c"] = True  # the ladder reached the duty manager
+    assert await visibility.allows(Escalated("c", 3, "s1", "responder_timeout"))
+    assert (await visibility.wire(client_message("c")))["text"] == ID_CARD_TEXT
+
+
+async def test_queue_events_carry_no_text() -> None:
+    async def may_view(_: str) -> bool:
+        return True
+
+    visibility = Visibility(member(Role.SERVICE, frozenset({QueueName.SERVICE})), may_view)
+    assert await visibility.wire(Queued("x", "service", 1)) == {
+        "type": "queued",
+        "conversation_id": "x",
+        "queue": "service",
+        "position": 1,
+        "vip": False,
+    }

@@ -154,6 +154,19 @@ def test_the_card_fits_wecom_and_says_who_what_until_when_where() -> None:
     assert card.url == console_link(CONSOLE, "conv-1") == f"{CONSOLE}/console#/conversations/conv-1"
 
 
+def test_the_card_masks_numbers_in_the_question() -> None:
+    now = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+    conversation = Conversation(
+        "conv-2", "C10001", Channel.WECOM, ConversationState.AWAITING_RESPONDER, Tier.RESPONDER, now, now
+    )
+    question = "我的身份证110101199003071234，手机13812345678，卡号6222021234567890123转不了账"
+    ticket = Ticket("t2", "conv-2", "C10001", Tier.RESPONDER, EscalationReason.AGENT_UNRESOLVED, question, now)
+    card = escalation_card(conversation, None, ticket, now, LIMIT_SECONDS, CONSOLE, ZoneInfo("Asia/Shanghai"), now)
+    assert "身份证110***********1234，手机138****5678，卡号6222***********0123转不了账" in card.description
+    for number in ("110101199003071234", "13812345678", "6222021234567890123"):
+        assert number not in card.description and number not in card.title
+
+
 # --------------------------------------------------------------------------- notifications
 
 

@@ -51,6 +51,8 @@ USE_CASES = {
     "client_facts",
     "estimated_wait",
     "today_stats",
+    # the audit log
+    "audit",
     # background
     "tick",
     "rebuild_queues",
