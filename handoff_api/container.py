@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from handoff_api.api_keys import ApiKeyRegistry
 from handoff_api.bot_client import BotClient
 from handoff_api.flow import ConversationFlow
 from handoff_api.health_checks import Check
+from handoff_api.rate_limits import RateLimiter, RequestLimits
 from handoff_api.realtime import RealtimeHub
 from handoff_api.settings import Settings
 from knowledge_base.service import FaqService
@@ -25,6 +27,15 @@ class Container:
     hub: RealtimeHub
     knowledge_base: FaqService | None = None
     health_checks: dict[str, Check] = field(default_factory=dict)
+    api_keys: ApiKeyRegistry | None = None
+    """Integration API keys (None: no key is accepted)."""
+    rate_limiter: RateLimiter = field(default_factory=RateLimiter.in_memory)
+    """Request rate limits (through Redis when REDIS_URL is set)."""
+    request_limits: RequestLimits = field(init=False)
+    """The client API's limits, from the settings."""
+
+    def __post_init__(self) -> None:
+        self.request_limits = RequestLimits.from_settings(self.settings)
 
     @property
     def clock(self) -> Clock:

@@ -1,4 +1,8 @@
-"""Turns domain and adapter errors into HTTP answers with a clear message."""
+"""Turns domain and adapter errors into HTTP answers with a clear message, and never exception text.
+
+Every error body is `{"error": <code>, "detail": <message>}`. Routing errors carry messages written for
+callers; an unavailable bot and anything unexpected get a generic message, and the details go to the log.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,11 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from handoff_api.bot_client import BotUnavailable
 from routing.errors import (
+    ConversationAlreadyOpen,
     Forbidden,
     IllegalTransition,
     NoCapacity,
@@ -28,6 +34,7 @@ STATUS_BY_ERROR: tuple[tuple[type[RoutingError], int], ...] = (
     (StaleConversation, 409),
     (StaleClaim, 409),
     (NoCapacity, 409),
+    (ConversationAlreadyOpen, 409),
     (Forbidden, 403),
     (ValidationFailed, 422),
 )
@@ -41,6 +48,22 @@ def status_for(error: RoutingError) -> int:
     return 400
 
 
+CODE_BY_STATUS = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    409: "Conflict",
+    413: "PayloadTooLarge",
+    422: "ValidationError",
+    429: "RateLimited",
+    503: "Unavailable",
+}
+BOT_UNAVAILABLE = "The robot advisor is unavailable right now; your message was stored and will be answered."
+INTERNAL_ERROR = "Something went wrong on our side; nothing you sent was lost. Please try again."
+
+
 def _error_body(code: str, message: str) -> dict[str, str]:
     return {"error": code, "detail": message}
 
@@ -50,11 +73,21 @@ async def _routing_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(_error_body(type(exc).__name__, str(exc)), status_code=status_for(exc))
 
 
-async def _bot_unavailable(_: Request, exc: Exception) -> JSONResponse:
-    return JSONResponse(
-        _error_body("BotUnavailable", f"The robot advisor is unavailable; your message was stored. ({exc})"),
-        status_code=503,
-    )
+async def _bot_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("%s %s: the bot is unavailable: %s", request.method, request.url.path, exc)
+    return JSONResponse(_error_body("BotUnavailable", BOT_UNAVAILABLE), status_code=503)
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = CODE_BY_STATUS.get(exc.status_code, "Error")
+    detail = exc.detail if isinstance(exc.detail, str) else code
+    return JSONResponse(_error_body(code, detail), status_code=exc.status_code, headers=exc.headers)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    return JSONResponse(_error_body("InternalError", INTERNAL_ERROR), status_code=500)
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
@@ -74,3 +107,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RoutingError, _routing_error)
     app.add_exception_handler(BotUnavailable, _bot_unavailable)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

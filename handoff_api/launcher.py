@@ -154,26 +154,30 @@ async def wait_ready(settings: Settings, wiring: RasaWiring) -> bool:
 
 
 def banner(settings: Settings, wiring: RasaWiring) -> str:
-    """Where to talk to the engine."""
+    """Where to talk to the engine, and what the mode allows."""
     base = settings.base_url
-    return "\n".join(
-        [
-            "",
-            "Tiered Response Engine is running.",
+    lines = ["", "Tiered Response Engine is running."]
+    if settings.is_development:
+        lines += [
+            f"  Development mode: listening on {settings.api_host} only (loopback), not reachable from other machines;",
+            "  demo accounts (password demo1234) and demo tokens are on. APP_MODE=production serves a network.",
             f"  Client chat demo (widget):  {base}/demo",
-            f"  Agent console:              {base}/console",
-            f"  API docs:                   {base}/docs",
-            f"  Health:                     {base}/health",
-            f"  Rasa server(s):             {wiring.urls.replace(',', ', ')}",
-            "  Try it from a shell:",
-            f"    curl -s -X POST {base}/api/v1/conversations -H 'content-type: application/json' "
-            '-d \'{"client_id": "C10001"}\'',
-            f"    curl -s -X POST {base}/api/v1/conversations/<id>/messages -H 'content-type: application/json' "
-            '-d \'{"text": "科创板权限怎么开通"}\'',
-            "Press Ctrl-C to stop.",
-            "",
         ]
-    )
+    lines += [f"  Agent console:              {base}/console"]
+    if settings.serves_api_docs:
+        lines += [f"  API docs:                   {base}/docs"]
+    lines += [
+        f"  Health:                     {base}/health",
+        f"  Rasa server(s):             {wiring.urls.replace(',', ', ')}",
+        "  Try the REST API from a shell (an integration key, printed once):",
+        "    KEY=$(python -m handoff_api keys create my-shell --scope conversations:open "
+        "--scope conversations:read --scope conversations:write)",
+        f'    curl -s -X POST {base}/api/v1/conversations -H "Authorization: Bearer $KEY" '
+        "-H 'content-type: application/json' -d '{\"client_id\": \"C10001\"}'",
+        "Press Ctrl-C to stop.",
+        "",
+    ]
+    return "\n".join(lines)
 
 
 async def stop_all(running: list[Child]) -> None:

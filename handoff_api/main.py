@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from handoff_api.actions_route import make_actions_router
+from handoff_api.api_keys import ApiKeyRegistry, SqlApiKeyStore
 from handoff_api.bot_client import BotClient, RasaRestClient
 from handoff_api.classifier import FixedQueueClassifier, NearestEntriesClassifier
 from handoff_api.console import router as console_router
@@ -39,10 +40,13 @@ from handoff_api.health_checks import (
 from handoff_api.local_tier1 import LocalTier1, ResilientBot
 from handoff_api.log_filters import install_log_masking
 from handoff_api.periodic import run_every
+from handoff_api.rate_limits import RateLimiter
 from handoff_api.realtime import RealtimeHub
 from handoff_api.settings import Settings
 from handoff_api.staff.routes import router as staff_router
 from handoff_api.startup import startup_lock
+from handoff_api.startup_checks import refuse_demo_passwords
+from handoff_api.token_secrets import client_token_secret, staff_token_secret
 from handoff_api.wecom.wiring import WeComChannel, build_wecom_channel, wecom_callback_router
 from handoff_api.widget import router as widget_router
 from knowledge_base.service import FaqService, shared_service
@@ -132,15 +136,33 @@ async def tick_until(stop: asyncio.Event, routing: RoutingService, seconds: floa
 
 
 async def open_record(settings: Settings) -> tuple[AsyncEngine, Record]:
-    """Migrate the database and, in development, seed the demo directory; one worker at a time."""
+    """Migrate the database and, in development, seed the demo directory; one worker at a time.
+
+    Production seeds nothing and refuses to start while any staff account has the demo password.
+    """
     async with startup_lock(settings.database_url):
         await migrate_async(settings.database_url)
         engine = create_engine_for(settings.database_url)
         record = SqlRecord(engine)
-        if settings.seeds_demo_directory and not await record.list_staff():
-            await seed_demo(record)
-            log.info("seeded the demo directory (development mode)")
+        try:
+            if settings.seeds_demo_directory and not await record.list_staff():
+                await seed_demo(record)
+                log.info("seeded the demo directory (development mode)")
+            if not settings.is_development:
+                await refuse_demo_passwords(record)
+        except Exception as exc:
+            log.critical("%s", exc)
+            await engine.dispose()
+            raise
     return engine, record
+
+
+def build_rate_limiter(stores: Stores, settings: Settings, limits: RoutingSettings) -> RateLimiter:
+    """Request limits shared through Redis (the stores' pool) when REDIS_URL is set, else in this process."""
+    if stores.redis is not None and settings.redis_url:
+        prefix = f"{limits.redis_key_prefix}ratelimit"
+        return RateLimiter.for_redis(settings.redis_url, prefix, stores.redis.connection_pool)
+    return RateLimiter.in_memory()
 
 
 def build_wecom(
@@ -204,6 +226,8 @@ async def start_engine(settings: Settings, bot: BotClient | None, limits: Routin
         hub=hub,
         knowledge_base=kb,
         health_checks=health_checks(engine, tier1, kb, stores, settings=settings, limits=limits),
+        api_keys=ApiKeyRegistry(SqlApiKeyStore(engine)),
+        rate_limiter=build_rate_limiter(stores, settings, limits),
     )
     wecom = build_wecom(settings, container, stores, record, engine, clock=clock)
     if wecom is not None:
@@ -233,14 +257,24 @@ async def stop_engine(running: Running) -> None:
         log.warning("database connections did not close within %ss at shutdown", SHUTDOWN_TICK_SECONDS)
 
 
+def check_signing_secrets(settings: Settings) -> None:
+    """Resolve the token secrets now (in development this makes var/secret_key once), so a problem stops start-up."""
+    staff_token_secret(settings)
+    client_token_secret(settings)
+    if settings.is_development:
+        source = "SECRET_KEY" if settings.secret_key else str(settings.secret_file)
+        log.info("development mode: listening on loopback only; tokens are signed with secrets from %s", source)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
     bot: BotClient | None = None,
     routing_settings: RoutingSettings | None = None,
 ) -> FastAPI:
-    """Build the API: settings are validated here, so a default secret outside development refuses to start."""
+    """Build the API: settings are validated here, so production without its own secrets refuses to start."""
     settings = settings or Settings()
+    check_signing_secrets(settings)
     install_log_masking()  # uvicorn has set up its loggers by now: mask tokens and personal data in every record
     executor = make_action_executor()
 
@@ -255,7 +289,15 @@ def create_app(
             app.state.wecom = None  # callbacks get 503 again, so WeCom delivers them once more later
             await stop_engine(running)
 
-    app = FastAPI(title="Tiered Response Engine", version="0.1.0", lifespan=lifespan)
+    docs = settings.serves_api_docs
+    app = FastAPI(
+        title="Tiered Response Engine",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+    )
     install_error_handlers(app)
     for router in (
         health_router,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from routing.models import Channel, Conversation, Message
 from routing.service import ClientFacts
@@ -117,10 +117,22 @@ class FactsOut(BaseModel):
 
 
 class NewConversation(BaseModel):
-    """Open a conversation for a client."""
+    """Open (or find the open) REST conversation of a client; its channel is always `api`."""
 
-    client_id: str = Field(min_length=1, max_length=64)
-    channel: Channel = Channel.API
+    client_id: str | None = Field(default=None, min_length=1, max_length=64)
+    """Required with an API key; with a client token, the token's client (if given, it must be the same)."""
+    channel: str | None = None
+    """Optional and only ever "api": WeCom conversations come from WeCom, widget ones from the widget."""
+
+    @field_validator("channel")
+    @classmethod
+    def _only_api(cls, value: str | None) -> str | None:
+        if value not in (None, Channel.API.value):
+            raise ValueError(
+                "REST conversations use the channel 'api'; only WeCom opens WeCom conversations "
+                "and only the widget opens widget ones"
+            )
+        return value
 
 
 class NewMessage(BaseModel):

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from limits import parse_many
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from handoff_api.wecom.settings import WeComChannelSettings
 
-DEVELOPMENT_SECRET = "development-only-secret-do-not-use-in-production"
+MIN_SECRET_CHARS = 32
+"""The shortest token secret production accepts."""
 
 
 class Settings(BaseSettings):
@@ -19,7 +22,14 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     app_mode: Literal["development", "production"] = "development"
-    secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET)
+    secret_key: SecretStr | None = None
+    """Development: the root both token secrets are derived from (unset: made up once and kept in SECRET_FILE)."""
+    secret_file: Path = Path("var/secret_key")
+    """Development without SECRET_KEY: where the generated root secret is kept (mode 0600)."""
+    staff_token_secret: SecretStr | None = None
+    """Signs staff tokens; required in production (at least 32 characters, not the client token secret)."""
+    client_token_secret: SecretStr | None = None
+    """Signs client tokens, shared with the client app's backend; required in production (at least 32 characters)."""
     database_url: str = "sqlite+aiosqlite:///var/engine.db"
     redis_url: str | None = None
     redis_key_prefix: str = "tre"
@@ -40,19 +50,60 @@ class Settings(BaseSettings):
     max_message_chars: int = Field(default=2000, ge=1)
     staff_token_minutes: int = Field(default=30, ge=1)
     client_token_minutes: int = Field(default=60, ge=1)
-    integration_api_key: SecretStr | None = None
+    """Lifetime of the tokens this API issues itself (the demo page's)."""
+    client_token_max_minutes: int = Field(default=24 * 60, ge=1)
+    """Client tokens valid for longer than this (expiry minus issue time) are refused."""
     seed_demo_directory: bool | None = None
+    """Seed the demo staff and clients into an empty database (default: in development; never in production)."""
+    api_docs: bool | None = None
+    """Serve /docs, /redoc and /openapi.json (default: in development only)."""
+    rate_limit_api_key: str = "1200/minute"
+    """Requests one integration API key may make (limits notation: "N/second|minute|hour|day", ";" for several)."""
+    rate_limit_client: str = "120/minute"
+    """Requests per client: a client token's own, and an integration's opens and writes for that client."""
+    rate_limit_auth_failures: str = "20/minute"
+    """Failed authentications per client address; beyond it the address gets 429 until the window frees."""
     tick_seconds: float = Field(default=2.0, gt=0)
     wecom: WeComChannelSettings = Field(default_factory=WeComChannelSettings)
     """The WeCom channel, read from WECOM_* variables (off unless WECOM_ENABLED=true)."""
 
+    @field_validator("rate_limit_api_key", "rate_limit_client", "rate_limit_auth_failures")
+    @classmethod
+    def _rate_limit_notation(cls, value: str) -> str:
+        try:
+            parse_many(value)
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a rate limit such as '120/minute' or '10/second;500/hour'") from exc
+        return value
+
     @model_validator(mode="after")
-    def _refuse_default_secret_outside_development(self) -> Settings:
-        if self.app_mode != "development" and self.secret_key.get_secret_value() == DEVELOPMENT_SECRET:
-            raise ValueError("SECRET_KEY must be set to a real secret when APP_MODE is not 'development'")
-        if self.app_mode != "development" and len(self.secret_key.get_secret_value()) < 32:
-            raise ValueError("SECRET_KEY must be at least 32 characters outside development mode")
+    def _safe_for_its_mode(self) -> Settings:
+        if self.client_token_minutes > self.client_token_max_minutes:
+            raise ValueError("CLIENT_TOKEN_MINUTES must not exceed CLIENT_TOKEN_MAX_MINUTES")
+        if self.is_development:
+            if not is_loopback(self.api_host):
+                raise ValueError(
+                    f"development mode listens on loopback only, not API_HOST={self.api_host!r}: "
+                    "use API_HOST=127.0.0.1, or APP_MODE=production with its secrets to serve a network"
+                )
+            return self
+        self._check_production_secrets()
+        if self.seed_demo_directory:
+            raise ValueError("SEED_DEMO_DIRECTORY=true is refused in production: demo accounts are for development")
         return self
+
+    def _check_production_secrets(self) -> None:
+        staff, client = self.staff_token_secret, self.client_token_secret
+        if staff is None or client is None:
+            raise ValueError(
+                "production needs STAFF_TOKEN_SECRET and CLIENT_TOKEN_SECRET, two different secrets "
+                f"of at least {MIN_SECRET_CHARS} characters (SECRET_KEY alone is for development)"
+            )
+        for name, secret in (("STAFF_TOKEN_SECRET", staff), ("CLIENT_TOKEN_SECRET", client)):
+            if len(secret.get_secret_value()) < MIN_SECRET_CHARS:
+                raise ValueError(f"{name} must be at least {MIN_SECRET_CHARS} characters in production")
+        if staff.get_secret_value() == client.get_secret_value():
+            raise ValueError("STAFF_TOKEN_SECRET and CLIENT_TOKEN_SECRET must differ (client apps hold the client one)")
 
     @property
     def is_development(self) -> bool:
@@ -65,6 +116,11 @@ class Settings(BaseSettings):
         return self.is_development if self.seed_demo_directory is None else self.seed_demo_directory
 
     @property
+    def serves_api_docs(self) -> bool:
+        """Whether /docs, /redoc and /openapi.json are served."""
+        return self.is_development if self.api_docs is None else self.api_docs
+
+    @property
     def rasa_urls(self) -> list[str]:
         """Every Rasa replica's base URL, in the configured order."""
         return [url.strip().rstrip("/") for url in self.rasa_url.split(",") if url.strip()]
@@ -73,3 +129,13 @@ class Settings(BaseSettings):
     def base_url(self) -> str:
         """Where people reach this API."""
         return self.public_base_url or f"http://{self.api_host}:{self.api_port}"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` is a loopback address (or localhost): nothing off this machine can reach it."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

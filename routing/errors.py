@@ -38,3 +38,7 @@ class ValidationFailed(RoutingError):
 
 class NoCapacity(RoutingError):
     """The staff member has no free concurrency slot, or nobody can take the work (409)."""
+
+
+class ConversationAlreadyOpen(RoutingError):
+    """The client already has a conversation that is not closed on this channel (409): continue that one."""

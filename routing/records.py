@@ -10,6 +10,10 @@ Conventions every implementation keeps:
   `version=before.version + 1` to keep the in-memory copy equal to the stored one. A mismatch raises
   routing.errors.StaleConversation; an unknown conversation raises routing.errors.NotFound;
 - `append_message` assigns `seq = max(seq) + 1` per conversation, safe under concurrent appends;
+- a client has at most one conversation that is not closed per channel: `open_conversation` returns
+  that one instead of inserting a second (safe under concurrent opens from any number of workers), and
+  `create_conversation` or a `save_transition` out of closed (reopen) that would make a second raises
+  routing.errors.ConversationAlreadyOpen;
 - the audit log is append-only and hash-chained (routing.audit): each entry gets the next sequence
   number, the previous entry's hash and its own SHA-256 over (previous hash, seq, time, actor, action,
   subject, canonical JSON detail); appends from every worker extend one chain (SQL serialises them on
@@ -99,7 +103,16 @@ class Record(Protocol):
 
     # conversations
     async def create_conversation(self, conversation: Conversation) -> None:
-        """Insert a new conversation (its version as given, normally 0)."""
+        """Insert a new conversation (its version as given, normally 0); ConversationAlreadyOpen if it would be
+        the client's second conversation that is not closed on its channel."""
+        ...
+
+    async def open_conversation(self, conversation: Conversation) -> tuple[Conversation, bool]:
+        """Insert `conversation` unless its client already has one that is not closed on its channel.
+
+        Returns the client's open conversation on that channel and whether it is the one just inserted.
+        Safe under concurrent calls: of any number of simultaneous opens, one inserts and the rest return it.
+        """
         ...
 
     async def get_conversation(self, conversation_id: str) -> Conversation | None:

@@ -14,8 +14,10 @@ from typing import Any
 
 from sqlalchemy import Row, Table, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from routing import sql_open_conversations as open_rule
 from routing import sql_rows
 from routing import sql_tables as t
 from routing.errors import NotFound, StaleConversation
@@ -145,8 +147,15 @@ class SqlRecord:
     # conversations
 
     async def create_conversation(self, conversation: Conversation) -> None:
-        async with self._engine.begin() as conn:
-            await conn.execute(insert(t.conversations).values(sql_rows.conversation_to_row(conversation)))
+        try:
+            async with self._engine.begin() as conn:
+                await conn.execute(insert(t.conversations).values(sql_rows.conversation_to_row(conversation)))
+        except IntegrityError:
+            await open_rule.refuse_second_open(self._reader, conversation.client_id, conversation.channel)
+            raise
+
+    async def open_conversation(self, conversation: Conversation) -> tuple[Conversation, bool]:
+        return await open_rule.open_conversation(self._engine, conversation)
 
     async def get_conversation(self, conversation_id: str) -> Conversation | None:
         row = await self._fetch_one(select(t.conversations).where(t.conversations.c.id == conversation_id))
@@ -160,22 +169,26 @@ class SqlRecord:
         values = sql_rows.conversation_to_row(after)
         values["version"] = before.version + 1
         del values["id"]
-        async with self._engine.begin() as conn:
-            result = await conn.execute(
-                update(t.conversations)
-                .where(
-                    t.conversations.c.id == before.id,
-                    t.conversations.c.version == before.version,
-                    t.conversations.c.state == before.state.value,
+        try:
+            async with self._engine.begin() as conn:
+                result = await conn.execute(
+                    update(t.conversations)
+                    .where(
+                        t.conversations.c.id == before.id,
+                        t.conversations.c.version == before.version,
+                        t.conversations.c.state == before.state.value,
+                    )
+                    .values(values)
                 )
-                .values(values)
-            )
-            if result.rowcount == 0:
-                exists = await conn.execute(select(t.conversations.c.id).where(t.conversations.c.id == before.id))
-                if exists.first() is None:
-                    raise NotFound(f"unknown conversation {before.id!r}")
-                raise StaleConversation(f"conversation {before.id!r} changed since version {before.version}")
-            await conn.execute(insert(t.transitions).values(sql_rows.transition_to_row(transition)))
+                if result.rowcount == 0:
+                    exists = await conn.execute(select(t.conversations.c.id).where(t.conversations.c.id == before.id))
+                    if exists.first() is None:
+                        raise NotFound(f"unknown conversation {before.id!r}")
+                    raise StaleConversation(f"conversation {before.id!r} changed since version {before.version}")
+                await conn.execute(insert(t.transitions).values(sql_rows.transition_to_row(transition)))
+        except IntegrityError:  # a reopen while the client has another open conversation on the channel
+            await open_rule.refuse_second_open(self._reader, after.client_id, after.channel)
+            raise
 
     async def append_message(  # noqa: PLR0917 - the contract's positional signature
         self,

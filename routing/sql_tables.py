@@ -124,6 +124,16 @@ conversations = Table(
 Index(None, conversations.c.client_id)
 Index(None, conversations.c.state)
 Index(None, conversations.c.assignee_id)
+OPEN_CONVERSATION_INDEX = "uq_conversations_open_client_channel"
+"""At most one conversation per client and channel that is not closed (a partial unique index)."""
+Index(
+    OPEN_CONVERSATION_INDEX,
+    conversations.c.client_id,
+    conversations.c.channel,
+    unique=True,
+    sqlite_where=conversations.c.state != "closed",
+    postgresql_where=conversations.c.state != "closed",
+)
 
 messages = Table(
     "messages",
@@ -220,3 +230,26 @@ audit_chain_head = Table(
     CheckConstraint("id = 1", name="single_row"),
 )
 """The audit chain's last link (one row): appends lock it, so every worker extends one chain."""
+
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(ID), nullable=False),
+    Column("scopes", String(200), nullable=False),
+    Column("secret_hash", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime, nullable=True),
+    Column("last_used_at", UtcDateTime, nullable=True),
+)
+"""Integration API keys (handoff_api.api_keys): a public id, a name, scopes and the SHA-256 of the whole key."""
+ACTIVE_API_KEY_NAME_INDEX = "uq_api_keys_active_name"
+"""One key that is not revoked per name (a revoked key's name can be given to a new key)."""
+Index(
+    ACTIVE_API_KEY_NAME_INDEX,
+    api_keys.c.name,
+    unique=True,
+    sqlite_where=api_keys.c.revoked_at.is_(None),
+    postgresql_where=api_keys.c.revoked_at.is_(None),
+)

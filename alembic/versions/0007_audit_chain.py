@@ -24,7 +24,7 @@ from alembic import op
 from routing.audit import GENESIS_HASH, next_link, normalise_detail
 
 revision: str = "0007"
-down_revision: str | None = "0004"
+down_revision: str | None = "0005"
 branch_labels: str | None = None
 depends_on: str | None = None
 

@@ -104,8 +104,9 @@ async def run(options: Options, command: str) -> Report:
     report = Report(machine(), command, options.engine_label)
     supervisor = Supervisor()
     raise_file_limit(4 * plan.idle.connections + 1024)
+    limit = asyncio.timeout(plan.limit_seconds)
     try:
-        async with asyncio.timeout(plan.limit_seconds):
+        async with limit:
             if "turns" in options.sections or "memory" in options.sections:
                 with tempfile.TemporaryDirectory(prefix="tre-bench-") as workdir:
                     await engine_sections(options, report, supervisor, Path(workdir))
@@ -115,9 +116,12 @@ async def run(options: Options, command: str) -> Report:
                 except Exception as exc:
                     report.failures.append(f"claims: {type(exc).__name__}: {exc}")
     except TimeoutError:
-        report.failures.append(f"the run passed its limit of {duration(plan.limit_seconds)} and was stopped")
+        pass
     finally:
         supervisor.close()
+    if limit.expired():  # also when a section swallowed the cancellation and finished late
+        report.claims = None
+        report.failures.append(f"the run passed its limit of {duration(plan.limit_seconds)} and was stopped")
     report.seconds = time.monotonic() - began
     report.load_after = load_average()
     return report

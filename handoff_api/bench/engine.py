@@ -154,7 +154,7 @@ def engine_environment(settings: Settings, prefix: str) -> dict[str, str]:
     """What every engine process gets on top of the launcher's environment."""
     env = {
         "APP_MODE": "development",
-        "SECRET_KEY": settings.secret_key.get_secret_value(),
+        "SECRET_KEY": settings.secret_key.get_secret_value() if settings.secret_key else "",
         "DATABASE_URL": settings.database_url,
         "KB_INDEX_DIR": str(settings.kb_index_dir),
         "API_HOST": settings.api_host,

@@ -27,24 +27,34 @@ MAX_FRAME_BYTES = 1 << 20
 
 
 class RestTarget:
-    """POST /api/v1/conversations, then POST .../{id}/messages per turn."""
+    """POST /api/v1/conversations, then POST .../{id}/messages per turn, as the client (a client token)."""
 
-    def __init__(self, http: httpx.AsyncClient, base_url: str, pool: ClientPool, timeout: float) -> None:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        base_url: str,
+        token_for: Callable[[str], str],
+        pool: ClientPool,
+        timeout: float,
+    ) -> None:
         self._http = http
         self._base = base_url.rstrip("/")
+        self._token_for = token_for
         self._pool = pool
         self._timeout = timeout
 
     async def session(self, texts: list[str], expired: Expired = lambda: False) -> list[Turn]:
         """One conversation of `texts`; a failed turn ends it."""
         began = time.perf_counter()
+        client_id = self._pool.next()
+        auth = {"Authorization": f"Bearer {self._token_for(client_id)}"}
         try:
             opened = await self._http.post(
-                f"{self._base}/api/v1/conversations", json={"client_id": self._pool.next()}, timeout=self._timeout
+                f"{self._base}/api/v1/conversations", json={"client_id": client_id}, headers=auth, timeout=self._timeout
             )
         except httpx.HTTPError as exc:
             return [Turn(elapsed_ms(began), f"open: {type(exc).__name__}")]
-        if opened.status_code != 201:
+        if opened.status_code not in {200, 201}:  # 200: the client's open conversation, returned again
             return [Turn(elapsed_ms(began), f"open: HTTP {opened.status_code}")]
         url = f"{self._base}/api/v1/conversations/{opened.json()['id']}/messages"
         turns: list[Turn] = []
@@ -53,7 +63,7 @@ class RestTarget:
                 break
             began = time.perf_counter()
             try:
-                answer = await self._http.post(url, json={"text": text}, timeout=self._timeout)
+                answer = await self._http.post(url, json={"text": text}, headers=auth, timeout=self._timeout)
                 body: Any = answer.json() if answer.status_code == 200 else None
                 turn = Turn(elapsed_ms(began), judge_rest(answer.status_code, body))
             except httpx.TimeoutException:

@@ -77,7 +77,7 @@ async def checked_questions(
     http: httpx.AsyncClient, engine: Endpoints, pool: ClientPool, questions: Sequence[Question], seconds: float
 ) -> tuple[list[str], list[tuple[str, str]]]:
     """The texts the bot answers over REST (each alone in a conversation), and the rejected ones with why."""
-    target = RestTarget(http, engine.base_url, pool, seconds)
+    target = RestTarget(http, engine.base_url, engine.token, pool, seconds)
     texts = [*GREETINGS[:1], *(q.text for q in questions)]
     gate = asyncio.Semaphore(4)
 
@@ -111,7 +111,7 @@ async def run_turns(
         script = Script(kept)
         sessions: dict[str, Session] = {
             "floor": FloorTarget(http, engine.rasa_urls, retrieve, script, plan.timeout_seconds).session,
-            "rest": RestTarget(http, engine.base_url, pool, plan.timeout_seconds).session,
+            "rest": RestTarget(http, engine.base_url, engine.token, pool, plan.timeout_seconds).session,
             "widget": WidgetTarget(engine.ws_base, engine.token, pool, plan.timeout_seconds).session,
         }
         for kind in KINDS:  # warm-up: first connections, first Rasa conversations, lazy imports

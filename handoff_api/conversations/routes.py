@@ -1,9 +1,21 @@
-"""REST path for integrations: open a conversation, send client messages, read the transcript."""
+"""REST path for integrations and client apps: open a conversation, send client messages, read the transcript.
+
+Every route needs an API key with the right scope or a client token (see `auth`); a REST conversation's
+channel is always `api`, and opening again returns the client's open one (200 instead of 201).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
+from handoff_api.conversations.auth import (
+    CLIENT_NOT_FOUND,
+    CallerDep,
+    ReadableConversation,
+    WritableConversation,
+    client_to_open,
+    not_found,
+)
 from handoff_api.deps import ContainerDep
 from handoff_api.schemas import (
     ConversationOut,
@@ -15,33 +27,47 @@ from handoff_api.schemas import (
     NewMessage,
     Transcript,
 )
+from routing.errors import NotFound
+from routing.models import Channel
 
 router = APIRouter(prefix="/api/v1/conversations", tags=["conversations"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
-async def open_conversation(body: NewConversation, container: ContainerDep) -> ConversationOut:
-    """Open a conversation for a known client; it starts with the robot advisor."""
-    conversation = await container.routing.start_conversation(body.client_id, body.channel)
-    return ConversationOut.of(conversation)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses={status.HTTP_200_OK: {"model": ConversationOut, "description": "The client's open conversation"}},
+)
+async def open_conversation(
+    body: NewConversation, response: Response, container: ContainerDep, caller: CallerDep
+) -> ConversationOut:
+    """Open the client's REST conversation (201), or return the one already open (200); it starts with the bot."""
+    client_id = await client_to_open(container, caller, body.client_id)
+    try:
+        opened = await container.routing.open_conversation(client_id, Channel.API)
+    except NotFound as exc:
+        raise not_found(CLIENT_NOT_FOUND) from exc
+    if not opened.created:
+        response.status_code = status.HTTP_200_OK
+    return ConversationOut.of(opened.conversation)
 
 
 @router.get("/{conversation_id}")
-async def get_conversation(conversation_id: str, container: ContainerDep) -> ConversationOut:
+async def get_conversation(conversation: ReadableConversation) -> ConversationOut:
     """The conversation's current state."""
-    return ConversationOut.of(await container.routing.get_conversation(conversation_id))
+    return ConversationOut.of(conversation)
 
 
 @router.get("/{conversation_id}/facts")
-async def facts(conversation_id: str, container: ContainerDep) -> FactsOut:
+async def facts(conversation: ReadableConversation, container: ContainerDep) -> FactsOut:
     """Queue position, estimated wait (from recent handle times) and who is serving."""
-    return FactsOut.of(await container.routing.client_facts(conversation_id))
+    return FactsOut.of(await container.routing.client_facts(conversation.id))
 
 
 @router.post("/{conversation_id}/messages")
-async def send_message(conversation_id: str, body: NewMessage, container: ContainerDep) -> MessageReplies:
+async def send_message(conversation: WritableConversation, body: NewMessage, container: ContainerDep) -> MessageReplies:
     """Store the client's message and return what it produced (bot replies, or none while a human serves)."""
-    result = await container.flow.client_message(conversation_id, body.text)
+    result = await container.flow.client_message(conversation.id, body.text)
     return MessageReplies(
         message=MessageOut.of(result.client_message),
         replies=[MessageOut.of(reply) for reply in result.replies],
@@ -50,9 +76,9 @@ async def send_message(conversation_id: str, body: NewMessage, container: Contai
 
 
 @router.post("/{conversation_id}/feedback")
-async def send_feedback(conversation_id: str, body: Feedback, container: ContainerDep) -> MessageReplies:
+async def send_feedback(conversation: WritableConversation, body: Feedback, container: ContainerDep) -> MessageReplies:
     """问题已解答 / 问题未解答: resolved closes the question, unresolved moves it one tier up."""
-    result = await container.flow.feedback(conversation_id, body.resolved)
+    result = await container.flow.feedback(conversation.id, body.resolved)
     return MessageReplies(
         message=MessageOut.of(result.client_message),
         replies=[MessageOut.of(reply) for reply in result.replies],
@@ -62,10 +88,10 @@ async def send_feedback(conversation_id: str, body: Feedback, container: Contain
 
 @router.get("/{conversation_id}/messages")
 async def transcript(
-    conversation_id: str,
+    conversation: ReadableConversation,
     container: ContainerDep,
     after: int = Query(default=0, ge=0, description="only messages with a larger seq"),
 ) -> Transcript:
     """The transcript in order, optionally after a seen message seq (for resuming)."""
-    messages = await container.routing.messages(conversation_id, after_seq=after)
-    return Transcript(conversation_id=conversation_id, messages=[MessageOut.of(m) for m in messages])
+    messages = await container.routing.messages(conversation.id, after_seq=after)
+    return Transcript(conversation_id=conversation.id, messages=[MessageOut.of(m) for m in messages])

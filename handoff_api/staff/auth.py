@@ -1,7 +1,7 @@
 """Staff authentication: short-lived signed tokens and the FastAPI dependency that checks them.
 
-HS256 JWT signed with SECRET_KEY, audience "staff", claims `sub` (the staff id), `role`, `iat`, `exp`
-(see `tokens`).
+HS256 JWT signed with STAFF_TOKEN_SECRET (see `token_secrets`), audience "staff", claims `sub` (the staff id),
+`role`, `iat`, `exp` (see `tokens`).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from handoff_api.deps import ContainerDep
 from handoff_api.settings import Settings
+from handoff_api.token_secrets import staff_token_secret
 from handoff_api.tokens import InvalidToken, decode_token, issue_token
 from routing.models import Staff
 
@@ -28,12 +29,12 @@ def issue_staff_token(settings: Settings, staff: Staff, now: datetime) -> str:
     """A token naming the staff member, issued at `now` and valid for STAFF_TOKEN_MINUTES."""
     claims = {"sub": staff.id, "role": staff.role.value}
     lifetime = timedelta(minutes=settings.staff_token_minutes)
-    return issue_token(settings.secret_key.get_secret_value(), AUDIENCE, claims, now, lifetime)
+    return issue_token(staff_token_secret(settings), AUDIENCE, claims, now, lifetime)
 
 
 def decode_staff_token(settings: Settings, token: str, now: datetime) -> str:
     """The staff id in a token valid at `now`; InvalidToken (with its reason) otherwise."""
-    verified = decode_token(settings.secret_key.get_secret_value(), token, AUDIENCE, ["sub"], now)
+    verified = decode_token(staff_token_secret(settings), token, AUDIENCE, ["sub"], now)
     return str(verified.claims["sub"])
 
 

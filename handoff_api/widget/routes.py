@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import functools
+import io
 import logging
 from pathlib import Path
 
@@ -17,6 +20,7 @@ from handoff_api.widget import envelopes
 from handoff_api.widget.assets import AssetDirectory
 from handoff_api.widget.connection import WidgetConnection
 from handoff_api.widget.runtime import WidgetLimits, WidgetRuntime
+from routing.directory_import import DEMO_CLIENTS_CSV
 from routing.errors import Forbidden
 from routing.models import Channel, Conversation
 
@@ -60,6 +64,13 @@ def _require_development(container: Container) -> None:
         raise HTTPException(404, "Not Found")
 
 
+@functools.cache
+def demo_client_ids() -> frozenset[str]:
+    """The shipped demo clients (routing/data/demo_clients.csv): the only clients demo tokens are issued for."""
+    rows = csv.DictReader(io.StringIO(DEMO_CLIENTS_CSV.read_text(encoding="utf-8")))
+    return frozenset(row["id"].strip() for row in rows if row.get("id"))
+
+
 @router.get("/widget/{name}", include_in_schema=False)
 async def widget_asset(name: str, request: Request) -> Response:
     """widget.js, widget.css and the demo page's script and style."""
@@ -75,18 +86,18 @@ async def demo_page(request: Request, container: ContainerDep) -> Response:
 
 @router.get("/api/v1/widget/demo-clients")
 async def demo_clients(container: ContainerDep) -> list[DemoClient]:
-    """The directory's clients, for the demo page's picker (development mode only)."""
+    """The demo clients in the directory, for the demo page's picker (development mode only)."""
     _require_development(container)
-    clients = await container.routing.clients(limit=200)
-    return [DemoClient(id=c.id, name=c.name, tier=c.tier, vip=c.vip, branch=c.branch) for c in clients]
+    found = [await container.routing.find_client(client_id) for client_id in sorted(demo_client_ids())]
+    return [DemoClient(id=c.id, name=c.name, tier=c.tier, vip=c.vip, branch=c.branch) for c in found if c]
 
 
 @router.post("/api/v1/widget/demo-token")
 async def demo_token(body: DemoTokenRequest, container: ContainerDep) -> DemoToken:
     """A client token for a demo client (development mode only; in production the client app signs it)."""
     _require_development(container)
-    if await container.routing.find_client(body.client_id) is None:
-        raise HTTPException(404, f"unknown client {body.client_id!r}")
+    if body.client_id not in demo_client_ids() or await container.routing.find_client(body.client_id) is None:
+        raise HTTPException(404, "not a demo client: demo tokens are issued for the shipped demo clients only")
     settings = container.settings
     token = issue_client_token(settings, body.client_id, container.clock.now())
     return DemoToken(token=token, client_id=body.client_id, expires_in=settings.client_token_minutes * 60)
@@ -102,12 +113,13 @@ def widget_runtime(websocket: WebSocket, container: Container) -> WidgetRuntime:
 
 
 async def open_conversation(container: Container, client_id: str, requested_id: str | None) -> Conversation:
-    """The client's conversation to continue, or a new one; Forbidden if it is another client's."""
+    """The conversation asked for if it is the client's and open, else the client's open widget conversation,
+    else a new one (one open widget conversation per client); Forbidden if the one asked for is another's."""
     if requested_id:
         existing = await container.routing.resume_conversation(client_id, requested_id[:MAX_ID_CHARS])
         if existing is not None:
             return existing
-    return await container.routing.start_conversation(client_id, Channel.WIDGET)
+    return (await container.routing.open_conversation(client_id, Channel.WIDGET)).conversation
 
 
 async def _refuse(websocket: WebSocket, code: int, reason: str, message: str) -> None:

@@ -7,6 +7,7 @@ package; the read models it returns are re-exported here.
 from __future__ import annotations
 
 from routing.service.background import TickReport
+from routing.service.client import OpenedConversation
 from routing.service.facade import RoutingService
 from routing.service.stats import DayStats, UnresolvedQuestion
 from routing.service.views import ClientFacts, Colleague, ConversationView, QueueItem, ServingStaff, StaffStatus
@@ -16,6 +17,7 @@ __all__ = [
     "Colleague",
     "ConversationView",
     "DayStats",
+    "OpenedConversation",
     "QueueItem",
     "RoutingService",
     "ServingStaff",

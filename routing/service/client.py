@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from routing.errors import Forbidden, IllegalTransition, ValidationFailed
 from routing.events import Typing
@@ -29,6 +30,14 @@ from routing.state_machine import TransitionName, can_rate, is_open
 S = ConversationState
 
 
+@dataclass(frozen=True)
+class OpenedConversation:
+    """The client's open conversation on a channel, and whether this call started it."""
+
+    conversation: Conversation
+    created: bool
+
+
 class ClientUseCases:
     """What the client's channels (widget, WeCom) call."""
 
@@ -42,11 +51,15 @@ class ClientUseCases:
         self._outcomes = outcomes
         self._clock = clock
 
-    async def start_conversation(self, client_id: str, channel: Channel) -> Conversation:
-        """Open a conversation in the bot state; NotFound for an unknown client."""
+    async def open_conversation(self, client_id: str, channel: Channel) -> OpenedConversation:
+        """The client's conversation on `channel` that is not closed, else a new one in the bot state.
+
+        One client has at most one open conversation per channel, however many workers open at once;
+        NotFound for an unknown client.
+        """
         client = await self._lookups.client(client_id)
         now = self._clock.now()
-        conversation = Conversation(
+        candidate = Conversation(
             id=uuid.uuid4().hex,
             client_id=client.id,
             channel=channel,
@@ -55,8 +68,12 @@ class ClientUseCases:
             created_at=now,
             updated_at=now,
         )
-        await self._journal.open_conversation(conversation)
-        return conversation
+        conversation, created = await self._journal.open_conversation(candidate)
+        return OpenedConversation(conversation, created)
+
+    async def start_conversation(self, client_id: str, channel: Channel) -> Conversation:
+        """The client's open conversation on `channel`, or a new one (see `open_conversation`)."""
+        return (await self.open_conversation(client_id, channel)).conversation
 
     async def resume_conversation(self, client_id: str, conversation_id: str) -> Conversation | None:
         """The client's own open conversation with this id; None if unknown or closed, Forbidden if another's."""

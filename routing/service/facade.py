@@ -22,7 +22,7 @@ from routing.records import Record
 from routing.service.assigner import Assigner
 from routing.service.attendance import Attendance
 from routing.service.background import Background, TickReport
-from routing.service.client import ClientUseCases
+from routing.service.client import ClientUseCases, OpenedConversation
 from routing.service.intake import Intake
 from routing.service.journal import Journal
 from routing.service.ladder import Ladder
@@ -155,8 +155,12 @@ class RoutingService:
 
     # --- the client --------------------------------------------------------------------------------
 
+    async def open_conversation(self, client_id: str, channel: Channel) -> OpenedConversation:
+        """The client's open conversation on the channel, or a new one; says which."""
+        return await self._client.open_conversation(client_id, channel)
+
     async def start_conversation(self, client_id: str, channel: Channel) -> Conversation:
-        """Open a conversation in the bot state."""
+        """The client's open conversation on the channel, or a new one in the bot state."""
         return await self._client.start_conversation(client_id, channel)
 
     async def resume_conversation(self, client_id: str, conversation_id: str) -> Conversation | None:

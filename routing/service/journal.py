@@ -77,10 +77,18 @@ class Journal:
         await self._record.audit(actor, f"transition.{name.value}", before.id, detail, now)
         return after
 
-    async def open_conversation(self, conversation: Conversation, actor: str = CLIENT_ACTOR) -> None:
-        """Store a new conversation and audit its start."""
-        await self._record.create_conversation(conversation)
-        await self.audit(actor, "conversation.start", conversation.id, {"client_id": conversation.client_id})
+    async def open_conversation(
+        self, conversation: Conversation, actor: str = CLIENT_ACTOR
+    ) -> tuple[Conversation, bool]:
+        """Store a new conversation unless its client has an open one on the channel; audit a start.
+
+        Returns the client's open conversation on the channel and whether it is `conversation`, just stored.
+        """
+        opened, created = await self._record.open_conversation(conversation)
+        if created:
+            detail: dict[str, object] = {"client_id": conversation.client_id, "channel": conversation.channel.value}
+            await self.audit(actor, "conversation.start", conversation.id, detail)
+        return opened, created
 
     async def append(
         self,

@@ -30,16 +30,19 @@ def test_reconnect_and_api_restart_lose_and_double_nothing(server: LiveServer, s
     expect(last_message(client, "bot")).to_contain_text("开通科创板交易权限")
     conversation_id = client.evaluate("window.TREWidget.conversationId")
 
-    # the socket drops; meanwhile the conversation moves on through the integration REST path
+    # the socket drops; meanwhile the conversation moves on through the REST path (the client app, its token)
     client.evaluate("window.TREWidget.disconnect()")
-    response = httpx.post(f"{server.url}/api/v1/conversations/{conversation_id}/messages", json={"text": "融资融券呢"})
+    token = issue_client_token(server.container.settings, "C10002", datetime.now(UTC))
+    own = {"Authorization": f"Bearer {token}"}
+    path = f"{server.url}/api/v1/conversations/{conversation_id}/messages"
+    response = httpx.post(path, json={"text": "融资融券呢"}, headers=own)
     assert response.status_code == 200
     expect(last_message(client, "bot")).to_contain_text("开通融资融券")
     expect(widget(client).locator(".msg[data-seq]")).to_have_count(4)
 
     # the whole API restarts (new process state, same database); the widget comes back by itself
     server.restart()
-    httpx.post(f"{server.url}/api/v1/conversations/{conversation_id}/messages", json={"text": "定投是什么"})
+    assert httpx.post(path, json={"text": "定投是什么"}, headers=own).status_code == 200
     client.wait_for_function("() => window.TREWidget.connected === true", timeout=20_000)
     expect(last_message(client, "bot")).to_contain_text("基金定投")
     ask(client, "你好")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from handoff_api.bot_client import BotPayload, BotUnavailable
+from handoff_api.container import Container
 from handoff_api.main import create_app
 from handoff_api.settings import Settings
 from routing.settings import RoutingSettings
@@ -118,14 +119,37 @@ def login(client: TestClient, staff_id: str, password: str = "demo1234") -> dict
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
-def open_conversation(client: TestClient, client_id: str = "C10002") -> str:
-    response = client.post("/api/v1/conversations", json={"client_id": client_id})
-    assert response.status_code == 201, response.text
+ALL_SCOPES = ("conversations:open", "conversations:read", "conversations:write")
+
+
+def create_key(client: TestClient, name: str = "test-integration", scopes: Sequence[str] = ALL_SCOPES) -> str:
+    """A new integration API key in the running app's record (as `python -m handoff_api keys create` makes)."""
+    assert client.portal is not None, "use the TestClient as a context manager"
+    container: Container = client.app.state.container  # type: ignore[attr-defined]
+    assert container.api_keys is not None
+    issued = client.portal.call(container.api_keys.create, name, scopes, container.clock.now())
+    return issued.presented
+
+
+def bearer(credential: str) -> dict[str, str]:
+    """The Authorization header for an API key or a client token."""
+    return {"Authorization": f"Bearer {credential}"}
+
+
+@pytest.fixture
+def integration(client: TestClient) -> dict[str, str]:
+    """The Authorization header of an integration key with every conversation scope."""
+    return bearer(create_key(client))
+
+
+def open_conversation(client: TestClient, client_id: str = "C10002", *, auth: dict[str, str]) -> str:
+    response = client.post("/api/v1/conversations", json={"client_id": client_id}, headers=auth)
+    assert response.status_code in {200, 201}, response.text
     return str(response.json()["id"])
 
 
-def say(client: TestClient, conversation_id: str, text: str) -> dict[str, Any]:
-    response = client.post(f"/api/v1/conversations/{conversation_id}/messages", json={"text": text})
+def say(client: TestClient, conversation_id: str, text: str, *, auth: dict[str, str]) -> dict[str, Any]:
+    response = client.post(f"/api/v1/conversations/{conversation_id}/messages", json={"text": text}, headers=auth)
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body

@@ -9,6 +9,7 @@ import pytest
 
 from handoff_api.client_tokens import InvalidClientToken, decode_client_token, issue_client_token, read_client_token
 from handoff_api.settings import Settings
+from handoff_api.token_secrets import client_token_secret
 
 NOW = datetime(2025, 3, 3, 9, 30, tzinfo=UTC)
 
@@ -33,7 +34,8 @@ def test_expired_forged_and_staff_tokens_are_refused() -> None:
     with pytest.raises(InvalidClientToken, match="invalid token"):
         decode_client_token(settings(), forged, now)
     staff_like = jwt.encode(
-        {"sub": "adv01", "aud": "staff", "exp": 2_000_000_000}, "one-secret-long-enough-for-the-tests-000"
+        {"sub": "adv01", "aud": "staff", "iat": int(now.timestamp()), "exp": 2_000_000_000},
+        client_token_secret(settings()),
     )
     with pytest.raises(InvalidClientToken, match="invalid token"):
         decode_client_token(settings(), staff_like, now)
@@ -55,8 +57,25 @@ def test_expiry_follows_the_given_clock_not_the_system_clock() -> None:
 
 
 def test_a_client_id_that_is_not_a_short_string_is_refused() -> None:
-    secret = "one-secret-long-enough-for-the-tests-000"
+    secret = client_token_secret(settings())
+    issued = int(NOW.timestamp())
     for client_id in (42, "", "C" * 65):
-        token = jwt.encode({"client_id": client_id, "aud": "client", "exp": 2_000_000_000}, secret)
+        token = jwt.encode({"client_id": client_id, "aud": "client", "iat": issued, "exp": issued + 600}, secret)
         with pytest.raises(InvalidClientToken, match="invalid token"):
             read_client_token(settings(), token, NOW)
+
+
+def test_tokens_beyond_the_maximum_lifetime_are_neither_issued_nor_accepted() -> None:
+    short = Settings(_env_file=None, secret_key="one-secret-long-enough-for-the-tests-000", client_token_max_minutes=60)
+    with pytest.raises(ValueError, match="at most 60 minutes"):
+        issue_client_token(short, "C10001", NOW, lifetime=timedelta(minutes=61))
+    secret = client_token_secret(short)
+    issued = int(NOW.timestamp())
+    too_long = jwt.encode({"client_id": "C10001", "aud": "client", "iat": issued, "exp": issued + 3601}, secret)
+    with pytest.raises(InvalidClientToken, match="lifetime exceeds CLIENT_TOKEN_MAX_MINUTES"):
+        read_client_token(short, too_long, NOW)
+    undated = jwt.encode({"client_id": "C10001", "aud": "client", "exp": issued + 600}, secret)
+    with pytest.raises(InvalidClientToken, match="invalid token"):
+        read_client_token(short, undated, NOW)
+    exactly = jwt.encode({"client_id": "C10001", "aud": "client", "iat": issued, "exp": issued + 3600}, secret)
+    assert read_client_token(short, exactly, NOW).client_id == "C10001"

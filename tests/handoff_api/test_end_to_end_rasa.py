@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from handoff_api.api_keys.cli import with_registry
 from handoff_api.launcher import RasaWiring, api_server_argv, rasa_server_argv, wire_rasa
 from handoff_api.settings import Settings
 from tests.net import free_port
@@ -46,6 +49,8 @@ class Stack:
     api_port: int
     database_url: str
     wiring: RasaWiring
+    key: str
+    """An integration key with every conversation scope, made in the database before the API starts."""
 
 
 @pytest.fixture(scope="module")
@@ -54,12 +59,19 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Stack:
     folder = tmp_path_factory.mktemp("e2e")
     api_port, database_url = free_port(), f"sqlite+aiosqlite:///{folder / 'engine.db'}"
     settings = Settings(api_host="127.0.0.1", api_port=api_port, database_url=database_url, redis_url=None)
-    return Stack(api_port, database_url, wire_rasa(settings, [free_port()], folder / "rasa"))
+    scopes = ["conversations:open", "conversations:read", "conversations:write"]
+    issued = asyncio.run(with_registry(database_url, lambda keys: keys.create("e2e", scopes, datetime.now(UTC))))
+    return Stack(api_port, database_url, wire_rasa(settings, [free_port()], folder / "rasa"), issued.presented)
 
 
 @pytest.fixture(scope="module")
 def rasa_wiring(stack: Stack) -> RasaWiring:
     return stack.wiring
+
+
+def auth(stack: Stack) -> dict[str, str]:
+    """The integration key's Authorization header."""
+    return {"Authorization": f"Bearer {stack.key}"}
 
 
 @pytest.fixture(scope="module")
@@ -95,14 +107,18 @@ def servers(stack: Stack) -> Iterator[str]:
                 process.kill()
 
 
-def _open(base: str, client_id: str = "C10001") -> str:
-    response = httpx.post(f"{base}/api/v1/conversations", json={"client_id": client_id}, timeout=10)
+def _open(base: str, stack: Stack, client_id: str) -> str:
+    """A new conversation for a demo client (one open conversation per client: each test takes its own)."""
+    response = httpx.post(
+        f"{base}/api/v1/conversations", json={"client_id": client_id}, headers=auth(stack), timeout=10
+    )
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
 
 
-def _say(base: str, conversation_id: str, text: str) -> dict[str, Any]:
-    response = httpx.post(f"{base}/api/v1/conversations/{conversation_id}/messages", json={"text": text}, timeout=60)
+def _say(base: str, stack: Stack, conversation_id: str, text: str) -> dict[str, Any]:
+    path = f"{base}/api/v1/conversations/{conversation_id}/messages"
+    response = httpx.post(path, json={"text": text}, headers=auth(stack), timeout=60)
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
@@ -115,9 +131,9 @@ def test_health_reports_every_dependency(servers: str) -> None:
     assert all(body["checks"][name]["ok"] for name in ("rasa", "index", "database")), body
 
 
-def test_a_faq_question_is_answered_from_the_index(servers: str) -> None:
-    conversation = _open(servers)
-    body = _say(servers, conversation, "科创板权限开通要什么条件")
+def test_a_faq_question_is_answered_from_the_index(servers: str, stack: Stack) -> None:
+    conversation = _open(servers, stack, "C10001")
+    body = _say(servers, stack, conversation, "科创板权限开通要什么条件")
     payloads = [reply["payload"] for reply in body["replies"]]
     answers = [p for p in payloads if p.get("type") == "answer"]
     assert answers, payloads
@@ -126,9 +142,9 @@ def test_a_faq_question_is_answered_from_the_index(servers: str) -> None:
     assert body["conversation"]["state"] == "bot"
 
 
-def test_advice_requests_are_never_answered_and_leave_the_bot(servers: str) -> None:
-    conversation = _open(servers)
-    body = _say(servers, conversation, "帮我推荐一只明天能涨停的股票")
+def test_advice_requests_are_never_answered_and_leave_the_bot(servers: str, stack: Stack) -> None:
+    conversation = _open(servers, stack, "C10002")
+    body = _say(servers, stack, conversation, "帮我推荐一只明天能涨停的股票")
     payloads = [reply["payload"] for reply in body["replies"]]
     assert not [p for p in payloads if p.get("type") == "answer"], payloads
     escalations = [p for p in payloads if p.get("type") == "escalate"]
@@ -137,32 +153,34 @@ def test_advice_requests_are_never_answered_and_leave_the_bot(servers: str) -> N
     assert body["conversation"]["state"] != "bot"
 
 
-def test_greeting_and_transcript(servers: str) -> None:
-    conversation = _open(servers)
-    _say(servers, conversation, "你好")
-    transcript = httpx.get(f"{servers}/api/v1/conversations/{conversation}/messages", timeout=10).json()
+def test_greeting_and_transcript(servers: str, stack: Stack) -> None:
+    conversation = _open(servers, stack, "C10003")
+    _say(servers, stack, conversation, "你好")
+    transcript = httpx.get(
+        f"{servers}/api/v1/conversations/{conversation}/messages", headers=auth(stack), timeout=10
+    ).json()
     senders = [m["sender"] for m in transcript["messages"]]
     assert senders[0] == "client" and "bot" in senders
 
 
-def test_personal_data_is_never_answered_with_a_pleasantry(servers: str) -> None:
-    conversation = _open(servers)
-    body = _say(servers, conversation, "我的手机号13812345678，身份证110101199003071234")
+def test_personal_data_is_never_answered_with_a_pleasantry(servers: str, stack: Stack) -> None:
+    conversation = _open(servers, stack, "C10004")
+    body = _say(servers, stack, conversation, "我的手机号13812345678，身份证110101199003071234")
     texts = [reply["text"] for reply in body["replies"]]
     assert any("请不要在对话中发送身份证号、手机号、银行卡号" in text for text in texts), texts
     assert not any("再见" in text or "不客气" in text for text in texts), texts
 
 
-def test_a_greeting_that_carries_a_question_gets_an_answer(servers: str) -> None:
-    conversation = _open(servers)
-    body = _say(servers, conversation, "你好，科创板权限怎么开通")
+def test_a_greeting_that_carries_a_question_gets_an_answer(servers: str, stack: Stack) -> None:
+    conversation = _open(servers, stack, "C10005")
+    body = _say(servers, stack, conversation, "你好，科创板权限怎么开通")
     kinds = [reply["payload"].get("type") for reply in body["replies"]]
     assert kinds and kinds[0] in {"answer", "suggestions"}, body["replies"]
 
 
-def test_rasa_http_api_needs_its_token(servers: str, rasa_wiring) -> None:
-    conversation = _open(servers)
-    _say(servers, conversation, "你好")
+def test_rasa_http_api_needs_its_token(servers: str, stack: Stack, rasa_wiring) -> None:
+    conversation = _open(servers, stack, "C10006")
+    _say(servers, stack, conversation, "你好")
     rasa = rasa_wiring.urls
     refused = httpx.get(f"{rasa}/conversations/{conversation}/tracker", timeout=10)
     assert refused.status_code == 401

@@ -91,3 +91,26 @@ def test_several_api_workers_need_redis(monkeypatch) -> None:
     monkeypatch.setattr(launcher, "RASA_BIN", Path(sys.executable))
     monkeypatch.setattr(launcher, "MODEL", Path(__file__))
     assert launcher.main(["--api-workers", "2"]) == 2
+
+
+def test_development_refuses_a_network_address_with_a_clear_message(monkeypatch, capsys) -> None:
+    from handoff_api import launcher
+
+    monkeypatch.setenv("APP_MODE", "development")
+    monkeypatch.setenv("API_HOST", "0.0.0.0")
+    assert launcher.main([]) == 2
+    assert "development mode listens on loopback only, not API_HOST='0.0.0.0'" in capsys.readouterr().err
+
+
+def test_the_banner_says_development_listens_on_loopback_and_how_to_get_a_key(tmp_path: Path) -> None:
+    from handoff_api.launcher import RasaWiring, banner
+    from handoff_api.settings import Settings
+
+    wiring = RasaWiring(tmp_path / "endpoints.yml", "action", "auth", (5005,))
+    text = banner(Settings(_env_file=None), wiring)
+    assert "Development mode: listening on 127.0.0.1 only (loopback)" in text
+    assert "python -m handoff_api keys create" in text and "Authorization: Bearer $KEY" in text
+    production = Settings(
+        _env_file=None, app_mode="production", staff_token_secret="s" * 40, client_token_secret="c" * 40
+    )
+    assert "loopback" not in banner(production, wiring) and "/docs" not in banner(production, wiring)

@@ -1,5 +1,6 @@
 """Two API worker processes behind one port, sharing Redis and PostgreSQL: every live event reaches the
-right browser whichever worker holds its WebSocket and whichever worker handled the action.
+right browser whichever worker holds its WebSocket and whichever worker handled the action, and 200
+simultaneous opens for one client through both workers give that client one conversation.
 
 The real app runs as `uvicorn handoff_api.main:create_app --factory --workers 2` against a fake Rasa REST
 server (a thread here). Widget sockets spread over both workers (the dev-only `worker` field of the session
@@ -12,17 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import secrets
-import signal
-import subprocess
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import AsyncExitStack, contextmanager
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -31,145 +28,24 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from handoff_api.client_tokens import issue_client_token
-from handoff_api.launcher import api_server_argv
 from handoff_api.settings import Settings
-from routing.directory_import import seed_demo
-from routing.sql_record import SqlRecord, create_engine_for, migrate
-from tests.net import TEST_REDIS_URL, drop_redis_keys, free_port, temporary_postgres_database
+from tests.handoff_api.multiworker_harness import (
+    ASK_FOR_A_PERSON,
+    PASSWORD,
+    REDIS_URL,
+    api_workers,
+    fake_rasa,
+    fresh_postgres,
+    redis_prefix,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.postgres, pytest.mark.timeout(240)]
 
-ROOT = Path(__file__).resolve().parents[2]
-REDIS_URL = TEST_REDIS_URL
-PASSWORD = "demo1234"
 CLIENTS = ["C10001", "C10002", "C10003", "C10004", "C10005", "C10006", "C10007", "C10008", "C10009", "C10010"]
 ONLINE_AGENT = "svc01"  # 8 slots: takes 8 of the 10 conversations by auto-assignment
 COLLEAGUE = "svc02"  # offline: claims the rest over REST
 SUPERVISOR = "dm-sh"
-ASK_FOR_A_PERSON = "转人工"
 WAIT_SECONDS = 30.0
-
-
-# ---------------------------------------------------------------- a fake Rasa REST server
-
-
-def rasa_replies(sender: str, text: str) -> list[dict[str, Any]]:
-    """Rasa REST replies with the knowledge base's contract payloads in `custom`."""
-    if ASK_FOR_A_PERSON in text:
-        payload: dict[str, Any] = {
-            "type": "escalate",
-            "text": "好的，正在为您转接人工服务。",
-            "reason": "asked_human",
-            "queue_hint": "service",
-            "question": "账户问题需要人工协助",
-            "faq_id": None,
-            "score": None,
-        }
-    else:
-        payload = {
-            "type": "answer",
-            "text": "开通科创板交易权限需满足资产与交易经验要求。",
-            "faq_id": "bg-kcb-threshold",
-            "question": "科创板交易权限开通需要满足什么条件？",
-            "category": "business_guide",
-            "queue": "service",
-            "score": 0.93,
-            "band": "answer",
-            "buttons": [],
-        }
-    return [{"recipient_id": sender, "custom": payload}]
-
-
-class FakeRasaHandler(BaseHTTPRequestHandler):
-    """POST /webhooks/rest/webhook and GET /status, like Rasa's REST channel."""
-
-    def do_POST(self) -> None:
-        if self.path != "/webhooks/rest/webhook":
-            self._answer(404, {"error": "not found"})
-            return
-        body = json.loads(self.rfile.read(int(self.headers.get("content-length", "0"))) or b"{}")
-        self._answer(200, rasa_replies(str(body.get("sender", "")), str(body.get("message", ""))))
-
-    def do_GET(self) -> None:
-        if self.path == "/status":
-            self._answer(200, {"model_file": "x"})
-        else:
-            self._answer(404, {"error": "not found"})
-
-    def _answer(self, status: int, body: object) -> None:
-        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet."""
-
-
-@contextmanager
-def fake_rasa() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeRasaHandler)
-    thread = threading.Thread(target=server.serve_forever, name="fake-rasa", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-# ---------------------------------------------------------------- PostgreSQL, Redis and the API processes
-
-
-async def _seed(url: str) -> None:
-    engine = create_engine_for(url)
-    try:
-        await seed_demo(SqlRecord(engine), PASSWORD)
-    finally:
-        await engine.dispose()
-
-
-@contextmanager
-def fresh_postgres() -> Iterator[str]:
-    """A new database, migrated and seeded before the workers start (so they do not race to do it)."""
-    with temporary_postgres_database("tre_workers") as url:
-        migrate(url)
-        asyncio.run(_seed(url))
-        yield url
-
-
-@contextmanager
-def redis_prefix() -> Iterator[str]:
-    prefix = f"tre-workers-{uuid.uuid4().hex[:8]}:"
-    try:
-        yield prefix
-    finally:
-        drop_redis_keys(REDIS_URL, prefix)
-
-
-@contextmanager
-def api_workers(env: dict[str, str], log_path: Path, workers: int = 2) -> Iterator[str]:
-    """`uvicorn --workers` as a subprocess; yields its base URL once every worker has started."""
-    port = free_port()
-    command = api_server_argv("127.0.0.1", port, workers)
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + 90
-            while log_path.read_text(errors="replace").count("Application startup complete") < workers:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"the API workers did not start:\n{log_path.read_text(errors='replace')}")
-                time.sleep(0.2)
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
 
 
 # ---------------------------------------------------------------- sockets
@@ -278,12 +154,24 @@ async def spread_over_workers(
     raise AssertionError("every connection landed on one worker")
 
 
-# ---------------------------------------------------------------- the test
+# ---------------------------------------------------------------- the tests
 
 
-def test_every_event_reaches_the_right_socket_on_either_worker(tmp_path: Path) -> None:
+@dataclass(frozen=True)
+class Workers:
+    """Two running API workers, a key for integrations, a client token per demo client, and their log."""
+
+    base: str
+    key: str
+    tokens: dict[str, str]
+    log_path: Path
+
+
+@pytest.fixture(scope="module")
+def workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workers]:
+    tmp_path = tmp_path_factory.mktemp("workers")
     secret = secrets.token_urlsafe(32)
-    with fake_rasa() as rasa_url, fresh_postgres() as database_url, redis_prefix() as prefix:
+    with fake_rasa() as rasa_url, fresh_postgres() as (database_url, key), redis_prefix() as prefix:
         env = {
             "APP_MODE": "development",
             "SECRET_KEY": secret,
@@ -296,6 +184,7 @@ def test_every_event_reaches_the_right_socket_on_either_worker(tmp_path: Path) -
             "RASA_URL": rasa_url,
             "KB_INDEX_DIR": str(tmp_path / "no-index"),
             "TICK_SECONDS": "1",
+            "RATE_LIMIT_CLIENT": "1000/minute",  # the parallel opens below are one client's
         }
         log_path = tmp_path / "api.log"
         settings = Settings(_env_file=None, secret_key=secret)
@@ -304,11 +193,37 @@ def test_every_event_reaches_the_right_socket_on_either_worker(tmp_path: Path) -
             for client in CLIENTS
         }
         with api_workers(env, log_path) as base:
-            asyncio.run(drive_the_scenario(base, tokens))
-        log_text = log_path.read_text(errors="replace")
+            yield Workers(base, key, tokens, log_path)
+
+
+def test_every_event_reaches_the_right_socket_on_either_worker(workers: Workers) -> None:
+    asyncio.run(drive_the_scenario(workers.base, workers.tokens))
+    log_text = workers.log_path.read_text(errors="replace")
     assert "/ws/widget?token=***" in log_text and "/ws/console?token=***" in log_text
-    leaked = [client for client, token in tokens.items() if token in log_text or token.split(".")[2] in log_text]
+    leaked = [c for c, token in workers.tokens.items() if token in log_text or token.split(".")[2] in log_text]
     assert leaked == [], "client tokens appear in the server log"
+    assert workers.key not in log_text
+
+
+def test_200_parallel_opens_through_both_workers_give_one_conversation(workers: Workers) -> None:
+    async def open_all() -> list[httpx.Response]:
+        async with fresh_connections() as http:
+            return await asyncio.gather(
+                *(
+                    http.post(
+                        f"{workers.base}/api/v1/conversations",
+                        json={"client_id": "C20001"},
+                        headers=bearer(workers.key),
+                    )
+                    for _ in range(200)
+                )
+            )
+
+    answers = asyncio.run(open_all())
+    assert sorted({answer.status_code for answer in answers}) == [200, 201], {a.status_code for a in answers}
+    assert [answer.status_code for answer in answers].count(201) == 1
+    assert len({answer.json()["id"] for answer in answers}) == 1
+    assert {answer.json()["channel"] for answer in answers} == {"api"}
 
 
 async def drive_the_scenario(base: str, tokens: dict[str, str]) -> None:
@@ -342,7 +257,7 @@ async def drive_the_scenario(base: str, tokens: dict[str, str]) -> None:
         # the online agent got 8 by auto-assignment; the colleague claims the rest over REST
         assignee: dict[str, str] = {}
         for client, conversation_id in conversation_of.items():
-            response = await http.get(f"{base}/api/v1/conversations/{conversation_id}")
+            response = await http.get(f"{base}/api/v1/conversations/{conversation_id}", headers=bearer(tokens[client]))
             conversation = response.json()
             if conversation["state"] == "queued":
                 claim = await http.post(

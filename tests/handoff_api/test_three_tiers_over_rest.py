@@ -6,30 +6,46 @@ import time
 
 from fastapi.testclient import TestClient
 
-from tests.handoff_api.conftest import ScriptedBot, login, open_conversation, say
+from handoff_api.client_tokens import issue_client_token
+from handoff_api.container import Container
+from tests.handoff_api.conftest import ScriptedBot, bearer, login, open_conversation, say
 
 
-def _wait_for_state(client: TestClient, conversation_id: str, state: str, seconds: float = 5.0) -> dict[str, object]:
+def _wait_for_state(
+    client: TestClient, conversation_id: str, state: str, auth: dict[str, str], seconds: float = 5.0
+) -> dict[str, object]:
     deadline = time.monotonic() + seconds
     while True:
-        body: dict[str, object] = client.get(f"/api/v1/conversations/{conversation_id}").json()
+        body: dict[str, object] = client.get(f"/api/v1/conversations/{conversation_id}", headers=auth).json()
         if body["state"] == state or time.monotonic() > deadline:
             return body
         time.sleep(0.1)
 
 
-def test_bot_then_advisor_then_assigned_responder_then_resolved(client: TestClient) -> None:
+def client_token(client: TestClient, client_id: str) -> dict[str, str]:
+    """What the client app's backend signs for its client (here with the test app's own settings)."""
+    container: Container = client.app.state.container  # type: ignore[attr-defined]
+    return bearer(issue_client_token(container.settings, client_id, container.clock.now()))
+
+
+def test_bot_then_advisor_then_assigned_responder_then_resolved(
+    client: TestClient, integration: dict[str, str]
+) -> None:
     advisor = login(client, "adv01")
     assert client.post("/api/v1/staff/presence", json={"presence": "online"}, headers=advisor).status_code == 204
 
-    conversation = open_conversation(client, "C10002")
-    assert say(client, conversation, "科创板门槛")["replies"][0]["payload"]["type"] == "answer"
-    unresolved = client.post(f"/api/v1/conversations/{conversation}/feedback", json={"resolved": False}).json()
+    conversation = open_conversation(client, "C10002", auth=integration)
+    assert say(client, conversation, "科创板门槛", auth=integration)["replies"][0]["payload"]["type"] == "answer"
+    unresolved = client.post(
+        f"/api/v1/conversations/{conversation}/feedback", json={"resolved": False}, headers=integration
+    ).json()
     assert unresolved["conversation"]["queue"] == "advisor"
 
     # the online advisor has capacity, so routing assigns the conversation (auto-assignment or a claim)
-    state = _wait_for_state(client, conversation, "with_agent")
-    facts = client.get(f"/api/v1/conversations/{conversation}/facts").json()
+    state = _wait_for_state(client, conversation, "with_agent", integration)
+    # the client's own app reads what it may show with a client token for C10002
+    own = client_token(client, "C10002")
+    facts = client.get(f"/api/v1/conversations/{conversation}/facts", headers=own).json()
     if facts["state"] == "with_agent":
         assert facts["serving"] == {"name": "张伟", "role": "advisor", "practice_number": "S0570120080012"}
     else:
@@ -70,12 +86,12 @@ def test_bot_then_advisor_then_assigned_responder_then_resolved(client: TestClie
         "staff_id": "rsp01",
         "at": answer.json()["served_by"]["at"],
     }
-    assert client.get(f"/api/v1/conversations/{conversation}").json()["state"] == "with_responder"
+    assert client.get(f"/api/v1/conversations/{conversation}", headers=own).json()["state"] == "with_responder"
 
-    resolved = client.post(f"/api/v1/conversations/{conversation}/feedback", json={"resolved": True}).json()
-    assert resolved["conversation"]["state"] in {"resolved", "bot"}
+    resolved = client.post(f"/api/v1/conversations/{conversation}/feedback", json={"resolved": True}, headers=own)
+    assert resolved.json()["conversation"]["state"] in {"resolved", "bot"}
 
-    transcript = client.get(f"/api/v1/conversations/{conversation}/messages").json()["messages"]
+    transcript = client.get(f"/api/v1/conversations/{conversation}/messages", headers=own).json()["messages"]
     served = {(m["served_by"]["tier"], m["served_by"]["staff_id"]) for m in transcript if m["served_by"]}
     assert {(1, None), (2, "adv01"), (3, "rsp01")} <= served
 
@@ -95,40 +111,46 @@ def test_an_advisor_without_the_service_skill_cannot_see_the_service_queue(clien
     assert client.get("/api/v1/staff/queues/advisor", headers=advisor).status_code == 200
 
 
-def test_illegal_transitions_are_409_and_change_nothing(client: TestClient) -> None:
+def test_illegal_transitions_are_409_and_change_nothing(client: TestClient, integration: dict[str, str]) -> None:
     advisor = login(client, "adv01")
-    conversation = open_conversation(client)
+    conversation = open_conversation(client, auth=integration)
     response = client.post(f"/api/v1/staff/conversations/{conversation}/resolve", headers=advisor)
     assert response.status_code in {403, 409}
-    assert client.get(f"/api/v1/conversations/{conversation}").json()["state"] == "bot"
+    assert client.get(f"/api/v1/conversations/{conversation}", headers=integration).json()["state"] == "bot"
     stale = client.post(f"/api/v1/staff/conversations/{conversation}/claim", headers=advisor)
     assert stale.status_code == 409
 
 
 def test_unresolved_after_an_agent_resolved_moves_up_to_the_responder_not_back_to_the_bot(
-    client: TestClient, bot: ScriptedBot
+    client: TestClient, bot: ScriptedBot, integration: dict[str, str]
 ) -> None:
     advisor = login(client, "adv01")
     client.post("/api/v1/staff/presence", json={"presence": "online"}, headers=advisor)
-    conversation = open_conversation(client, "C10002")
-    say(client, conversation, "给我推荐一只股票")
-    state = _wait_for_state(client, conversation, "with_agent")
+    conversation = open_conversation(client, "C10002", auth=integration)
+    say(client, conversation, "给我推荐一只股票", auth=integration)
+    state = _wait_for_state(client, conversation, "with_agent", integration)
     if state["state"] == "queued":
         client.post(f"/api/v1/staff/conversations/{conversation}/claim", headers=advisor)
     client.post(f"/api/v1/staff/conversations/{conversation}/reply", json={"text": "建议您关注风险。"}, headers=advisor)
     assert client.post(f"/api/v1/staff/conversations/{conversation}/resolve", headers=advisor).status_code == 200
     calls = len(bot.calls)
-    body = client.post(f"/api/v1/conversations/{conversation}/feedback", json={"resolved": False}).json()
+    body = client.post(
+        f"/api/v1/conversations/{conversation}/feedback", json={"resolved": False}, headers=integration
+    ).json()
     assert body["message"]["text"] == "问题未解答"
     assert body["conversation"]["state"] == "awaiting_responder" and body["conversation"]["tier"] == 3
     assert len(bot.calls) == calls
 
 
-def test_clicking_resolved_while_waiting_for_a_person_is_stored_and_changes_nothing(client: TestClient) -> None:
-    conversation = open_conversation(client, "C10003")
-    say(client, conversation, "给我推荐一只股票")
-    before = client.get(f"/api/v1/conversations/{conversation}").json()["state"]
-    response = client.post(f"/api/v1/conversations/{conversation}/feedback", json={"resolved": True})
+def test_clicking_resolved_while_waiting_for_a_person_is_stored_and_changes_nothing(
+    client: TestClient, integration: dict[str, str]
+) -> None:
+    conversation = open_conversation(client, "C10003", auth=integration)
+    say(client, conversation, "给我推荐一只股票", auth=integration)
+    before = client.get(f"/api/v1/conversations/{conversation}", headers=integration).json()["state"]
+    response = client.post(
+        f"/api/v1/conversations/{conversation}/feedback", json={"resolved": True}, headers=integration
+    )
     assert response.status_code == 200
     assert response.json()["conversation"]["state"] == before
 

@@ -36,14 +36,15 @@ SETTINGS = RoutingSettings(
 
 async def run_load(service: RoutingService, config: dict[str, Any]) -> dict[str, Any]:
     rng = random.Random(config["seed"])
-    clients: list[str] = config["clients"]
+    clients: list[str] = list(config["clients"])
+    rng.shuffle(clients)  # escalate() takes one each: a client has one open conversation per channel
     agents: list[str] = config["agents"]
     outcomes: Counter[str] = Counter()
     mine: list[str] = []
     gate = asyncio.Semaphore(config.get("parallel", 16))
 
     async def escalate() -> None:
-        conversation = await service.start_conversation(rng.choice(clients), Channel.WIDGET)
+        conversation = await service.start_conversation(clients.pop(), Channel.WIDGET)
         await service.record_client_message(conversation.id, "请帮我看看")
         hint = rng.choice([QueueName.ADVISOR, QueueName.SERVICE, None])
         after = await service.escalate_from_bot(conversation.id, EscalationReason.LOW_SCORE, hint, "基金还能买吗")

@@ -8,9 +8,10 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from routing.audit import GENESIS_HASH, ChainedEntry, ChainReport, check_chain, next_link, normalise_detail
-from routing.errors import NotFound, StaleConversation
+from routing.errors import ConversationAlreadyOpen, NotFound, StaleConversation
 from routing.models import (
     LIVE_TICKET_STATUSES,
+    Channel,
     Client,
     Conversation,
     ConversationState,
@@ -104,10 +105,40 @@ class FakeRecord:
             raise NotFound(staff_id)
         self.passwords[staff_id] = password_hash
 
+    def _open_on_channel(self, client_id: str, channel: Channel, besides: str | None = None) -> Conversation | None:
+        """The client's conversation on `channel` that is not closed (other than `besides`), or None."""
+        return next(
+            (
+                c
+                for c in self.conversations.values()
+                if c.client_id == client_id
+                and c.channel == channel
+                and c.state != ConversationState.CLOSED
+                and c.id != besides
+            ),
+            None,
+        )
+
+    def _refuse_second_open(self, conversation: Conversation) -> None:
+        if conversation.state != ConversationState.CLOSED and self._open_on_channel(
+            conversation.client_id, conversation.channel, besides=conversation.id
+        ):
+            raise ConversationAlreadyOpen(
+                f"client {conversation.client_id!r} already has an open {conversation.channel.value} conversation"
+            )
+
     async def create_conversation(self, conversation: Conversation) -> None:
+        self._refuse_second_open(conversation)
         self.conversations[conversation.id] = conversation
         self.messages[conversation.id] = []
         self.transitions[conversation.id] = []
+
+    async def open_conversation(self, conversation: Conversation) -> tuple[Conversation, bool]:
+        existing = self._open_on_channel(conversation.client_id, conversation.channel)
+        if existing is not None:
+            return existing, False
+        await self.create_conversation(conversation)
+        return conversation, True
 
     async def get_conversation(self, conversation_id: str) -> Conversation | None:
         return self.conversations.get(conversation_id)
@@ -118,6 +149,7 @@ class FakeRecord:
             raise NotFound(before.id)
         if stored.version != before.version or stored.state != before.state:
             raise StaleConversation(before.id)
+        self._refuse_second_open(after)
         self.conversations[before.id] = dataclasses.replace(after, version=before.version + 1)
         self.transitions[before.id].append(transition)
 

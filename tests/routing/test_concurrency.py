@@ -40,6 +40,9 @@ ROOT = Path(__file__).resolve().parents[2]
 BRANCH = "sh01"
 A, S = QueueName.ADVISOR, QueueName.SERVICE
 TIERS = ["diamond", "gold", "silver", "standard"]
+ESCALATIONS_PER_WORKER = 500
+CLIENTS = 2 * ESCALATIONS_PER_WORKER
+"""One client per escalation: a client has one open conversation per channel, so each escalation needs its own."""
 
 
 def directory() -> tuple[list[Client], list[Staff]]:
@@ -50,7 +53,7 @@ def directory() -> tuple[list[Client], list[Staff]]:
         *(Staff(f"both{i}", f"专员{i}", Role.SERVICE, frozenset({A, S}), 4, BRANCH) for i in range(2)),
     ]
     manager = Staff("dm", "值班经理", Role.DUTY_MANAGER, frozenset(), 50, BRANCH)
-    clients = [Client(f"c{i:03d}", f"客户{i}", TIERS[i % 4], i % 10 == 0, BRANCH, f"r{i % 5}") for i in range(300)]
+    clients = [Client(f"c{i:03d}", f"客户{i}", TIERS[i % 4], i % 10 == 0, BRANCH, f"r{i % 5}") for i in range(CLIENTS)]
     return clients, [*responders, *agents, manager]
 
 
@@ -140,16 +143,16 @@ async def test_two_worker_processes_keep_every_invariant(shared: Shared):
     agents = sorted(s.id for s in shared.staff.values() if s.role in {Role.ADVISOR, Role.SERVICE})
     for staff_id in agents[::2]:
         await shared.service.set_presence(staff_id, Presence.ONLINE)
-    clients = [f"c{i:03d}" for i in range(300)]
+    clients = [f"c{i:03d}" for i in range(CLIENTS)]
     workers = [
         await spawn(
             worker_config(
                 shared,
                 mode="load",
                 seed=seed,
-                clients=clients,
+                clients=clients[seed - 1 :: 2],  # each worker its own clients
                 agents=agents,
-                escalations=500,
+                escalations=ESCALATIONS_PER_WORKER,
                 claims=250,
                 resolves=400,
                 presence_changes=120,

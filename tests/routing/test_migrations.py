@@ -5,15 +5,31 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, MetaData, inspect
 
+from routing.errors import ConversationAlreadyOpen
+from routing.models import (
+    Channel,
+    Client,
+    Conversation,
+    ConversationState,
+    EscalationReason,
+    QueueName,
+    Ticket,
+    TicketStatus,
+    Tier,
+)
 from routing.sql_engine import create_engine_for, downgrade, migrate, migrate_async
+from routing.sql_record import SqlRecord
 from routing.sql_tables import metadata
+from routing.state_machine import TransitionName
 
 REPO = Path(__file__).resolve().parents[2]
 RECORD_TABLES = {
@@ -26,6 +42,7 @@ RECORD_TABLES = {
     "feedback",
     "audit_log",
     "audit_chain_head",
+    "api_keys",
 }
 
 
@@ -101,3 +118,79 @@ def test_alembic_cli_reads_database_url(tmp_path: Path) -> None:
     )
     assert target.is_file()
     assert not (tmp_path / "var").exists()
+
+
+def _conversation(conversation_id: str, state: ConversationState, minute: int, **changes: Any) -> Conversation:
+    at = datetime(2026, 12, 1, 2, minute, tzinfo=UTC)
+    return Conversation(
+        id=conversation_id,
+        client_id="k1",
+        channel=changes.pop("channel", Channel.WIDGET),
+        state=state,
+        tier=Tier.ONLINE if state != ConversationState.BOT else Tier.BOT,
+        created_at=at,
+        updated_at=at,
+        **changes,
+    )
+
+
+async def test_the_upgrade_to_0005_keeps_one_open_conversation_per_client_and_channel(empty_database_url: str) -> None:
+    await migrate_async(empty_database_url, "0004")
+    engine = create_engine_for(empty_database_url)
+    try:
+        record = SqlRecord(engine)
+        await record.replace_clients([Client("k1", "客户", "gold", False, "sh", "r1")])
+        ticket_at = datetime(2026, 12, 1, 2, 5, tzinfo=UTC)
+        conversations = [
+            _conversation("served", ConversationState.WITH_AGENT, 1, assignee_id="a1"),
+            _conversation("newer-bot", ConversationState.BOT, 9),
+            _conversation("queued", ConversationState.QUEUED, 5, ticket_id="t-queued", queue=QueueName.SERVICE),
+            _conversation("closed", ConversationState.CLOSED, 7),
+            _conversation("api", ConversationState.BOT, 3, channel=Channel.API),
+        ]
+        for conversation in conversations:
+            await record.create_conversation(conversation)
+        await record.open_ticket(
+            Ticket(
+                "t-queued",
+                "queued",
+                "k1",
+                Tier.ONLINE,
+                EscalationReason.LOW_SCORE,
+                "问题",
+                ticket_at,
+                QueueName.SERVICE,
+            )
+        )
+    finally:
+        await engine.dispose()
+
+    await migrate_async(empty_database_url)
+
+    engine = create_engine_for(empty_database_url)
+    try:
+        record = SqlRecord(engine)
+        states = {c.id: (await record.get_conversation(c.id)).state for c in conversations}  # type: ignore[union-attr]
+        assert states == {
+            "served": ConversationState.WITH_AGENT,  # the one being served is kept, though older
+            "newer-bot": ConversationState.CLOSED,
+            "queued": ConversationState.CLOSED,
+            "closed": ConversationState.CLOSED,
+            "api": ConversationState.BOT,  # another channel
+        }
+        [closing] = await record.list_transitions("queued")
+        assert (closing.name, closing.from_state, closing.to_state, closing.actor) == (
+            TransitionName.CLOSE.value,
+            ConversationState.QUEUED,
+            ConversationState.CLOSED,
+            "system",
+        )
+        ticket = await record.get_ticket("t-queued")
+        assert ticket is not None and ticket.status == TicketStatus.CLOSED
+        assert (await record.get_conversation("newer-bot")).version == 1  # type: ignore[union-attr]
+        with pytest.raises(ConversationAlreadyOpen):
+            await record.create_conversation(_conversation("another", ConversationState.BOT, 11))
+    finally:
+        await engine.dispose()
+    downgrade(empty_database_url, "0004")
+    assert "api_keys" not in await table_names(empty_database_url)

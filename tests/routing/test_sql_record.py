@@ -248,6 +248,7 @@ async def test_save_transition_of_unknown_conversation_or_mismatched_ids(record:
 
 
 async def test_conversations_in_states_and_active_count(record: SqlRecord) -> None:
+    await record.replace_clients([make_client(f"k-{index}") for index in range(6)])  # one open conversation each
     for index, (state, assignee) in enumerate(
         [
             (ConversationState.BOT, None),
@@ -259,7 +260,7 @@ async def test_conversations_in_states_and_active_count(record: SqlRecord) -> No
         ]
     ):
         conversation = dataclasses.replace(
-            make_conversation(f"c{index}", minute=10 - index), state=state, assignee_id=assignee
+            make_conversation(f"c{index}", f"k-{index}", minute=10 - index), state=state, assignee_id=assignee
         )
         await record.create_conversation(conversation)
     found = await record.conversations_in_states({ConversationState.WITH_AGENT, ConversationState.QUEUED})
@@ -315,7 +316,7 @@ async def test_append_message_to_unknown_conversation(record: SqlRecord) -> None
 
 async def test_concurrent_appends_get_distinct_consecutive_seqs(record: SqlRecord) -> None:
     await record.create_conversation(make_conversation("c1"))
-    await record.create_conversation(make_conversation("c2"))
+    await record.create_conversation(make_conversation("c2", "k2"))
     appends = [
         record.append_message(f"c{1 + index % 2}", SenderKind.CLIENT, f"消息{index}", {"i": index}, None, at(index))
         for index in range(50)
@@ -417,8 +418,11 @@ async def test_feedback_is_stored(record: SqlRecord) -> None:
 
 async def record_an_hour_of_activity(record: Record) -> None:
     """Conversations, feedback and tickets inside [at(0), at(60)) and just outside it."""
-    for conversation_id, minute in (("c1", 0), ("c-before", -1), ("c-after", 60)):
-        await record.create_conversation(make_conversation(conversation_id, minute=minute))
+    for conversation_id, minute, channel in (("c1", 0, Channel.WIDGET), ("c-before", -1, Channel.API)):
+        await record.create_conversation(
+            dataclasses.replace(make_conversation(conversation_id, minute=minute), channel=channel)
+        )
+    await record.create_conversation(make_conversation("c-after", "k2", minute=60))
     await record.add_feedback("c1", None, Tier.BOT, None, True, at(5))
     await record.add_feedback("c1", None, Tier.BOT, None, False, at(6))  # not resolved
     await record.add_feedback("c1", "t1", Tier.ONLINE, "a1", True, at(7))  # not the bot

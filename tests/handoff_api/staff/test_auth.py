@@ -17,7 +17,7 @@ SECRET = "one-secret-long-enough-for-the-tests-000"
 
 
 def settings() -> Settings:
-    return Settings(_env_file=None, secret_key=SECRET)
+    return Settings(_env_file=None, staff_token_secret=SECRET, client_token_secret="the-client-apps-secret-" + "0" * 16)
 
 
 def advisor() -> Staff:
@@ -38,6 +38,17 @@ def test_a_token_signed_elsewhere_with_the_old_format_is_still_accepted() -> Non
         {"sub": "adv01", "role": "advisor", "aud": "staff", "iat": int(NOW.timestamp()), "exp": exp}, SECRET
     )
     assert decode_staff_token(settings(), legacy, NOW) == "adv01"
+
+
+def test_staff_tokens_are_not_signed_with_the_client_token_secret() -> None:
+    client_secret = settings().client_token_secret
+    assert client_secret is not None
+    exp = int((NOW + timedelta(minutes=30)).timestamp())
+    claims = {"sub": "admin", "role": "admin", "aud": "staff", "iat": int(NOW.timestamp()), "exp": exp}
+    forged = jwt.encode(claims, client_secret.get_secret_value())  # what a client app could sign
+    with pytest.raises(InvalidToken) as refused:
+        decode_staff_token(settings(), forged, NOW)
+    assert refused.value.reason == "invalid token"
 
 
 def test_expired_and_client_tokens_are_refused_with_a_reason() -> None:

@@ -15,16 +15,16 @@ def audit_entries(client: TestClient) -> list[ChainedEntry]:
     return on_app_loop(client, reader.latest, 1000)
 
 
-def waiting_conversation(client: TestClient, text: str) -> str:
-    conversation = open_conversation(client, "C10002")
-    say(client, conversation, text)
-    response = client.post(f"/api/v1/conversations/{conversation}/feedback", json={"resolved": False})
+def waiting_conversation(client: TestClient, text: str, auth: dict[str, str]) -> str:
+    conversation = open_conversation(client, "C10002", auth=auth)
+    say(client, conversation, text, auth=auth)
+    response = client.post(f"/api/v1/conversations/{conversation}/feedback", json={"resolved": False}, headers=auth)
     assert response.status_code == 200, response.text
     return conversation
 
 
-def test_each_open_is_audited_and_refreshes_are_not(client: TestClient) -> None:
-    conversation = waiting_conversation(client, "科创板门槛")
+def test_each_open_is_audited_and_refreshes_are_not(client: TestClient, integration: dict[str, str]) -> None:
+    conversation = waiting_conversation(client, "科创板门槛", integration)
     supervisor = login(client, "dm-sh")
     detail = f"/api/v1/staff/conversations/{conversation}"
     assert client.get(f"{detail}?opened=true", headers=supervisor).status_code == 200
@@ -41,8 +41,8 @@ def test_each_open_is_audited_and_refreshes_are_not(client: TestClient) -> None:
     assert on_app_loop(client, AuditLogReader(client.app.state.container.routing.record.engine).verify).ok  # type: ignore[attr-defined]
 
 
-def test_a_refused_open_is_403_and_not_audited(client: TestClient) -> None:
-    conversation = waiting_conversation(client, "科创板门槛")
+def test_a_refused_open_is_403_and_not_audited(client: TestClient, integration: dict[str, str]) -> None:
+    conversation = waiting_conversation(client, "科创板门槛", integration)
     other_responder = login(client, "rsp03")
     response = client.get(f"/api/v1/staff/conversations/{conversation}?opened=true", headers=other_responder)
     assert response.status_code == 403

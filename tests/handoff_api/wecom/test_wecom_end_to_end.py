@@ -26,7 +26,7 @@ from handoff_api.wecom.replies import FEEDBACK_HINT
 from handoff_api.wecom.settings import WeComChannelSettings
 from handoff_api.wecom.wiring import build_wecom_channel
 from routing.settings import RoutingSettings
-from tests.handoff_api.conftest import ANSWER, ScriptedBot, login
+from tests.handoff_api.conftest import ANSWER, ScriptedBot, bearer, create_key, login
 from tests.handoff_api.wecom.fake_wecom import FakeWeCom
 from tests.net import TEST_REDIS_URL, drop_redis_keys
 
@@ -135,9 +135,20 @@ class World:
             rows = connection.execute("SELECT last_error FROM wecom_inbox WHERE last_error IS NOT NULL").fetchall()
         return [str(error) for (error,) in rows]
 
+    def reader(self) -> dict[str, str]:
+        """An integration key that may read conversations (made on first use)."""
+        if not hasattr(self, "_reader"):
+            self._reader = bearer(create_key(self.http, "wecom-test-reader", ["conversations:read"]))
+        return self._reader
+
     def conversation(self, conversation_id: str) -> dict[str, Any]:
-        body: dict[str, Any] = self.http.get(f"/api/v1/conversations/{conversation_id}").json()
+        body: dict[str, Any] = self.http.get(f"/api/v1/conversations/{conversation_id}", headers=self.reader()).json()
         return body
+
+    def transcript(self, conversation_id: str) -> list[dict[str, Any]]:
+        path = f"/api/v1/conversations/{conversation_id}/messages"
+        messages: list[dict[str, Any]] = self.http.get(path, headers=self.reader()).json()["messages"]
+        return messages
 
 
 def wait_for(probe: Callable[[], T], seconds: float = 10.0) -> T:
@@ -278,7 +289,7 @@ def test_the_responder_is_notified_and_answers_from_wecom_while_others_are_refus
     assert "已将您的回复发送给客户 陈*明" in confirmation
     assert world.conversation(conversation_id)["state"] == "with_responder"
     assert not any("我来替他回答" in text for text in world.kf_texts(CLIENT))
-    transcript = world.http.get(f"/api/v1/conversations/{conversation_id}/messages").json()["messages"]
+    transcript = world.transcript(conversation_id)
     served = [m["served_by"]["staff_id"] for m in transcript if m["sender"] == "responder"]
     assert served == ["rsp01"]
 

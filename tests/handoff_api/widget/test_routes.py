@@ -5,10 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import jwt
+import pytest
 from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 
 from handoff_api.client_tokens import decode_client_token
-from tests.handoff_api.widget.support import FakeBot, app_settings, build_app
+from handoff_api.token_secrets import client_token_secret
+from routing.models import Client
+from tests.handoff_api.widget.support import FakeBot, app_settings, build_app, on_app_loop
 
 PRODUCTION_SECRET = "a-production-secret-that-is-long-enough-0123456789"
 
@@ -27,7 +32,9 @@ def test_demo_token_is_issued_for_known_clients_in_development(client: TestClien
 
 
 def test_demo_page_and_tokens_do_not_exist_in_production(database: Path) -> None:
-    settings = app_settings(app_mode="production", secret_key=PRODUCTION_SECRET)
+    settings = app_settings(
+        app_mode="production", staff_token_secret=PRODUCTION_SECRET, client_token_secret=PRODUCTION_SECRET[::-1]
+    )
     with TestClient(build_app(database, settings, FakeBot())) as production:
         assert production.post("/api/v1/widget/demo-token", json={"client_id": "C10001"}).status_code == 404
         assert production.get("/api/v1/widget/demo-clients").status_code == 404
@@ -50,3 +57,36 @@ def test_widget_script_is_cached_and_revalidated(client: TestClient) -> None:
     assert client.get("/widget/widget.js", headers={"If-None-Match": etag}).status_code == 304
     assert client.get("/widget/widget.js", headers={"If-None-Match": '"other"'}).status_code == 200
     assert client.get("/widget/missing.js").status_code == 404
+
+
+def test_demo_tokens_are_issued_for_the_demo_clients_only(client: TestClient) -> None:
+    container = client.app.state.container  # type: ignore[attr-defined]
+    real = Client("K88001", "真实客户", "黄金", False, "上海浦东营业部", "rsp01")
+    on_app_loop(client, container.routing.record.replace_clients, [real])
+    refused = client.post("/api/v1/widget/demo-token", json={"client_id": "K88001"})
+    assert refused.status_code == 404 and "demo clients only" in refused.json()["detail"]
+    assert "K88001" not in {c["id"] for c in client.get("/api/v1/widget/demo-clients").json()}
+
+
+def test_the_widget_keeps_one_open_conversation_per_client(client: TestClient, token_for) -> None:
+    token = token_for("C10004")
+    with client.websocket_connect(f"/ws/widget?token={token}") as first:
+        opened = first.receive_json()["conversation_id"]
+    with client.websocket_connect(f"/ws/widget?token={token}") as second:  # a new tab, nothing in localStorage
+        assert second.receive_json()["conversation_id"] == opened
+    container = client.app.state.container  # type: ignore[attr-defined]
+    on_app_loop(client, container.routing.close, None, opened)
+    with client.websocket_connect(f"/ws/widget?token={token}") as third:
+        assert third.receive_json()["conversation_id"] != opened
+
+
+def test_a_client_token_longer_lived_than_allowed_is_refused_by_the_socket(client: TestClient) -> None:
+    settings = app_settings()
+    now = int(datetime.now(UTC).timestamp())
+    claims = {"client_id": "C10004", "aud": "client", "iat": now, "exp": now + 48 * 3600}
+    token = jwt.encode(claims, client_token_secret(settings))
+    with client.websocket_connect(f"/ws/widget?token={token}") as session:
+        assert session.receive_json()["code"] == "unauthorized"
+        with pytest.raises(WebSocketDisconnect) as closed:
+            session.receive_json()
+    assert (closed.value.code, closed.value.reason) == (4401, "token lifetime exceeds CLIENT_TOKEN_MAX_MINUTES")

@@ -12,6 +12,7 @@ from tests.routing.service_world import SETTINGS, build_world
 
 USE_CASES = {
     # the client
+    "open_conversation",
     "start_conversation",
     "resume_conversation",
     "client_typing",

@@ -23,8 +23,16 @@ async def test_opening_a_conversation_stores_and_audits_it(parts: Parts) -> None
     conversation = await parts.conversation()
     assert await parts.record.get_conversation(conversation.id) == conversation
     assert [(a.actor, a.action, a.detail) for a in parts.record.audit_log] == [
-        (CLIENT_ACTOR, "conversation.start", {"client_id": "c-std"})
+        (CLIENT_ACTOR, "conversation.start", {"client_id": "c-std", "channel": "widget"})
     ]
+
+
+async def test_opening_again_returns_the_open_conversation_and_audits_nothing(parts: Parts) -> None:
+    conversation = await parts.conversation()
+    second = dataclasses.replace(conversation, id="conv-second")
+    assert await parts.journal.open_conversation(second) == (conversation, False)
+    assert await parts.record.get_conversation("conv-second") is None
+    assert len(parts.record.audit_log) == 1
 
 
 async def test_a_move_is_saved_with_its_transition_and_audit_entry(parts: Parts) -> None:

@@ -64,8 +64,14 @@ async def ticket_of(world: World, ticket_id: str | None) -> Ticket:
     return ticket
 
 
-async def escalate(world: World, client_id: str, queue: QueueName = ADVISOR, text: str = "这只股票能买吗"):
-    conversation = await world.service.start_conversation(client_id, Channel.WIDGET)
+async def escalate(
+    world: World,
+    client_id: str,
+    queue: QueueName = ADVISOR,
+    text: str = "这只股票能买吗",
+    channel: Channel = Channel.WIDGET,
+):
+    conversation = await world.service.start_conversation(client_id, channel)
     await world.service.record_client_message(conversation.id, text)
     return await world.service.escalate_from_bot(conversation.id, EscalationReason.LOW_SCORE, queue, text)
 
@@ -204,8 +210,8 @@ async def test_manual_claim_rules(world: World):
 async def test_claim_best_takes_the_highest_priority_head(world: World):
     await world.online("adv1", "svc1")
     await escalate(world, "c-other")
-    for client in ("c-other", "c-gold"):
-        assert (await escalate(world, client, SERVICE, "怎么开户")).assignee_id == "svc1"
+    for client, channel in (("c-other", Channel.API), ("c-gold", Channel.WIDGET)):  # one open per channel
+        assert (await escalate(world, client, SERVICE, "怎么开户", channel)).assignee_id == "svc1"
     std = await escalate(world, "c-std", SERVICE, "怎么开户")
     vip = await escalate(world, "c-vip", ADVISOR)
     assert (std.state, vip.state) == (S.QUEUED, S.QUEUED)

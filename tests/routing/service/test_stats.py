@@ -101,7 +101,7 @@ async def a_day(world: World) -> None:
     world.clock.set(datetime(2026, 3, 1, 15, 50, tzinfo=UTC))  # 23:50 the day before, in Shanghai
     await service.rate_bot_answer((await service.start_conversation("c-gold", Channel.WIDGET)).id, True)
     world.clock.set(datetime(2026, 3, 1, 16, 10, tzinfo=UTC))  # 00:10 today
-    await service.rate_bot_answer((await service.start_conversation("c-gold", Channel.WIDGET)).id, True)
+    await service.rate_bot_answer((await service.start_conversation("c-gold", Channel.API)).id, True)
     world.clock.set(T0)
     await world.online("adv1")
     for client in ("c-std", "c-other"):
