@@ -22,7 +22,8 @@ case "$mode" in
 esac
 
 is_root() { [ "$(id -u)" -eq 0 ]; }
-postgres_server_installed() { compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null; }
+postgres_glob="${SYSTEM_POSTGRES_GLOB:-/usr/lib/postgresql/*/bin/postgres}"
+postgres_server_installed() { compgen -G "$postgres_glob" >/dev/null; }
 
 # The Debian package for each wanted piece that is not installed.
 missing=()
