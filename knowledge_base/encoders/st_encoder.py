@@ -47,10 +47,15 @@ class SentenceTransformerEncoder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-        from transformers.utils import logging as transformers_logging
-
+        try:
+            from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as transformers_logging
+        except ImportError as exc:
+            raise EncoderError(
+                "the sentence-transformers encoder is an optional extra: install requirements-dev.txt "
+                f"or the project's 'st' extra ({exc})"
+            ) from exc
         transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
-        from sentence_transformers import SentenceTransformer
 
         try:
             self._model = SentenceTransformer(str(directory), device="cpu", local_files_only=True)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -60,4 +61,11 @@ def test_bad_specs(spec: str, message: str) -> None:
 
 def test_directory_that_is_not_a_model(tmp_path: Path) -> None:
     with pytest.raises(EncoderError, match="not a sentence-transformers model"):
+        make_encoder(f"sentence-transformers:{tmp_path}")
+
+
+def test_without_the_st_extra_the_encoder_says_how_to_get_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "modules.json").write_text("[]", encoding="utf-8")
+    monkeypatch.setitem(sys.modules, "sentence_transformers", None)  # as if the package were not installed
+    with pytest.raises(EncoderError, match="is an optional extra: install"):
         make_encoder(f"sentence-transformers:{tmp_path}")
