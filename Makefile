@@ -1,6 +1,8 @@
 # Tiered Response Engine — one-command set-up, run and test.
-#   make run    set up what is missing, then start Rasa + the API on localhost
-#   make test   set up what is missing, then run linters, type checks, import contracts and the test suite
+#   make run           set up what is missing, then start Rasa + the API on localhost (needs only Python)
+#   make test          check the machine (scripts/system-check.sh: installs what is missing as root), set up,
+#                      then run linters, type checks, import contracts and the test suite
+#   make run-cluster   N API workers + M Rasa replicas on Redis and PostgreSQL (API_WORKERS, RASA_REPLICAS)
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -23,20 +25,43 @@ RASA_INPUTS = config.yml domain.yml $(shell find bot/data -type f | sort)
 export RASA_TELEMETRY_ENABLED := false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup venv venv-rasa model index run test lint typecheck imports pytest clean
+# Where the Redis and PostgreSQL tests find their servers (tests/net.py); the environment may override them.
+export TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+export TEST_POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
+
+# make run-cluster: how many processes, and the shared backends (the environment may override them).
+API_WORKERS          ?= 2
+RASA_REPLICAS        ?= 2
+CLUSTER_REDIS_URL    ?= redis://127.0.0.1:6379/0
+CLUSTER_DATABASE_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
+BENCH_ARGS           ?=
+LOCK := $(VENV)/bin/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links
+
+.PHONY: help setup setup-dev venv venv-dev venv-rasa model index system-test system-cluster run run-cluster \
+        test lint typecheck imports pytest bench lock clean
 
 help:
 	@echo "make run    - set up (if needed) and start the robot advisor: Rasa server + API on localhost"
-	@echo "make test   - set up (if needed) and run ruff, mypy, import-linter and the whole test suite"
+	@echo "make test   - check the machine (as root: install Chromium, CJK fonts, Redis, PostgreSQL), set up, run ruff, mypy, import-linter and the whole test suite"
 	@echo "make setup  - create/update .venv and .venv-rasa, train the Rasa model and build the FAQ index when their inputs changed"
+	@echo "make run-cluster - API_WORKERS API workers and RASA_REPLICAS Rasa replicas on Redis and PostgreSQL"
+	@echo "make bench  - the end-to-end benchmark: python -m handoff_api.bench \$$BENCH_ARGS (e.g. BENCH_ARGS=--quick)"
+	@echo "make lock   - re-pin requirements.txt and requirements-dev.txt from pyproject.toml (pip-compile)"
 
 setup: venv venv-rasa model index
+setup-dev: setup venv-dev
 
+# .venv: the runtime lock for `make run`; `make test` adds the dev and sentence-transformers extras' lock.
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt
 	@test -n "$(PY311)" || { echo "Python 3.11 not found: install Python 3.11 (e.g. 'pyenv install 3.11')" >&2; exit 1; }
 	@test -x $(PY) || $(PY311) -m venv $(VENV)
 	$(PY) -m pip install -q -r requirements.txt
+	@touch $@
+
+venv-dev: $(VENV)/.installed-dev
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+	$(PY) -m pip install -q -r requirements-dev.txt
 	@touch $@
 
 venv-rasa: $(VENV_RASA)/.installed
@@ -59,8 +84,26 @@ model: venv-rasa
 index: venv
 	$(PY) -m knowledge_base build --faq $(FAQ_DIR) --out $(INDEX_DIR) --encoder $(KB_ENCODER) --calibrate $(EVAL_FILE) --if-changed
 
+# What the machine must have besides Python (Chromium, CJK fonts, Redis, PostgreSQL): root installs, others are told.
+system-test:
+	@bash scripts/system-check.sh test
+
+system-cluster:
+	@bash scripts/system-check.sh cluster
+
 run: setup
 	$(PY) -m handoff_api.launcher
+
+run-cluster: system-cluster setup
+	REDIS_URL="$${REDIS_URL:-$(CLUSTER_REDIS_URL)}" DATABASE_URL="$${DATABASE_URL:-$(CLUSTER_DATABASE_URL)}" \
+	  $(PY) -m handoff_api.launcher --api-workers $(API_WORKERS) --rasa-replicas $(RASA_REPLICAS)
+
+bench: setup
+	$(PY) -m handoff_api.bench $(BENCH_ARGS)
+
+lock: venv-dev
+	$(LOCK) --output-file requirements.txt pyproject.toml
+	$(LOCK) --extra dev --extra st --constraint requirements.txt --output-file requirements-dev.txt pyproject.toml
 
 lint:
 	$(VENV)/bin/ruff check .
@@ -75,7 +118,7 @@ imports:
 pytest:
 	$(PY) -m pytest -q -p no:cacheprovider
 
-test: setup lint typecheck imports pytest
+test: system-test setup-dev lint typecheck imports pytest
 
 clean:
 	rm -rf $(MODEL_DIR) $(INDEX_DIR) .rasa .mypy_cache .ruff_cache

@@ -171,7 +171,8 @@ def test_two_workers_and_two_replicas_start_serve_and_stop_together(cluster) -> 
             auth = {"Authorization": f"Bearer {token}"}
             opened = http.post("/api/v1/conversations", json={}, headers=auth)
             assert opened.status_code == 201, opened.text
-            sent = http.post(f"/api/v1/conversations/{opened.json()['id']}/messages", json={"text": "科创板"}, headers=auth)
+            messages = f"/api/v1/conversations/{opened.json()['id']}/messages"
+            sent = http.post(messages, json={"text": "科创板"}, headers=auth)
             assert sent.status_code == 200, sent.text
             assert "bg-kcb-threshold" in sent.text
             if all(f"replica {port} got a message" in output.text for port in rasa_ports):
