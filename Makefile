@@ -86,10 +86,10 @@ index: venv
 
 # What the machine must have besides Python (Chromium, CJK fonts, Redis, PostgreSQL): root installs, others are told.
 system-test:
-	@bash scripts/system-check.sh test
+	@SYSTEM_POSTGRES_URL="$(TEST_POSTGRES_URL)" bash scripts/system-check.sh test
 
 system-cluster:
-	@bash scripts/system-check.sh cluster
+	@SYSTEM_POSTGRES_URL="$${DATABASE_URL:-$(CLUSTER_DATABASE_URL)}" bash scripts/system-check.sh cluster
 
 run: setup
 	$(PY) -m handoff_api.launcher

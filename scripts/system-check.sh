@@ -14,6 +14,9 @@ redis_host="${SYSTEM_REDIS_HOST:-127.0.0.1}"
 redis_port="${SYSTEM_REDIS_PORT:-6379}"
 pg_host="${SYSTEM_POSTGRES_HOST:-127.0.0.1}"
 pg_port="${SYSTEM_POSTGRES_PORT:-5432}"
+# The database the tests (or the cluster) use; psql takes it without SQLAlchemy's driver suffix.
+pg_url="${SYSTEM_POSTGRES_URL:-postgresql+asyncpg://postgres@$pg_host:$pg_port/postgres}"
+pg_url="${pg_url/+asyncpg/}"
 
 case "$mode" in
   test) wants=(redis postgresql chromium fonts) ;;
@@ -72,6 +75,22 @@ if ! postgres_answers; then
   pg_ctlcluster --skip-systemctl-redirect "$version" main start
   for _ in $(seq 1 30); do postgres_answers && break; sleep 1; done
   postgres_answers || { echo "PostgreSQL $version did not start: see /var/log/postgresql/" >&2; exit 1; }
+fi
+
+# A fresh Debian cluster asks for a password on 127.0.0.1; the tests connect as postgres without one.
+postgres_lets_in() { psql -w "$pg_url" -tAc "select 1" >/dev/null 2>&1; }
+if ! postgres_lets_in; then
+  if ! is_root || [[ " ${missing[*]} " != *" postgresql "* ]]; then
+    echo "PostgreSQL refuses $pg_url: allow it (pg_hba.conf: host all postgres 127.0.0.1/32 trust) or point TEST_POSTGRES_URL / DATABASE_URL elsewhere" >&2
+    exit 1
+  fi
+  version="$(ls /etc/postgresql | sort -V | tail -n 1)"
+  hba="/etc/postgresql/$version/main/pg_hba.conf"
+  echo "== letting postgres in over loopback without a password (the cluster installed above, $hba)"
+  sed -i '1i host all postgres 127.0.0.1/32 trust\nhost all postgres ::1/128 trust' "$hba"
+  pg_ctlcluster --skip-systemctl-redirect "$version" main reload
+  for _ in $(seq 1 10); do postgres_lets_in && break; sleep 0.5; done
+  postgres_lets_in || { echo "PostgreSQL still refuses $pg_url: see $hba" >&2; exit 1; }
 fi
 
 echo "System ready for 'make $mode': Redis on $redis_host:$redis_port and PostgreSQL on $pg_host:$pg_port answer."

@@ -8,7 +8,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "system-check.sh"
-ALL_TOOLS = ("redis-server", "redis-cli", "pg_isready", "chromium", "fc-list")
+ALL_TOOLS = ("redis-server", "redis-cli", "pg_isready", "psql", "chromium", "fc-list")
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,9 @@ def tool(directory: Path, name: str, body: str) -> None:
     path.chmod(0o755)
 
 
-def machine(tmp_path: Path, *, root: bool, tools: tuple[str, ...], answering: bool = True) -> dict[str, str]:
+def machine(
+    tmp_path: Path, *, root: bool, tools: tuple[str, ...], answering: bool = True, lets_in: bool = True
+) -> dict[str, str]:
     """A PATH with only the given tools; `apt-get` records its arguments instead of installing."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -35,6 +37,7 @@ def machine(tmp_path: Path, *, root: bool, tools: tuple[str, ...], answering: bo
         "redis-server": "exit 0",
         "redis-cli": "echo PONG" if answering else "exit 1",
         "pg_isready": "exit 0" if answering else "exit 2",
+        "psql": "exit 0" if lets_in else "exit 2",
         "chromium": "exit 0",
         "fc-list": "echo 'Noto Sans CJK SC'",
     }
@@ -71,6 +74,13 @@ def test_not_root_with_servers_installed_but_down_says_what_to_start(tmp_path: P
     assert outcome.stderr.count("\n") == 1
 
 
+def test_a_postgresql_that_wants_a_password_is_named_not_changed(tmp_path: Path) -> None:
+    outcome = run(tmp_path, machine(tmp_path, root=True, tools=ALL_TOOLS, lets_in=False))
+    assert outcome.code == 1
+    assert outcome.stderr.startswith("PostgreSQL refuses postgresql://postgres@127.0.0.1:5432/postgres: allow it")
+    assert outcome.stderr.count("\n") == 1
+
+
 def test_root_installs_only_what_is_missing(tmp_path: Path) -> None:
     tools = tuple(name for name in ALL_TOOLS if name != "chromium")
     outcome = run(tmp_path, machine(tmp_path, root=True, tools=tools))
@@ -86,7 +96,7 @@ def test_a_ready_machine_passes_and_installs_nothing(tmp_path: Path) -> None:
 
 
 def test_the_cluster_needs_no_browser_or_fonts(tmp_path: Path) -> None:
-    env = machine(tmp_path, root=False, tools=("redis-server", "redis-cli", "pg_isready"))
+    env = machine(tmp_path, root=False, tools=("redis-server", "redis-cli", "pg_isready", "psql"))
     assert run(tmp_path, env, "cluster").code == 0
     assert run(tmp_path, env, "test").stderr.strip().endswith("(as root: apt-get install -y chromium fonts-noto-cjk)")
 
