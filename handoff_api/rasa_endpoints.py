@@ -19,7 +19,8 @@ from sqlalchemy.engine import make_url
 
 DEFAULT_DIRECTORY = Path("var/rasa")
 SQLITE_TRACKER_FILE = "tracker.db"
-LOCK_KEY_SUFFIX = "rasa-lock:"
+LOCK_KEY_SUFFIX = "rasalock"
+"""Rasa accepts only an alphanumeric lock-key prefix (any other it ignores, falling back to a shared 'lock:')."""
 
 
 def tracker_store(database_url: str, directory: Path) -> dict[str, Any]:
@@ -50,7 +51,7 @@ def lock_store(redis_url: str | None, key_prefix: str) -> dict[str, Any] | None:
         "url": url.host or "127.0.0.1",
         "port": url.port or 6379,
         "db": int(url.database or 0),
-        "key_prefix": f"{key_prefix}{LOCK_KEY_SUFFIX}",
+        "key_prefix": "".join(ch for ch in f"{key_prefix}{LOCK_KEY_SUFFIX}" if ch.isalnum()),
     }
     if url.password:
         store["password"] = url.password

@@ -35,9 +35,16 @@ def test_the_lock_store_is_redis_only_with_redis() -> None:
         "url": "cache",
         "port": 6380,
         "db": 2,
-        "key_prefix": "tre:rasa-lock:",
+        "key_prefix": "trerasalock",  # Rasa's keys: trerasalock:lock:<conversation>
         "password": "pw",
     }
+
+
+def test_the_lock_prefix_is_one_rasa_accepts_and_keeps_deployments_apart() -> None:
+    first, second = (lock_store("redis://127.0.0.1:6379/0", prefix) for prefix in ("tre:", "tre-staging:"))
+    assert first is not None and second is not None
+    assert str(first["key_prefix"]).isalnum() and str(second["key_prefix"]).isalnum()  # else Rasa uses "lock:"
+    assert first["key_prefix"] != second["key_prefix"]
 
 
 def test_the_file_is_written_for_the_owner_only(tmp_path: Path) -> None:
