@@ -135,10 +135,10 @@ async def pump(child: Child) -> None:
         print(f"[{child.name}] {line}", flush=True)
 
 
-async def wait_ready(settings: Settings, wiring: RasaWiring) -> bool:
-    """Poll every server until it answers, or give up after STARTUP_SECONDS."""
+async def wait_ready(settings: Settings, wiring: RasaWiring, seconds: float = STARTUP_SECONDS) -> bool:
+    """Poll every server until it answers, or give up after `seconds`."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + STARTUP_SECONDS
+    deadline = loop.time() + seconds
     urls = [f"http://{settings.api_host}:{settings.api_port}/health/live"]
     urls += [f"http://127.0.0.1:{port}/status?token={wiring.auth_token}" for port in wiring.ports]
     async with httpx.AsyncClient(timeout=2.0) as http:
@@ -255,18 +255,28 @@ class Options:
     api_workers: int
     rasa_replicas: int
     rasa_port: int
+    startup_seconds: float = STARTUP_SECONDS
 
 
 def parse_options(argv: Sequence[str] | None) -> Options:
-    """`--api-workers N --rasa-replicas M` (defaults from API_WORKERS, RASA_REPLICAS, RASA_PORT)."""
+    """`--api-workers N --rasa-replicas M --startup-seconds S` (defaults from API_WORKERS, RASA_REPLICAS,
+    RASA_PORT, LAUNCHER_STARTUP_SECONDS)."""
     parser = argparse.ArgumentParser(prog="python -m handoff_api.launcher", description=__doc__)
     parser.add_argument("--api-workers", type=int, default=int(os.environ.get("API_WORKERS", "1")))
     parser.add_argument("--rasa-replicas", type=int, default=int(os.environ.get("RASA_REPLICAS", "1")))
     parser.add_argument("--rasa-port", type=int, default=int(os.environ.get("RASA_PORT", "5005")))
+    parser.add_argument(
+        "--startup-seconds",
+        type=float,
+        default=float(os.environ.get("LAUNCHER_STARTUP_SECONDS", str(STARTUP_SECONDS))),
+        help="how long every server may take to answer (several Rasa replicas on a busy host take longer)",
+    )
     parsed = parser.parse_args(argv)
     if parsed.api_workers < 1 or parsed.rasa_replicas < 1:
         parser.error("--api-workers and --rasa-replicas must be at least 1")
-    return Options(parsed.api_workers, parsed.rasa_replicas, parsed.rasa_port)
+    if parsed.startup_seconds <= 0:
+        parser.error("--startup-seconds must be positive")
+    return Options(parsed.api_workers, parsed.rasa_replicas, parsed.rasa_port, parsed.startup_seconds)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -302,7 +312,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return asyncio.run(
         supervise(
             children(settings, wiring, options.api_workers),
-            lambda: wait_ready(settings, wiring),
+            lambda: wait_ready(settings, wiring, options.startup_seconds),
             banner(settings, wiring),
         )
     )

@@ -14,7 +14,7 @@ PACKAGES = ("bot", "knowledge_base", "routing", "handoff_api")
 # Modules that define or gather settings classes: the composition root imports every wired one.
 SETTINGS_MODULES = ("handoff_api.main", "handoff_api.settings", "routing.settings", "knowledge_base.settings")
 # Read straight from the environment by the launcher (make run, make run-cluster), not by a settings class.
-LAUNCHER_VARIABLES = {"API_WORKERS", "RASA_REPLICAS", "RASA_PORT"}
+LAUNCHER_VARIABLES = {"API_WORKERS", "RASA_REPLICAS", "RASA_PORT", "LAUNCHER_STARTUP_SECONDS"}
 LINE = re.compile(r"^#?\s*([A-Z][A-Z0-9_]*)=")
 
 

@@ -10,6 +10,8 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 SCRIPT = textwrap.dedent(
@@ -114,3 +116,17 @@ def test_the_banner_says_development_listens_on_loopback_and_how_to_get_a_key(tm
         _env_file=None, app_mode="production", staff_token_secret="s" * 40, client_token_secret="c" * 40
     )
     assert "loopback" not in banner(production, wiring) and "/docs" not in banner(production, wiring)
+
+
+def test_the_startup_deadline_comes_from_the_flag_or_the_environment(monkeypatch, capsys) -> None:
+    from handoff_api.launcher import STARTUP_SECONDS, parse_options
+
+    monkeypatch.delenv("LAUNCHER_STARTUP_SECONDS", raising=False)
+    assert parse_options([]).startup_seconds == STARTUP_SECONDS
+    monkeypatch.setenv("LAUNCHER_STARTUP_SECONDS", "600")
+    assert parse_options([]).startup_seconds == 600.0
+    assert parse_options(["--startup-seconds", "90"]).startup_seconds == 90.0
+    with pytest.raises(SystemExit) as refused:
+        parse_options(["--startup-seconds", "0"])
+    assert refused.value.code == 2
+    assert "--startup-seconds must be positive" in capsys.readouterr().err
