@@ -138,6 +138,8 @@ class Message:
     created_at: datetime
     payload: dict[str, object] = field(default_factory=dict)
     served_by: ServedBy | None = None
+    client_msg_id: str | None = None
+    """The client's own id for a message it sent (a resend with the same id is the same message)."""
 
 
 @dataclass(frozen=True)

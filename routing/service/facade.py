@@ -179,9 +179,9 @@ class RoutingService:
         """The transcript after `after_seq` (access-checked for a staff viewer)."""
         return await self._client.messages(conversation_id, viewer_id, after_seq)
 
-    async def record_client_message(self, conversation_id: str, text: str) -> Message:
-        """Store a client message."""
-        return await self._client.record_client_message(conversation_id, text)
+    async def record_client_message(self, conversation_id: str, text: str, client_msg_id: str | None = None) -> Message:
+        """Store a client message (DuplicateClientMessage for a resend of a stored `client_msg_id`)."""
+        return await self._client.record_client_message(conversation_id, text, client_msg_id)
 
     async def latest_client_texts(self, conversation_id: str, limit: int = 20) -> list[str]:
         """What the client wrote last, newest first."""
