@@ -139,7 +139,7 @@ class Message:
     payload: dict[str, object] = field(default_factory=dict)
     served_by: ServedBy | None = None
     client_msg_id: str | None = None
-    """The client's own id for a message it sent (a resend with the same id is the same message)."""
+    """The sender's own id for a message (the widget's, an app's, the console's): sent again, the same message."""
 
 
 @dataclass(frozen=True)

@@ -211,9 +211,9 @@ class RoutingService:
 
     # --- the staff ---------------------------------------------------------------------------------
 
-    async def staff_reply(self, staff_id: str, conversation_id: str, text: str) -> Message:
-        """A human answer."""
-        return await self._staff.staff_reply(staff_id, conversation_id, text)
+    async def staff_reply(self, staff_id: str, conversation_id: str, text: str, reply_id: str | None = None) -> Message:
+        """A human answer (sent again with the same `reply_id`, stored once)."""
+        return await self._staff.staff_reply(staff_id, conversation_id, text, reply_id)
 
     async def claim(self, staff_id: str, conversation_id: str | None = None) -> Conversation:
         """Take the best waiting conversation, or a specific one."""
