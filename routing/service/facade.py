@@ -83,7 +83,7 @@ class RoutingService:
             record, lookups, assigner, self._presence, self._settings, clock, journal, self._idempotency
         )
         self._journal = journal
-        self._background = Background(record, journal, assigner, ladder)
+        self._background = Background(record, journal, assigner, ladder, self._idempotency)
         self._stats = Stats(record, self._rules.zone, clock)
 
     # --- what the service holds --------------------------------------------------------------------
