@@ -4,6 +4,10 @@ Every turn stores the client's words first (so nothing is lost), then acts: the 
 owns the conversation (routing.state_machine.bot_owns), a rating of a person's answer goes to
 routing, and any other text waits for the person serving. `handle` does both; a channel that shows
 the client's words before the answer (the widget) calls `accept`, then `respond`.
+
+A turn may carry the client's own message id. Sent again (the client never saw the answer: a worker
+died, the network dropped), it is not stored twice: the replies it already got are returned, and only
+a turn that died before the bot answered is answered now.
 """
 
 from __future__ import annotations
@@ -15,8 +19,8 @@ from typing import Any, Protocol
 
 from handoff_api.bot_client import BotClient, BotPayload, BotUnavailable, rasa_trigger
 from handoff_api.client_input import BUTTON_WORDS, ClientInput, Rating, Utterance, parse_client_text
-from routing.errors import ValidationFailed
-from routing.models import Conversation, ConversationState, EscalationReason, Message, QueueName
+from routing.errors import DuplicateClientMessage, ValidationFailed
+from routing.models import Conversation, ConversationState, EscalationReason, Message, QueueName, SenderKind
 from routing.state_machine import bot_owns, rates_human
 
 log = logging.getLogger(__name__)
@@ -27,7 +31,11 @@ class ConversationRouting(Protocol):
 
     async def get_conversation(self, conversation_id: str) -> Conversation: ...
 
-    async def record_client_message(self, conversation_id: str, text: str) -> Message: ...
+    async def record_client_message(
+        self, conversation_id: str, text: str, client_msg_id: str | None = None
+    ) -> Message: ...
+
+    async def messages_after(self, conversation_id: str, after_seq: int, limit: int = 200) -> list[Message]: ...
 
     async def next_question(self, conversation_id: str) -> Conversation: ...
 
@@ -60,6 +68,13 @@ class AcceptedTurn:
     """The conversation as the turn found it."""
     conversation: Conversation
     """The conversation the turn is answered in (the bot owns it again after a resolved question)."""
+    answered: list[Message] | None = None
+    """For a resent message already answered: the replies it got (`respond` returns them, asking no one)."""
+
+    @property
+    def resent(self) -> bool:
+        """Whether this turn is a resend of a message already stored."""
+        return self.answered is not None
 
 
 @dataclass(frozen=True)
@@ -92,19 +107,19 @@ class ConversationFlow:
         """A checked text turn; a bot button's payload counts as the click it stands for."""
         return parse_client_text(self.check_text(text))
 
-    async def client_message(self, conversation_id: str, text: str) -> FlowResult:
-        """A text turn (checked here, once)."""
-        return await self.handle(conversation_id, self.read_text(text))
+    async def client_message(self, conversation_id: str, text: str, client_msg_id: str | None = None) -> FlowResult:
+        """A text turn (checked here, once); a resend with the same `client_msg_id` is answered once."""
+        return await self.handle(conversation_id, self.read_text(text), client_msg_id)
 
     async def feedback(self, conversation_id: str, resolved: bool) -> FlowResult:
         """The client's 问题已解答 / 问题未解答, whoever is serving."""
         return await self.handle(conversation_id, Rating(resolved))
 
-    async def handle(self, conversation_id: str, turn: ClientInput) -> FlowResult:
+    async def handle(self, conversation_id: str, turn: ClientInput, client_msg_id: str | None = None) -> FlowResult:
         """Store the client's words, then let the bot answer, or routing act on a rating of a person."""
-        return await self.respond(await self.accept(conversation_id, turn))
+        return await self.respond(await self.accept(conversation_id, turn, client_msg_id))
 
-    async def accept(self, conversation_id: str, turn: ClientInput) -> AcceptedTurn:
+    async def accept(self, conversation_id: str, turn: ClientInput, client_msg_id: str | None = None) -> AcceptedTurn:
         """Store the client's words (a new question after a resolved one gives the conversation back to the bot)."""
         opened_in = conversation = await self._routing.get_conversation(conversation_id)
         if isinstance(turn, Rating) and rates_human(conversation.state):
@@ -112,13 +127,30 @@ class ConversationFlow:
             return AcceptedTurn(turn, stored, opened_in, conversation)
         if conversation.state == ConversationState.RESOLVED:
             conversation = await self._routing.next_question(conversation_id)
-        stored = await self._routing.record_client_message(conversation_id, _words(turn))
+        try:
+            stored = await self._routing.record_client_message(conversation_id, _words(turn), client_msg_id)
+        except DuplicateClientMessage as resent:
+            return await self._resent(turn, resent.existing, opened_in)
+        return AcceptedTurn(turn, stored, opened_in, conversation)
+
+    async def _resent(self, turn: ClientInput, stored: Message, opened_in: Conversation) -> AcceptedTurn:
+        """A resend: what answered the stored message (up to the client's next one), or a turn still to answer."""
+        conversation = await self._routing.get_conversation(stored.conversation_id)
+        answered: list[Message] = []
+        for message in await self._routing.messages_after(stored.conversation_id, stored.seq):
+            if message.sender == SenderKind.CLIENT:
+                break
+            answered.append(message)
+        if answered or not bot_owns(conversation.state):
+            return AcceptedTurn(turn, stored, conversation, conversation, answered=answered)
         return AcceptedTurn(turn, stored, opened_in, conversation)
 
     async def respond(self, accepted: AcceptedTurn) -> FlowResult:
         """Act on a stored turn: routing takes a rating of a person, the bot answers when it owns the conversation."""
         turn, stored, conversation = accepted.turn, accepted.client_message, accepted.conversation
         conversation_id = conversation.id
+        if accepted.answered is not None:
+            return FlowResult(stored, accepted.answered, conversation)
         if isinstance(turn, Rating) and rates_human(accepted.opened_in.state):
             after = await self._routing.client_feedback(conversation_id, turn.resolved)
             return FlowResult(stored, [], after)

@@ -139,6 +139,13 @@ class NewMessage(BaseModel):
     """A client's message; length limits are checked by the flow so the error names the setting."""
 
     text: str
+    client_msg_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="the client's own id for this message: sent again (say, after a timeout), the message is "
+        "stored once and its replies are returned again",
+    )
 
 
 class Feedback(BaseModel):

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from routing.models import Message
+
 
 class RoutingError(Exception):
     """Base of every routing error; the message is safe to show to staff."""
@@ -38,6 +43,14 @@ class ValidationFailed(RoutingError):
 
 class NoCapacity(RoutingError):
     """The staff member has no free concurrency slot, or nobody can take the work (409)."""
+
+
+class DuplicateClientMessage(RoutingError):
+    """The client sent this message (same `client_msg_id`) before: `existing` is the one stored (200, not new)."""
+
+    def __init__(self, existing: Message) -> None:
+        super().__init__(f"client message {existing.client_msg_id!r} is stored as seq {existing.seq}")
+        self.existing = existing
 
 
 class ConversationAlreadyOpen(RoutingError):

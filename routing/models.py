@@ -138,6 +138,8 @@ class Message:
     created_at: datetime
     payload: dict[str, object] = field(default_factory=dict)
     served_by: ServedBy | None = None
+    client_msg_id: str | None = None
+    """The sender's own id for a message (the widget's, an app's, the console's): sent again, the same message."""
 
 
 @dataclass(frozen=True)

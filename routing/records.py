@@ -131,8 +131,13 @@ class Record(Protocol):
         payload: dict[str, object],
         served_by: ServedBy | None,
         at: datetime,
+        client_msg_id: str | None = None,
     ) -> Message:
-        """Append a message with the next seq (1, 2, ...); NotFound for an unknown conversation."""
+        """Append a message with the next seq (1, 2, ...); NotFound for an unknown conversation.
+
+        A `client_msg_id` already stored in the conversation raises DuplicateClientMessage with the stored
+        message, whichever worker stored it (a client resending after a lost answer).
+        """
         ...
 
     async def list_messages(self, conversation_id: str, after_seq: int = 0, limit: int = 500) -> list[Message]:

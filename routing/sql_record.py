@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from routing import sql_open_conversations as open_rule
 from routing import sql_rows
 from routing import sql_tables as t
-from routing.errors import NotFound, StaleConversation
+from routing.errors import DuplicateClientMessage, NotFound, StaleConversation
 from routing.models import (
     LIVE_TICKET_STATUSES,
     Client,
@@ -198,6 +198,7 @@ class SqlRecord:
         payload: dict[str, object],
         served_by: ServedBy | None,
         at: datetime,
+        client_msg_id: str | None = None,
     ) -> Message:
         async with self._engine.begin() as conn:
             # The row lock (PostgreSQL) or BEGIN IMMEDIATE (SQLite) serialises appends per conversation.
@@ -206,6 +207,8 @@ class SqlRecord:
             )
             if locked.first() is None:
                 raise NotFound(f"unknown conversation {conversation_id!r}")
+            if client_msg_id is not None:
+                await self._refuse_resent(conn, conversation_id, client_msg_id)
             last = await conn.scalar(
                 select(func.coalesce(func.max(t.messages.c.seq), 0)).where(
                     t.messages.c.conversation_id == conversation_id
@@ -220,9 +223,23 @@ class SqlRecord:
                 created_at=at,
                 payload=dict(payload),
                 served_by=served_by,
+                client_msg_id=client_msg_id,
             )
             await conn.execute(insert(t.messages).values(sql_rows.message_to_row(message)))
         return message
+
+    @staticmethod
+    async def _refuse_resent(conn: AsyncConnection, conversation_id: str, client_msg_id: str) -> None:
+        """DuplicateClientMessage when the conversation (locked by the caller) holds this client message id."""
+        row = (
+            await conn.execute(
+                select(t.messages).where(
+                    t.messages.c.conversation_id == conversation_id, t.messages.c.client_msg_id == client_msg_id
+                )
+            )
+        ).first()
+        if row is not None:
+            raise DuplicateClientMessage(sql_rows.message_from_row(row))
 
     async def list_messages(self, conversation_id: str, after_seq: int = 0, limit: int = 500) -> list[Message]:
         rows = await self._fetch_all(

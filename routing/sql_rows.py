@@ -149,6 +149,7 @@ def message_from_row(row: Row[Any]) -> Message:
         created_at=row.created_at,
         payload=dict(row.payload),
         served_by=served_by,
+        client_msg_id=row.client_msg_id,
     )
 
 
@@ -166,6 +167,7 @@ def message_to_row(message: Message) -> dict[str, Any]:
         "served_staff_id": served_by.staff_id if served_by else None,
         "served_at": served_by.at if served_by else None,
         "created_at": message.created_at,
+        "client_msg_id": message.client_msg_id,
     }
 
 

@@ -148,9 +148,13 @@ messages = Table(
     Column("served_staff_id", String(ID), nullable=True),
     Column("served_at", UtcDateTime, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("client_msg_id", String(64), nullable=True),
     UniqueConstraint("conversation_id", "seq"),
     CheckConstraint("seq > 0", name="seq_positive"),
 )
+CLIENT_MESSAGE_INDEX = "uq_messages_conversation_client_msg_id"
+"""A client's message id is stored once per conversation (a resend after a lost answer is not a second message)."""
+Index(CLIENT_MESSAGE_INDEX, messages.c.conversation_id, messages.c.client_msg_id, unique=True)
 
 tickets = Table(
     "tickets",

@@ -67,7 +67,7 @@ async def facts(conversation: ReadableConversation, container: ContainerDep) -> 
 @router.post("/{conversation_id}/messages")
 async def send_message(conversation: WritableConversation, body: NewMessage, container: ContainerDep) -> MessageReplies:
     """Store the client's message and return what it produced (bot replies, or none while a human serves)."""
-    result = await container.flow.client_message(conversation.id, body.text)
+    result = await container.flow.client_message(conversation.id, body.text, body.client_msg_id)
     return MessageReplies(
         message=MessageOut.of(result.client_message),
         replies=[MessageOut.of(reply) for reply in result.replies],

@@ -122,7 +122,7 @@ async def claim(conversation_id: str, staff: CurrentStaff, container: ContainerD
 async def reply(conversation_id: str, body: Reply, staff: CurrentStaff, container: ContainerDep) -> MessageOut:
     """Answer the client; the answer records who served it."""
     text = container.flow.check_text(body.text)
-    return MessageOut.of(await container.routing.staff_reply(staff.id, conversation_id, text))
+    return MessageOut.of(await container.routing.staff_reply(staff.id, conversation_id, text, body.reply_id))
 
 
 @router.post("/conversations/{conversation_id}/resolve")

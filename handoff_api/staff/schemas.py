@@ -159,6 +159,12 @@ class Reply(BaseModel):
     """A staff member's answer."""
 
     text: str
+    reply_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="the console's own id for this reply: sent again after a lost answer, it is stored once",
+    )
 
 
 class Transfer(BaseModel):

@@ -112,7 +112,7 @@ class TurnRunner:
 
     async def _run(self, turn: ClientInput, client_msg_id: str | None, outcome: TurnOutcome) -> None:
         """Store the words and show them at once, then let the flow act (to the end, even if the socket goes)."""
-        outcome.accepted = accepted = await self._flow.accept(self._conversation_id, turn)
+        outcome.accepted = accepted = await self._flow.accept(self._conversation_id, turn, client_msg_id)
         stored = accepted.client_message
         if client_msg_id:
             self._runtime.remember(self._client_id, client_msg_id, stored.seq)

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from dataclasses import dataclass
 
 from routing.models import ConversationState, QueueName, Ticket, TicketStatus, Tier
+from routing.ports import IdempotencyStore
 from routing.records import Record
 from routing.service.assigner import Assigner
 from routing.service.journal import SYSTEM_ACTOR, Journal
 from routing.service.ladder import Ladder
+
+logger = logging.getLogger(__name__)
+
+
+FAST_STORES_MARK = "fast-stores:filled"
+"""A key that exists while the fast stores (Redis) hold what was written to them; gone after a flush or restart."""
+MARK_SECONDS = 10 * 365 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -20,31 +29,48 @@ class TickReport:
     assigned: int = 0
     wait_limit_escalations: int = 0
     ladder_steps: int = 0
+    rebuilt: bool = False
+    """The fast stores had lost their data (a Redis flush or restart) and were rebuilt from the record."""
 
 
 class Background:
     """Periodic and recovery work over the record and the fast stores."""
 
-    def __init__(self, record: Record, journal: Journal, assigner: Assigner, ladder: Ladder) -> None:
+    def __init__(
+        self, record: Record, journal: Journal, assigner: Assigner, ladder: Ladder, marks: IdempotencyStore
+    ) -> None:
         self._record = record
         self._journal = journal
         self._assigner = assigner
         self._ladder = ladder
+        self._marks = marks
 
     async def tick(self) -> TickReport:
         """Reclaim lapsed leases, auto-assign, apply the tier-2 wait limit and the responder ladder.
 
         Idempotent and safe to run from many workers at once: every move is a lease or a
-        compare-and-set, and the loser of a race skips.
+        compare-and-set, and the loser of a race skips. First, if the fast stores lost their data since
+        the last tick (their mark is gone), one worker — the one that sets the mark again — rebuilds the
+        queues and the agents' loads from the record before anything is assigned.
         """
+        rebuilt = await self.rebuild_if_emptied()
         reclaimed = await self._assigner.reclaim_expired()
         assigned = await self._assigner.fill(QueueName)
         escalated = await self._ladder.apply_wait_limit()
         steps = await self._ladder.advance_overdue()
-        return TickReport(reclaimed, assigned, escalated, steps)
+        return TickReport(reclaimed, assigned, escalated, steps, rebuilt)
+
+    async def rebuild_if_emptied(self) -> bool:
+        """Rebuild from the record when the fast stores' mark is missing (set it again first: one worker wins)."""
+        if not await self._marks.claim(FAST_STORES_MARK, MARK_SECONDS):
+            return False
+        restored = await self.rebuild_queues()
+        logger.warning("the fast stores had lost their data: rebuilt from the record (%d tickets queued)", restored)
+        return True
 
     async def rebuild_queues(self) -> int:
-        """After a Redis flush or restart: re-enqueue every waiting ticket and reset agent loads."""
+        """After a Redis flush or restart: re-enqueue waiting tickets, reset agent loads, mark the stores."""
+        await self._marks.claim(FAST_STORES_MARK, MARK_SECONDS)
         restored = 0
         for ticket in await self._record.open_tickets():
             if await self._waits_in_queue(ticket) and await self._assigner.restore(ticket):

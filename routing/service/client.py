@@ -101,14 +101,17 @@ class ClientUseCases:
         await self.get_conversation(conversation_id, viewer_id)
         return await self._record.list_messages(conversation_id, after_seq=after_seq)
 
-    async def record_client_message(self, conversation_id: str, text: str) -> Message:
-        """Store a client message in any open state (it never changes the state: see `next_question`)."""
+    async def record_client_message(self, conversation_id: str, text: str, client_msg_id: str | None = None) -> Message:
+        """Store a client message in any open state (it never changes the state: see `next_question`).
+
+        With the client's own `client_msg_id`, a resend of a stored message raises DuplicateClientMessage.
+        """
         if not text.strip():
             raise ValidationFailed("a message needs text")
         conversation = await self._lookups.conversation(conversation_id)
         if not is_open(conversation.state):
             raise IllegalTransition("client_message", conversation.state.value)
-        return await self._journal.append(conversation_id, SenderKind.CLIENT, text)
+        return await self._journal.append(conversation_id, SenderKind.CLIENT, text, client_msg_id=client_msg_id)
 
     async def latest_client_texts(self, conversation_id: str, limit: int = 20) -> list[str]:
         """What the client wrote last, newest first (at most `limit` messages)."""

@@ -83,7 +83,7 @@ class RoutingService:
             record, lookups, assigner, self._presence, self._settings, clock, journal, self._idempotency
         )
         self._journal = journal
-        self._background = Background(record, journal, assigner, ladder)
+        self._background = Background(record, journal, assigner, ladder, self._idempotency)
         self._stats = Stats(record, self._rules.zone, clock)
 
     # --- what the service holds --------------------------------------------------------------------
@@ -179,9 +179,9 @@ class RoutingService:
         """The transcript after `after_seq` (access-checked for a staff viewer)."""
         return await self._client.messages(conversation_id, viewer_id, after_seq)
 
-    async def record_client_message(self, conversation_id: str, text: str) -> Message:
-        """Store a client message."""
-        return await self._client.record_client_message(conversation_id, text)
+    async def record_client_message(self, conversation_id: str, text: str, client_msg_id: str | None = None) -> Message:
+        """Store a client message (DuplicateClientMessage for a resend of a stored `client_msg_id`)."""
+        return await self._client.record_client_message(conversation_id, text, client_msg_id)
 
     async def latest_client_texts(self, conversation_id: str, limit: int = 20) -> list[str]:
         """What the client wrote last, newest first."""
@@ -211,9 +211,9 @@ class RoutingService:
 
     # --- the staff ---------------------------------------------------------------------------------
 
-    async def staff_reply(self, staff_id: str, conversation_id: str, text: str) -> Message:
-        """A human answer."""
-        return await self._staff.staff_reply(staff_id, conversation_id, text)
+    async def staff_reply(self, staff_id: str, conversation_id: str, text: str, reply_id: str | None = None) -> Message:
+        """A human answer (sent again with the same `reply_id`, stored once)."""
+        return await self._staff.staff_reply(staff_id, conversation_id, text, reply_id)
 
     async def claim(self, staff_id: str, conversation_id: str | None = None) -> Conversation:
         """Take the best waiting conversation, or a specific one."""

@@ -97,10 +97,12 @@ class Journal:
         text: str,
         payload: dict[str, object] | None = None,
         served_by: ServedBy | None = None,
+        *,
+        client_msg_id: str | None = None,
     ) -> Message:
-        """Append a message to the transcript and publish it."""
+        """Append a message to the transcript and publish it (DuplicateClientMessage for a resent one)."""
         message = await self._record.append_message(
-            conversation_id, sender, text, payload or {}, served_by, self._clock.now()
+            conversation_id, sender, text, payload or {}, served_by, self._clock.now(), client_msg_id=client_msg_id
         )
         await self.publish(
             MessageAdded(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from routing import texts
-from routing.errors import IllegalTransition, NotFound, StaleClaim, ValidationFailed
+from routing.errors import DuplicateClientMessage, IllegalTransition, NotFound, StaleClaim, ValidationFailed
 from routing.events import Transferred, Typing
 from routing.models import (
     Conversation,
@@ -43,8 +43,12 @@ class StaffUseCases:
         self._outcomes = outcomes
         self._clock = clock
 
-    async def staff_reply(self, staff_id: str, conversation_id: str, text: str) -> Message:
-        """A human answer; the first reply of a tier-3 rung accepts the conversation."""
+    async def staff_reply(self, staff_id: str, conversation_id: str, text: str, reply_id: str | None = None) -> Message:
+        """A human answer; the first reply of a tier-3 rung accepts the conversation.
+
+        With the console's own `reply_id`, a reply sent again (the answer was lost) is stored once: the stored
+        one is returned.
+        """
         if not text.strip():
             raise ValidationFailed("a reply needs text")
         staff = await self._lookups.staff(staff_id)
@@ -58,7 +62,12 @@ class StaffUseCases:
         now = self._clock.now()
         sender = _sender_of(conversation)
         served = ServedBy(conversation.tier, staff.id, now)
-        message = await self._journal.append(conversation.id, sender, text, {}, served)
+        try:
+            message = await self._journal.append(conversation.id, sender, text, {}, served, client_msg_id=reply_id)
+        except DuplicateClientMessage as resent:
+            if resent.existing.served_by is None or resent.existing.served_by.staff_id != staff.id:
+                raise ValidationFailed("reply_id is already used in this conversation") from None
+            return resent.existing
         ticket = await self._lookups.ticket(conversation.ticket_id)
         if ticket is not None and ticket.first_response_at is None:
             await self._journal.save_ticket(dataclasses.replace(ticket, first_response_at=now))

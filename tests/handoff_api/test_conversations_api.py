@@ -29,6 +29,24 @@ def test_a_question_is_answered_by_the_bot_and_stored(client: TestClient, integr
     assert [m["seq"] for m in after.json()["messages"]] == [2]
 
 
+def test_a_message_resent_with_its_id_is_stored_once_and_answered_once(
+    client: TestClient, bot: ScriptedBot, integration: Auth
+) -> None:
+    conversation = open_conversation(client, auth=integration)
+    path = f"/api/v1/conversations/{conversation}/messages"
+    sent = {"text": "688的票怎么开权限", "client_msg_id": "app-42"}
+    first = client.post(path, json=sent, headers=integration)
+    again = client.post(path, json=sent, headers=integration)
+    assert first.status_code == again.status_code == 200
+    assert again.json()["message"]["id"] == first.json()["message"]["id"]
+    assert [r["id"] for r in again.json()["replies"]] == [r["id"] for r in first.json()["replies"]]
+    assert len(bot.calls) == 1
+    transcript = client.get(path, headers=integration).json()["messages"]
+    assert [m["sender"] for m in transcript] == ["client", "bot"]
+    too_long = client.post(path, json={"text": "你好", "client_msg_id": "x" * 65}, headers=integration)
+    assert too_long.status_code == 422
+
+
 def test_unknown_client_and_conversation_are_404(client: TestClient, integration: Auth) -> None:
     response = client.post("/api/v1/conversations", json={"client_id": "NOPE"}, headers=integration)
     assert response.status_code == 404 and response.json() == {"error": "NotFound", "detail": "client not found"}

@@ -165,3 +165,53 @@ async def test_accept_gives_a_resolved_conversation_back_to_the_bot_and_says_whe
     accepted = await flow.accept(conversation_id, Utterance("另外科创板门槛是多少"))
     assert accepted.opened_in.state == S.RESOLVED and accepted.conversation.state == S.BOT
     assert accepted.conversation.version > accepted.opened_in.version
+
+
+async def test_a_resent_message_is_stored_once_and_gets_the_replies_it_already_had(
+    world: World, flow: ConversationFlow, bot
+) -> None:
+    conversation_id = await open_for(world)
+    first = await flow.client_message(conversation_id, "科创板门槛是多少", client_msg_id="m-1")
+    again = await flow.client_message(conversation_id, "科创板门槛是多少", client_msg_id="m-1")
+    assert bot.calls == [(conversation_id, "科创板门槛是多少")]
+    assert again.client_message.id == first.client_message.id
+    assert [reply.id for reply in again.replies] == [reply.id for reply in first.replies]
+    transcript = await world.service.messages(conversation_id)
+    assert [m.sender for m in transcript] == [SenderKind.CLIENT, SenderKind.BOT]
+
+
+async def test_a_resend_after_the_turn_died_before_the_bot_answered_is_answered_once(
+    world: World, flow: ConversationFlow, bot
+) -> None:
+    conversation_id = await open_for(world)
+    accepted = await flow.accept(conversation_id, Utterance("科创板门槛是多少"), client_msg_id="m-1")
+    # the worker dies here: the words are stored, the bot was never asked
+    result = await flow.client_message(conversation_id, "科创板门槛是多少", client_msg_id="m-1")
+    assert result.client_message.id == accepted.client_message.id
+    assert bot.calls == [(conversation_id, "科创板门槛是多少")]
+    assert [reply.payload.get("faq_id") for reply in result.replies] == [ANSWER["faq_id"]]
+    again = await flow.client_message(conversation_id, "科创板门槛是多少", client_msg_id="m-1")
+    assert [reply.id for reply in again.replies] == [reply.id for reply in result.replies]
+    assert len(bot.calls) == 1
+
+
+async def test_the_same_words_with_another_id_or_none_are_a_new_message(
+    world: World, flow: ConversationFlow, bot
+) -> None:
+    conversation_id = await open_for(world)
+    await flow.client_message(conversation_id, "科创板门槛是多少", client_msg_id="m-1")
+    await flow.client_message(conversation_id, "科创板门槛是多少", client_msg_id="m-2")
+    await flow.client_message(conversation_id, "科创板门槛是多少")
+    assert len(bot.calls) == 3
+    clients = [m for m in await world.service.messages(conversation_id) if m.sender == SenderKind.CLIENT]
+    assert [m.client_msg_id for m in clients] == ["m-1", "m-2", None]
+
+
+async def test_a_resend_while_a_person_serves_asks_no_bot(world: World, flow: ConversationFlow, bot) -> None:
+    await world.online("adv1")
+    conversation_id = await open_for(world)
+    await flow.handle(conversation_id, HumanRequest())
+    await flow.client_message(conversation_id, "还在吗", client_msg_id="m-9")
+    calls = list(bot.calls)
+    again = await flow.client_message(conversation_id, "还在吗", client_msg_id="m-9")
+    assert bot.calls == calls and again.replies == []

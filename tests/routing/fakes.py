@@ -8,7 +8,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from routing.audit import GENESIS_HASH, ChainedEntry, ChainReport, check_chain, next_link, normalise_detail
-from routing.errors import ConversationAlreadyOpen, NotFound, StaleConversation
+from routing.errors import ConversationAlreadyOpen, DuplicateClientMessage, NotFound, StaleConversation
 from routing.models import (
     LIVE_TICKET_STATUSES,
     Channel,
@@ -161,12 +161,24 @@ class FakeRecord:
         payload: dict[str, object],
         served_by: ServedBy | None,
         at: datetime,
+        client_msg_id: str | None = None,
     ) -> Message:
         if conversation_id not in self.conversations:
             raise NotFound(conversation_id)
         messages = self.messages[conversation_id]
+        for earlier in messages:
+            if client_msg_id is not None and earlier.client_msg_id == client_msg_id:
+                raise DuplicateClientMessage(earlier)
         message = Message(
-            uuid.uuid4().hex, conversation_id, len(messages) + 1, sender, text, at, dict(payload), served_by
+            uuid.uuid4().hex,
+            conversation_id,
+            len(messages) + 1,
+            sender,
+            text,
+            at,
+            dict(payload),
+            served_by,
+            client_msg_id,
         )
         messages.append(message)
         return message

@@ -245,3 +245,30 @@ async def test_queues_are_rebuilt_after_a_redis_flush(shared: Shared):
     assert await service.rebuild_queues() == 4
     assert await shared.ports.queues.entries(A) == before
     assert await shared.ports.presence.load("adv1") == 3
+
+
+async def test_the_next_tick_after_a_flush_rebuilds_once_whichever_worker_runs_it(shared: Shared):
+    service = shared.service
+    other = RoutingService(
+        shared.record,
+        shared.ports.queues,
+        shared.ports.presence,
+        shared.ports.events,
+        shared.ports.idempotency,
+        SystemClock(),
+        KeywordClassifier(),
+        RoutingSettings(always_open=True, tier2_wait_limit_seconds=3600),
+    )
+    await service.set_presence("adv1", Presence.ONLINE)  # capacity 3
+    for client_id in ("c000", "c001", "c002", "c003", "c004", "c010", "c020"):
+        conversation = await service.start_conversation(client_id, Channel.WIDGET)
+        await service.escalate_from_bot(conversation.id, EscalationReason.ASKED_HUMAN, A, "股票")
+    assert (await service.tick()).rebuilt  # nothing marked the stores yet (no start-up rebuild here)
+    assert not (await other.tick()).rebuilt
+    before = await shared.ports.queues.entries(A)
+    await delete_prefix(REDIS_URL, shared.prefix)
+    assert await shared.ports.presence.load("adv1") == 0
+    reports = await asyncio.gather(service.tick(), other.tick())
+    assert sorted(report.rebuilt for report in reports) == [False, True]
+    assert await shared.ports.queues.entries(A) == before
+    assert await shared.ports.presence.load("adv1") == 3

@@ -11,7 +11,7 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from routing import sql_tables as t
-from routing.errors import NotFound, StaleConversation
+from routing.errors import DuplicateClientMessage, NotFound, StaleConversation
 from routing.models import (
     Channel,
     Client,
@@ -326,6 +326,34 @@ async def test_concurrent_appends_get_distinct_consecutive_seqs(record: SqlRecor
         seqs = sorted(m.seq for m in messages if m.conversation_id == conversation_id)
         assert seqs == list(range(1, 26))
         assert [m.seq for m in await record.list_messages(conversation_id)] == list(range(1, 26))
+
+
+async def test_a_client_message_id_is_stored_once_per_conversation(record: SqlRecord) -> None:
+    await record.create_conversation(make_conversation("c1"))
+    await record.create_conversation(make_conversation("c2", "k2"))
+    first = await record.append_message("c1", SenderKind.CLIENT, "在吗", {}, None, at(1), client_msg_id="m-1")
+    await record.append_message("c1", SenderKind.BOT, "您好", {}, None, at(2))
+    with pytest.raises(DuplicateClientMessage) as resent:
+        await record.append_message("c1", SenderKind.CLIENT, "在吗", {}, None, at(3), client_msg_id="m-1")
+    assert resent.value.existing == first and first.client_msg_id == "m-1"
+    elsewhere = await record.append_message("c2", SenderKind.CLIENT, "在吗", {}, None, at(3), client_msg_id="m-1")
+    assert elsewhere.seq == 1
+    untagged = [await record.append_message("c1", SenderKind.CLIENT, "在吗", {}, None, at(4)) for _ in range(2)]
+    assert [m.seq for m in untagged] == [3, 4]
+    assert [m.client_msg_id for m in await record.list_messages("c1")] == ["m-1", None, None, None]
+
+
+async def test_concurrent_resends_store_one_message(record: SqlRecord) -> None:
+    await record.create_conversation(make_conversation("c1"))
+    attempts = [
+        record.append_message("c1", SenderKind.CLIENT, "在吗", {}, None, at(1), client_msg_id="m-1") for _ in range(8)
+    ]
+    outcomes = await asyncio.gather(*attempts, return_exceptions=True)
+    stored = [o for o in outcomes if not isinstance(o, BaseException)]
+    assert len(stored) == 1
+    refused = [o for o in outcomes if o is not stored[0]]
+    assert all(isinstance(o, DuplicateClientMessage) and o.existing == stored[0] for o in refused)
+    assert len(await record.list_messages("c1")) == 1
 
 
 # --- tickets ---

@@ -101,7 +101,7 @@ class ScriptedFlow:
         self.fail: Exception | None = None
         self.after = conversation()
 
-    async def accept(self, conversation_id: str, turn: ClientInput) -> AcceptedTurn:
+    async def accept(self, conversation_id: str, turn: ClientInput, client_msg_id: str | None = None) -> AcceptedTurn:
         return AcceptedTurn(turn, message(1), conversation(), conversation())
 
     async def respond(self, accepted: AcceptedTurn) -> FlowResult:

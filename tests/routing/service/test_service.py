@@ -278,6 +278,21 @@ async def test_resolve_feedback_and_return_to_bot(world: World):
     assert bot[0].served_by is not None and bot[0].served_by.tier == Tier.BOT
 
 
+async def test_a_reply_sent_again_with_its_id_is_stored_once(world: World):
+    await world.online("adv1")
+    await world.online("adv2")
+    conversation = await escalate(world, "c-std")
+    first = await world.service.staff_reply("adv1", conversation.id, "请稍等", reply_id="r-1")
+    again = await world.service.staff_reply("adv1", conversation.id, "请稍等", reply_id="r-1")
+    assert again == first
+    await world.service.staff_reply("adv1", conversation.id, "请稍等", reply_id="r-2")
+    staff_lines = [m for m in await world.record.list_messages(conversation.id) if m.served_by and m.served_by.staff_id]
+    assert [m.client_msg_id for m in staff_lines] == ["r-1", "r-2"]
+    await world.service.transfer_to_staff("adv1", conversation.id, "adv2")
+    with pytest.raises(ValidationFailed):
+        await world.service.staff_reply("adv2", conversation.id, "我来", reply_id="r-1")
+
+
 async def test_client_unresolved_after_tier2_goes_to_tier3(world: World):
     await world.online("adv1")
     conversation = await escalate(world, "c-std")
