@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from handoff_api.actions_route import make_actions_router
 from handoff_api.api_keys import ApiKeyRegistry, SqlApiKeyStore
+from handoff_api.body_limit import BodyLimitMiddleware
 from handoff_api.bot_client import BotClient, RasaRestClient
 from handoff_api.classifier import FixedQueueClassifier, NearestEntriesClassifier
 from handoff_api.console import router as console_router
@@ -299,6 +300,9 @@ def create_app(
         openapi_url="/openapi.json" if docs else None,
     )
     install_error_handlers(app)
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=settings.max_body_bytes, per_path={"/webhook": settings.action_max_body_bytes}
+    )
     for router in (
         health_router,
         make_actions_router(executor, _secret(settings.action_endpoint_token), settings.action_max_body_bytes),
