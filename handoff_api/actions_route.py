@@ -54,7 +54,7 @@ def parse_action_call(body: bytes) -> dict[str, Any]:
         call = json.loads(body)
         json.dumps(call, ensure_ascii=False).encode("utf-8")  # lone surrogates cannot be encoded
     except (ValueError, UnicodeError) as exc:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, "the action call is not valid JSON") from exc
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "the action call is not valid JSON of valid Unicode") from exc
     if not isinstance(call, dict):
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "the action call must be a JSON object")
     tracker = call.get("tracker")
@@ -79,7 +79,7 @@ ACTION_CALL_SCHEMA: dict[str, Any] = {
 }
 """The action call as Rasa sends it (documented only: the executor reads it as rasa-sdk does)."""
 RESPONSES: dict[int | str, dict[str, Any]] = {
-    **error_responses(400, 401, 413),
+    **error_responses(400, 401, 413, 422),
     404: {"model": ActionErrorBody, "description": "No such action"},
     449: {"model": ActionErrorBody, "description": "The action needs the domain; Rasa sends the call again with it"},
 }
@@ -119,7 +119,7 @@ def make_actions_router(executor: ActionExecutor, token: str | None, max_body_by
             return action_error("DomainMissing", exc.message, name, 449)
         return JSONResponse(result.model_dump() if result else None)
 
-    @router.get("/actions", responses=error_responses(401))
+    @router.get("/actions", responses=error_responses(401, 422))
     async def list_actions(token: str = TokenQuery) -> list[dict[str, Any]]:
         check_token(token)
         return [item.model_dump() for item in executor.list_actions()]

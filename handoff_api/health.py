@@ -21,7 +21,7 @@ class HealthReport(BaseModel):
     checks: dict[str, dict[str, Any]]
 
 
-REPORT = {
+REPORT: dict[int | str, dict[str, Any]] = {
     200: {"model": HealthReport, "description": "This worker can serve"},
     503: {"model": HealthReport, "description": "A required dependency (database, Redis) does not answer"},
 }
