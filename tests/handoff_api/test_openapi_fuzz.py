@@ -66,8 +66,8 @@ class FuzzedApi:
         return {}
 
     def fixed_for(self, operation: Operation) -> dict[str, Any]:
-        """Strategy arguments that point the fuzz at real things: the seeded conversation, the action token."""
-        fixed: dict[str, Any] = {}
+        """Inputs the fuzz keeps fixed: the caller's credentials, the seeded conversation, the action token."""
+        fixed: dict[str, Any] = {"headers": self.headers_for(operation)}
         if "{conversation_id}" in operation.path:
             fixed["path_parameters"] = {"conversation_id": self.conversation_id}
         if operation.path in {"/webhook", "/actions"}:
@@ -133,7 +133,6 @@ def operations(api: FuzzedApi) -> list[Operation]:
 def fuzz(operation: Operation, api: FuzzedApi, mode: GenerationMode, checks: list[Any]) -> None:
     """Send `EXAMPLES_PER_OPERATION` seeded cases of `mode` and validate every answer against the spec."""
     strategy = operation.as_strategy(generation_mode=mode, **api.fixed_for(operation))
-    headers = api.headers_for(operation)
 
     @settings(
         max_examples=EXAMPLES_PER_OPERATION,
@@ -145,7 +144,7 @@ def fuzz(operation: Operation, api: FuzzedApi, mode: GenerationMode, checks: lis
     )
     @given(case=strategy)
     def run(case: Case[Operation]) -> None:
-        case.call_and_validate(headers=headers, checks=checks)
+        case.call_and_validate(checks=checks)
 
     run()
 
@@ -165,4 +164,8 @@ def test_every_operation_answers_as_its_spec_says(api: FuzzedApi, mode: Generati
     for operation in found:
         if mode is GenerationMode.NEGATIVE and not api.generated_inputs(operation):
             continue
-        fuzz(operation, api, mode, checks)
+        try:
+            fuzz(operation, api, mode, checks)
+        except Exception as failure:
+            failure.add_note(f"while fuzzing {operation.label} with {mode.value} requests")
+            raise
