@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 from fastapi import FastAPI, Request
@@ -10,6 +11,8 @@ from pydantic import BaseModel
 
 from handoff_api.body_limit import BodyLimitMiddleware
 from handoff_api.errors import install_error_handlers
+from handoff_api.main import create_app
+from handoff_api.settings import Settings
 
 LIMIT = 1024
 TOO_LARGE = {"error": "PayloadTooLarge", "detail": "the request body is larger than 1024 bytes (MAX_BODY_BYTES)"}
@@ -79,3 +82,16 @@ async def test_a_path_with_its_own_limit_uses_it() -> None:
         too_roomy = await client.post("/roomy", content=chunks(5000))
     assert roomy.status_code == 200 and roomy.json() == {"bytes": 3000}
     assert too_roomy.status_code == 413 and "4096 bytes" in too_roomy.json()["detail"]
+
+
+def test_the_app_limits_every_body_and_keeps_the_action_and_wecom_limits(tmp_path: Path) -> None:
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'e.db'}", kb_index_dir=tmp_path / "none", max_body_bytes=2048
+    )
+    [limit] = [
+        middleware for middleware in create_app(settings).user_middleware if middleware.cls is BodyLimitMiddleware
+    ]
+    assert limit.kwargs == {
+        "max_bytes": 2048,
+        "per_path": {"/webhook": settings.action_max_body_bytes, "/wecom/callback": settings.wecom.max_body_bytes},
+    }
