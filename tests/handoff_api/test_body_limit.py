@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import cast
 
 import httpx
 from fastapi import FastAPI, Request
@@ -88,9 +89,8 @@ def test_the_app_limits_every_body_and_keeps_the_action_and_wecom_limits(tmp_pat
     settings = Settings(
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'e.db'}", kb_index_dir=tmp_path / "none", max_body_bytes=2048
     )
-    [limit] = [
-        middleware for middleware in create_app(settings).user_middleware if middleware.cls is BodyLimitMiddleware
-    ]
+    installed = create_app(settings).user_middleware
+    [limit] = [middleware for middleware in installed if cast(object, middleware.cls) is BodyLimitMiddleware]
     assert limit.kwargs == {
         "max_bytes": 2048,
         "per_path": {"/webhook": settings.action_max_body_bytes, "/wecom/callback": settings.wecom.max_body_bytes},
