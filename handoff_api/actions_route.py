@@ -13,7 +13,7 @@ import logging
 import re
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse
 from rasa_sdk.executor import ActionExecutor
 from rasa_sdk.interfaces import (
@@ -22,8 +22,11 @@ from rasa_sdk.interfaces import (
     ActionNotFoundException,
 )
 
+from handoff_api.errors import ActionErrorBody, error_responses
+
 log = logging.getLogger(__name__)
 
+NO_SUCH_ACTION = "no such action"
 ACTION_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
 
@@ -51,7 +54,7 @@ def parse_action_call(body: bytes) -> dict[str, Any]:
         call = json.loads(body)
         json.dumps(call, ensure_ascii=False).encode("utf-8")  # lone surrogates cannot be encoded
     except (ValueError, UnicodeError) as exc:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, "the action call is not valid JSON") from exc
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "the action call is not valid JSON of valid Unicode") from exc
     if not isinstance(call, dict):
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "the action call must be a JSON object")
     tracker = call.get("tracker")
@@ -63,6 +66,32 @@ def parse_action_call(body: bytes) -> dict[str, Any]:
     return call
 
 
+ACTION_CALL_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["tracker"],
+    "properties": {
+        "next_action": {"type": "string"},
+        "sender_id": {"type": "string"},
+        "tracker": {"type": "object", "required": ["sender_id"], "properties": {"sender_id": {"type": "string"}}},
+        "domain": {"type": "object"},
+        "version": {"type": "string"},
+    },
+}
+"""The action call as Rasa sends it (documented only: the executor reads it as rasa-sdk does)."""
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    **error_responses(400, 401, 413, 422),
+    404: {"model": ActionErrorBody, "description": "No such action"},
+    449: {"model": ActionErrorBody, "description": "The action needs the domain; Rasa sends the call again with it"},
+}
+TokenQuery = Query(default="", description="the shared action token (Rasa's action endpoint `token`)")
+
+
+def action_error(code: str, message: str, name: str, status_code: int) -> JSONResponse:
+    """The one error body, with the action's name that the Rasa server reads."""
+    body = ActionErrorBody(error=code, detail=message, action_name=name)
+    return JSONResponse(body.model_dump(), status_code=status_code)
+
+
 def make_actions_router(executor: ActionExecutor, token: str | None, max_body_bytes: int) -> APIRouter:
     """Routes Rasa calls as its action endpoint (same paths as `rasa run actions`)."""
     router = APIRouter(tags=["actions"])
@@ -71,28 +100,32 @@ def make_actions_router(executor: ActionExecutor, token: str | None, max_body_by
         if token is None or not hmac.compare_digest(presented.encode("utf-8"), token.encode("utf-8")):
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "the action endpoint needs the shared action token")
 
-    @router.post("/webhook")
-    async def run_action(request: Request) -> JSONResponse:
-        check_token(request.query_params.get("token", ""))
+    @router.post("/webhook", responses=RESPONSES, openapi_extra={"requestBody": _request_body()})
+    async def run_action(request: Request, token: str = TokenQuery) -> JSONResponse:
+        check_token(token)
         action_call = parse_action_call(await read_limited(request, max_body_bytes))
         requested = action_call.get("next_action")
         name = safe_name(requested)
         if not isinstance(requested, str) or requested not in executor.actions:
             log.error("unknown action %s", name)
-            return JSONResponse({"error": "no such action", "action_name": name}, status_code=404)
+            return action_error("NotFound", NO_SUCH_ACTION, name, 404)
         try:
             result = await executor.run(action_call)
         except ActionExecutionRejection as exc:
-            return JSONResponse({"error": exc.message, "action_name": name}, status_code=400)
+            return action_error("ActionRejected", exc.message, name, 400)
         except ActionNotFoundException:
-            return JSONResponse({"error": "no such action", "action_name": name}, status_code=404)
+            return action_error("NotFound", NO_SUCH_ACTION, name, 404)
         except ActionMissingDomainException as exc:
-            return JSONResponse({"error": exc.message, "action_name": name}, status_code=449)
+            return action_error("DomainMissing", exc.message, name, 449)
         return JSONResponse(result.model_dump() if result else None)
 
-    @router.get("/actions")
-    async def list_actions(request: Request) -> list[dict[str, Any]]:
-        check_token(request.query_params.get("token", ""))
+    @router.get("/actions", responses=error_responses(401, 422))
+    async def list_actions(token: str = TokenQuery) -> list[dict[str, Any]]:
+        check_token(token)
         return [item.model_dump() for item in executor.list_actions()]
 
     return router
+
+
+def _request_body() -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": ACTION_CALL_SCHEMA}}}

@@ -7,10 +7,12 @@ callers; an unavailable bot and anything unexpected get a generic message, and t
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from handoff_api.bot_client import BotUnavailable
@@ -64,8 +66,39 @@ BOT_UNAVAILABLE = "The robot advisor is unavailable right now; your message was 
 INTERNAL_ERROR = "Something went wrong on our side; nothing you sent was lost. Please try again."
 
 
+class ErrorBody(BaseModel):
+    """The one body of every error answer: a stable code and a message written for the caller."""
+
+    error: str = Field(description="a stable code, such as NotFound, Conflict or ValidationError")
+    detail: str = Field(description="what went wrong, for a person to read; never exception text")
+
+
+class ActionErrorBody(ErrorBody):
+    """An error of the action endpoint: the same body, plus the action's name that the Rasa server reads."""
+
+    action_name: str
+
+
+DESCRIPTIONS = {
+    400: "Malformed request (the body is not JSON, or not valid Unicode)",
+    401: "Missing or invalid credentials",
+    403: "Authenticated, but not allowed to do this",
+    404: "Unknown, or not the caller's",
+    409: "Conflicts with the current state (someone was first, or it is already open)",
+    413: "The request body is larger than MAX_BODY_BYTES",
+    422: "A field is missing, malformed or out of range",
+    429: "Too many requests; see Retry-After",
+    503: "A dependency is unavailable right now; nothing sent was lost",
+}
+
+
+def error_responses(*statuses: int, model: type[ErrorBody] = ErrorBody) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries for error statuses, all with the one error body."""
+    return {status: {"model": model, "description": DESCRIPTIONS[status]} for status in statuses}
+
+
 def _error_body(code: str, message: str) -> dict[str, str]:
-    return {"error": code, "detail": message}
+    return ErrorBody(error=code, detail=message).model_dump()
 
 
 async def _routing_error(_: Request, exc: Exception) -> JSONResponse:

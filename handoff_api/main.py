@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from handoff_api.actions_route import make_actions_router
 from handoff_api.api_keys import ApiKeyRegistry, SqlApiKeyStore
+from handoff_api.body_limit import BodyLimitMiddleware
 from handoff_api.bot_client import BotClient, RasaRestClient
 from handoff_api.classifier import FixedQueueClassifier, NearestEntriesClassifier
 from handoff_api.console import router as console_router
@@ -47,6 +48,7 @@ from handoff_api.staff.routes import router as staff_router
 from handoff_api.startup import startup_lock
 from handoff_api.startup_checks import refuse_demo_passwords
 from handoff_api.token_secrets import client_token_secret, staff_token_secret
+from handoff_api.wecom.router import DEFAULT_CALLBACK_PATH
 from handoff_api.wecom.wiring import WeComChannel, build_wecom_channel, wecom_callback_router
 from handoff_api.widget import router as widget_router
 from knowledge_base.service import FaqService, shared_service
@@ -299,6 +301,8 @@ def create_app(
         openapi_url="/openapi.json" if docs else None,
     )
     install_error_handlers(app)
+    own_limits = {"/webhook": settings.action_max_body_bytes, DEFAULT_CALLBACK_PATH: settings.wecom.max_body_bytes}
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, per_path=own_limits)
     for router in (
         health_router,
         make_actions_router(executor, _secret(settings.action_endpoint_token), settings.action_max_body_bytes),

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
+from handoff_api.inputs import CleanText, RequestBody
 from routing.models import Channel, Conversation, Message
 from routing.service import ClientFacts
 
@@ -116,12 +117,12 @@ class FactsOut(BaseModel):
         )
 
 
-class NewConversation(BaseModel):
+class NewConversation(RequestBody):
     """Open (or find the open) REST conversation of a client; its channel is always `api`."""
 
-    client_id: str | None = Field(default=None, min_length=1, max_length=64)
+    client_id: CleanText | None = Field(default=None, min_length=1, max_length=64)
     """Required with an API key; with a client token, the token's client (if given, it must be the same)."""
-    channel: str | None = None
+    channel: CleanText | None = None
     """Optional and only ever "api": WeCom conversations come from WeCom, widget ones from the widget."""
 
     @field_validator("channel")
@@ -135,11 +136,11 @@ class NewConversation(BaseModel):
         return value
 
 
-class NewMessage(BaseModel):
+class NewMessage(RequestBody):
     """A client's message; length limits are checked by the flow so the error names the setting."""
 
-    text: str
-    client_msg_id: str | None = Field(
+    text: CleanText
+    client_msg_id: CleanText | None = Field(
         default=None,
         min_length=1,
         max_length=64,
@@ -148,7 +149,7 @@ class NewMessage(BaseModel):
     )
 
 
-class Feedback(BaseModel):
+class Feedback(RequestBody):
     """The client's answer to 问题已解答 / 问题未解答."""
 
     resolved: bool

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     """The token Rasa presents on the action endpoint (/webhook?token=); unset: the endpoint refuses all."""
     action_max_body_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
     """Largest action call accepted (Rasa sends the conversation's tracker with every call)."""
+    max_body_bytes: int = Field(default=64 * 1024, gt=0)
+    """Largest request body any other route accepts; larger ones get 413 (chunked bodies are counted too)."""
     kb_index_dir: Path = Path("var/index")
     api_host: str = "127.0.0.1"
     api_port: int = 8000

@@ -17,6 +17,8 @@ from handoff_api.conversations.auth import (
     not_found,
 )
 from handoff_api.deps import ContainerDep
+from handoff_api.errors import error_responses
+from handoff_api.inputs import MAX_SEQ
 from handoff_api.schemas import (
     ConversationOut,
     FactsOut,
@@ -30,13 +32,20 @@ from handoff_api.schemas import (
 from routing.errors import NotFound
 from routing.models import Channel
 
-router = APIRouter(prefix="/api/v1/conversations", tags=["conversations"])
+router = APIRouter(
+    prefix="/api/v1/conversations", tags=["conversations"], responses=error_responses(401, 403, 404, 422, 429)
+)
+WITH_BODY = error_responses(400, 413)
 
 
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    responses={status.HTTP_200_OK: {"model": ConversationOut, "description": "The client's open conversation"}},
+    responses={
+        status.HTTP_200_OK: {"model": ConversationOut, "description": "The client's open conversation"},
+        **WITH_BODY,
+        **error_responses(409),
+    },
 )
 async def open_conversation(
     body: NewConversation, response: Response, container: ContainerDep, caller: CallerDep
@@ -64,7 +73,7 @@ async def facts(conversation: ReadableConversation, container: ContainerDep) -> 
     return FactsOut.of(await container.routing.client_facts(conversation.id))
 
 
-@router.post("/{conversation_id}/messages")
+@router.post("/{conversation_id}/messages", responses={**WITH_BODY, **error_responses(409, 503)})
 async def send_message(conversation: WritableConversation, body: NewMessage, container: ContainerDep) -> MessageReplies:
     """Store the client's message and return what it produced (bot replies, or none while a human serves)."""
     result = await container.flow.client_message(conversation.id, body.text, body.client_msg_id)
@@ -75,7 +84,7 @@ async def send_message(conversation: WritableConversation, body: NewMessage, con
     )
 
 
-@router.post("/{conversation_id}/feedback")
+@router.post("/{conversation_id}/feedback", responses={**WITH_BODY, **error_responses(409, 503)})
 async def send_feedback(conversation: WritableConversation, body: Feedback, container: ContainerDep) -> MessageReplies:
     """问题已解答 / 问题未解答: resolved closes the question, unresolved moves it one tier up."""
     result = await container.flow.feedback(conversation.id, body.resolved)
@@ -90,7 +99,7 @@ async def send_feedback(conversation: WritableConversation, body: Feedback, cont
 async def transcript(
     conversation: ReadableConversation,
     container: ContainerDep,
-    after: int = Query(default=0, ge=0, description="only messages with a larger seq"),
+    after: int = Query(default=0, ge=0, le=MAX_SEQ, description="only messages with a larger seq"),
 ) -> Transcript:
     """The transcript in order, optionally after a seen message seq (for resuming)."""
     messages = await container.routing.messages(conversation.id, after_seq=after)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Query, status
 
 from handoff_api.deps import ContainerDep
+from handoff_api.errors import error_responses
 from handoff_api.schemas import ConversationOut, MessageOut
 from handoff_api.staff.auth import CurrentStaff, issue_staff_token
 from handoff_api.staff.canned import CANNED_REPLIES
@@ -28,10 +29,13 @@ from handoff_api.staff.stats import TodayStats
 from routing.models import QueueName, Staff
 from routing.passwords import verify_password_async
 
-router = APIRouter(prefix="/api/v1/staff", tags=["staff"])
+router = APIRouter(prefix="/api/v1/staff", tags=["staff"], responses=error_responses(401, 422))
+WITH_BODY = error_responses(400, 413)
+ON_CONVERSATION = error_responses(403, 404, 409)
+"""What acting on a conversation may meet: not one's own, unknown, or moved by someone else first."""
 
 
-@router.post("/login")
+@router.post("/login", responses=WITH_BODY)
 async def login(body: Login, container: ContainerDep) -> TokenOut:
     """Exchange a staff id and password for a short-lived bearer token."""
     found = await container.routing.login_credentials(body.staff_id)
@@ -60,7 +64,7 @@ async def colleagues(staff: CurrentStaff, container: ContainerDep) -> list[Colle
     ]
 
 
-@router.get("/queues/{queue}")
+@router.get("/queues/{queue}", responses=error_responses(403))
 async def queue_view(queue: QueueName, staff: CurrentStaff, container: ContainerDep) -> list[QueueItemOut]:
     """Waiting conversations in service order (VIP first, then FIFO)."""
     return [QueueItemOut.of(item) for item in await container.routing.queue_view(queue, staff.id)]
@@ -72,7 +76,7 @@ async def my_conversations(staff: CurrentStaff, container: ContainerDep) -> list
     return [ConversationOut.of(c) for c in await container.routing.staff_conversations(staff.id)]
 
 
-@router.get("/conversations/{conversation_id}")
+@router.get("/conversations/{conversation_id}", responses=error_responses(403, 404))
 async def conversation_detail(
     conversation_id: str,
     staff: CurrentStaff,
@@ -106,44 +110,44 @@ async def _detail(container: ContainerDep, staff: Staff, conversation_id: str, o
     )
 
 
-@router.post("/claim")
+@router.post("/claim", responses=ON_CONVERSATION)
 async def claim_next(staff: CurrentStaff, container: ContainerDep) -> ConversationOut:
     """Take the best waiting conversation of one's queues."""
     return ConversationOut.of(await container.routing.claim(staff.id))
 
 
-@router.post("/conversations/{conversation_id}/claim")
+@router.post("/conversations/{conversation_id}/claim", responses=ON_CONVERSATION)
 async def claim(conversation_id: str, staff: CurrentStaff, container: ContainerDep) -> ConversationOut:
     """Take a specific waiting conversation (409 if someone else took it first)."""
     return ConversationOut.of(await container.routing.claim(staff.id, conversation_id))
 
 
-@router.post("/conversations/{conversation_id}/reply")
+@router.post("/conversations/{conversation_id}/reply", responses={**ON_CONVERSATION, **WITH_BODY})
 async def reply(conversation_id: str, body: Reply, staff: CurrentStaff, container: ContainerDep) -> MessageOut:
     """Answer the client; the answer records who served it."""
     text = container.flow.check_text(body.text)
     return MessageOut.of(await container.routing.staff_reply(staff.id, conversation_id, text, body.reply_id))
 
 
-@router.post("/conversations/{conversation_id}/resolve")
+@router.post("/conversations/{conversation_id}/resolve", responses=ON_CONVERSATION)
 async def resolve(conversation_id: str, staff: CurrentStaff, container: ContainerDep) -> ConversationOut:
     """Mark the question resolved; the conversation returns to the bot for the next question."""
     return ConversationOut.of(await container.routing.resolve(staff.id, conversation_id))
 
 
-@router.post("/conversations/{conversation_id}/unresolved")
+@router.post("/conversations/{conversation_id}/unresolved", responses=ON_CONVERSATION)
 async def unresolved(conversation_id: str, staff: CurrentStaff, container: ContainerDep) -> ConversationOut:
     """Tier 2 could not resolve it: hand it to the client's assigned responder."""
     return ConversationOut.of(await container.routing.mark_unresolved(staff.id, conversation_id))
 
 
-@router.post("/conversations/{conversation_id}/escalate")
+@router.post("/conversations/{conversation_id}/escalate", responses=ON_CONVERSATION)
 async def escalate(conversation_id: str, staff: CurrentStaff, container: ContainerDep) -> ConversationOut:
     """Escalate to the client's assigned responder (tier 3)."""
     return ConversationOut.of(await container.routing.escalate_to_responder(staff.id, conversation_id))
 
 
-@router.post("/conversations/{conversation_id}/transfer")
+@router.post("/conversations/{conversation_id}/transfer", responses={**ON_CONVERSATION, **WITH_BODY})
 async def transfer(
     conversation_id: str, body: Transfer, staff: CurrentStaff, container: ContainerDep
 ) -> ConversationOut:
@@ -158,19 +162,19 @@ async def transfer(
     return ConversationOut.of(moved)
 
 
-@router.post("/conversations/{conversation_id}/reopen")
+@router.post("/conversations/{conversation_id}/reopen", responses=ON_CONVERSATION)
 async def reopen(conversation_id: str, staff: CurrentStaff, container: ContainerDep) -> ConversationOut:
     """Reopen a resolved or closed conversation."""
     return ConversationOut.of(await container.routing.reopen(staff.id, conversation_id))
 
 
-@router.post("/conversations/{conversation_id}/close")
+@router.post("/conversations/{conversation_id}/close", responses=ON_CONVERSATION)
 async def close(conversation_id: str, staff: CurrentStaff, container: ContainerDep) -> ConversationOut:
     """Close the conversation explicitly."""
     return ConversationOut.of(await container.routing.close(staff.id, conversation_id))
 
 
-@router.post("/presence", status_code=status.HTTP_204_NO_CONTENT)
+@router.post("/presence", status_code=status.HTTP_204_NO_CONTENT, responses=WITH_BODY)
 async def presence(body: PresenceIn, staff: CurrentStaff, container: ContainerDep) -> None:
     """Online, away or offline; going online pulls waiting work."""
     await container.routing.set_presence(staff.id, body.presence)
@@ -182,7 +186,7 @@ async def heartbeat(staff: CurrentStaff, container: ContainerDep) -> dict[str, b
     return {"alive": await container.routing.heartbeat(staff.id)}
 
 
-@router.get("/kb/search")
+@router.get("/kb/search", responses=error_responses(503))
 async def kb_search(
     staff: CurrentStaff,
     container: ContainerDep,
@@ -210,7 +214,7 @@ async def canned_replies(staff: CurrentStaff) -> list[CannedReply]:
     return [CannedReply(title=title, text=text) for title, text in CANNED_REPLIES]
 
 
-@router.get("/stats/today")
+@router.get("/stats/today", responses=error_responses(403))
 async def stats_today(staff: CurrentStaff, container: ContainerDep) -> TodayStats:
     """Today's figures per tier (supervisors only)."""
     if staff.role.value not in {"duty_manager", "admin"}:

@@ -6,17 +6,18 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from handoff_api.inputs import CleanText, RequestBody
 from handoff_api.masking import mask_identifier, mask_name, mask_text
 from handoff_api.schemas import ConversationOut, MessageOut
 from routing.models import Client, Presence, QueueName, Staff
 from routing.service import QueueItem
 
 
-class Login(BaseModel):
+class Login(RequestBody):
     """Staff credentials."""
 
-    staff_id: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=1, max_length=256)
+    staff_id: CleanText = Field(min_length=1, max_length=64)
+    password: CleanText = Field(min_length=1, max_length=256)
 
 
 class StaffOut(BaseModel):
@@ -155,11 +156,11 @@ class ConversationDetail(BaseModel):
     transcript: list[MessageOut]
 
 
-class Reply(BaseModel):
+class Reply(RequestBody):
     """A staff member's answer."""
 
-    text: str
-    reply_id: str | None = Field(
+    text: CleanText
+    reply_id: CleanText | None = Field(
         default=None,
         min_length=1,
         max_length=64,
@@ -167,14 +168,14 @@ class Reply(BaseModel):
     )
 
 
-class Transfer(BaseModel):
+class Transfer(RequestBody):
     """Transfer to the other queue or to a colleague (exactly one)."""
 
     queue: QueueName | None = None
-    staff_id: str | None = None
+    staff_id: CleanText | None = Field(default=None, min_length=1, max_length=64)
 
 
-class PresenceIn(BaseModel):
+class PresenceIn(RequestBody):
     """Presence switch."""
 
     presence: Presence

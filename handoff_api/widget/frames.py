@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from handoff_api.inputs import MAX_SEQ, is_valid_unicode
 from handoff_api.widget.envelopes import CLIENT_TYPES
 
 MAX_CLIENT_MSG_ID = 64
@@ -71,6 +72,8 @@ def parse_frame(text: str) -> ClientFrame | BadFrame:
         frame = json.loads(text)
     except ValueError:
         return BadFrame("bad_json")
+    if not is_valid_unicode(frame):
+        return BadFrame("bad_json")
     if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
         return BadFrame("bad_envelope")
     kind: str = frame["type"]
@@ -94,8 +97,8 @@ def parse_frame(text: str) -> ClientFrame | BadFrame:
 
 def _resume(frame: dict[str, Any]) -> Resume | BadFrame:
     last_seq = frame.get("last_seq", 0)
-    if not isinstance(last_seq, int) or isinstance(last_seq, bool) or last_seq < 0:
-        return BadFrame("bad_envelope", {"detail": "last_seq must be a non-negative integer"})
+    if not isinstance(last_seq, int) or isinstance(last_seq, bool) or not 0 <= last_seq <= MAX_SEQ:
+        return BadFrame("bad_envelope", {"detail": f"last_seq must be an integer from 0 to {MAX_SEQ}"})
     return Resume(last_seq)
 
 

@@ -14,6 +14,8 @@ from pydantic import BaseModel, Field
 from handoff_api.client_tokens import InvalidClientToken, issue_client_token, read_client_token
 from handoff_api.container import Container
 from handoff_api.deps import ContainerDep
+from handoff_api.errors import error_responses
+from handoff_api.inputs import CleanText, RequestBody
 from handoff_api.log_filters import install_token_masking
 from handoff_api.realtime import finish_then_cancel
 from handoff_api.widget import envelopes
@@ -35,10 +37,10 @@ router = APIRouter(tags=["widget"])
 install_token_masking()  # the widget's token travels in the WebSocket URL, which uvicorn logs
 
 
-class DemoTokenRequest(BaseModel):
+class DemoTokenRequest(RequestBody):
     """Which demo client the demo page acts as."""
 
-    client_id: str = Field(min_length=1, max_length=MAX_ID_CHARS)
+    client_id: CleanText = Field(min_length=1, max_length=MAX_ID_CHARS)
 
 
 class DemoToken(BaseModel):
@@ -84,7 +86,7 @@ async def demo_page(request: Request, container: ContainerDep) -> Response:
     return STATIC.respond(request, "demo.html", page=True)
 
 
-@router.get("/api/v1/widget/demo-clients")
+@router.get("/api/v1/widget/demo-clients", responses=error_responses(404))
 async def demo_clients(container: ContainerDep) -> list[DemoClient]:
     """The demo clients in the directory, for the demo page's picker (development mode only)."""
     _require_development(container)
@@ -92,7 +94,7 @@ async def demo_clients(container: ContainerDep) -> list[DemoClient]:
     return [DemoClient(id=c.id, name=c.name, tier=c.tier, vip=c.vip, branch=c.branch) for c in found if c]
 
 
-@router.post("/api/v1/widget/demo-token")
+@router.post("/api/v1/widget/demo-token", responses=error_responses(400, 404, 413, 422))
 async def demo_token(body: DemoTokenRequest, container: ContainerDep) -> DemoToken:
     """A client token for a demo client (development mode only; in production the client app signs it)."""
     _require_development(container)

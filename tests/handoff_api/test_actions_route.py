@@ -70,17 +70,25 @@ def test_oversized_calls_are_refused(client: TestClient) -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [b"{not json", b"[1, 2]", b'{"next_action": "\\ud800", "tracker": {"sender_id": "c1"}}', b'{"next_action": "x"}'],
+    [
+        b"{not json",
+        b"[1, 2]",
+        b'{"next_action": "\\ud800", "tracker": {"sender_id": "c1"}}',
+        b'{"next_action": "\\ud800"}',
+        b'{"next_action": "x"}',
+    ],
 )
 def test_malformed_calls_get_a_400(client: TestClient, body: bytes) -> None:
     response = client.post("/webhook", params={"token": TOKEN}, content=body)
     assert response.status_code == 400, response.text
+    assert response.json()["error"] == "BadRequest" and response.json()["detail"].startswith("the action call")
 
 
 def test_unknown_actions_are_logged_without_the_raw_name(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.DEBUG):
         response = client.post("/webhook", params={"token": TOKEN}, json=call("fake\nINFO forged log line"))
     assert response.status_code == 404
+    assert response.json() == {"error": "NotFound", "detail": "no such action", "action_name": "<invalid action name>"}
     assert "forged log line" not in caplog.text and "<invalid action name>" in caplog.text
 
 

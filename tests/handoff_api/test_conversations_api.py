@@ -159,3 +159,41 @@ def test_with_rasa_down_faq_questions_are_answered_and_ask_human_reaches_a_perso
         other = open_conversation(client, "C10003", auth=integration)
         asked = say(client, other, "转人工", auth=integration)
         assert asked["conversation"]["state"] in {"queued", "with_agent"}, asked
+
+
+def test_text_with_a_lone_surrogate_is_422_and_stores_nothing(client: TestClient, integration: Auth) -> None:
+    conversation = open_conversation(client, auth=integration)
+    path = f"/api/v1/conversations/{conversation}/messages"
+    headers = {"content-type": "application/json", **integration}
+    response = client.post(path, content=b'{"text": "\\ud800"}', headers=headers)
+    assert response.status_code == 422
+    assert response.json()["error"] == "ValidationError" and "lone surrogate" in response.json()["detail"]
+    opening = client.post("/api/v1/conversations", content=b'{"client_id": "C1\\udfff"}', headers=headers)
+    assert opening.status_code == 422 and "client_id" in opening.json()["detail"]
+    assert client.get(path, headers=integration).json()["messages"] == []
+
+
+def test_the_transcript_cursor_is_bounded(client: TestClient, integration: Auth) -> None:
+    conversation = open_conversation(client, auth=integration)
+    path = f"/api/v1/conversations/{conversation}/messages"
+    for after in ("9223372036854775808", "2147483648", "-1"):
+        response = client.get(path, params={"after": after}, headers=integration)
+        assert response.status_code == 422, (after, response.text)
+        assert response.json()["error"] == "ValidationError" and "after" in response.json()["detail"]
+    assert client.get(path, params={"after": 2**31 - 1}, headers=integration).status_code == 200
+
+
+def test_unknown_body_fields_are_refused(client: TestClient, integration: Auth) -> None:
+    response = client.post("/api/v1/conversations", json={"client_id": "C10002", "chanel": "api"}, headers=integration)
+    assert response.status_code == 422 and "chanel" in response.json()["detail"]
+
+
+def test_a_body_over_the_limit_is_413_before_it_is_parsed(client: TestClient, integration: Auth) -> None:
+    huge = '{"client_id": "C10002", "junk": "' + "x" * 5_000_000 + '"}'
+    headers = {"content-type": "application/json", **integration}
+    response = client.post("/api/v1/conversations", content=huge, headers=headers)
+    assert response.status_code == 413
+    assert response.json() == {
+        "error": "PayloadTooLarge",
+        "detail": "the request body is larger than 65536 bytes (MAX_BODY_BYTES)",
+    }

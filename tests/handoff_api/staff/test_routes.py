@@ -53,3 +53,22 @@ def test_a_refused_open_is_403_and_not_audited(client: TestClient, integration: 
         ).status_code
         == 422
     )
+
+
+def test_staff_text_and_transfer_targets_with_a_lone_surrogate_are_422(
+    client: TestClient, integration: dict[str, str]
+) -> None:
+    conversation = waiting_conversation(client, "推荐一只股票", integration)
+    advisor = login(client, "adv01")
+    assert client.post(f"/api/v1/staff/conversations/{conversation}/claim", headers=advisor).status_code in {200, 409}
+    headers = {"content-type": "application/json", **advisor}
+    for action, body in (("reply", b'{"text": "\\ud800"}'), ("transfer", b'{"staff_id": "adv0\\ud800"}')):
+        response = client.post(f"/api/v1/staff/conversations/{conversation}/{action}", content=body, headers=headers)
+        assert response.status_code == 422, (action, response.text)
+        assert response.json()["error"] == "ValidationError" and "lone surrogate" in response.json()["detail"]
+    login_body = b'{"staff_id": "adv01", "password": "demo\\udc00"}'
+    assert client.post("/api/v1/staff/login", content=login_body, headers=headers).status_code == 422
+    typo = client.post(
+        f"/api/v1/staff/conversations/{conversation}/transfer", json={"queu": "service"}, headers=advisor
+    )
+    assert typo.status_code == 422 and "queu" in typo.json()["detail"]

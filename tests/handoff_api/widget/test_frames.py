@@ -17,7 +17,7 @@ from handoff_api.widget.frames import (
     parse_frame,
 )
 
-BAD_SEQ = "last_seq must be a non-negative integer"
+BAD_SEQ = "last_seq must be an integer from 0 to 2147483647"
 BAD_RATING = "resolved must be true or false"
 
 
@@ -48,12 +48,15 @@ def test_well_formed_frames(frame: dict[str, object], parsed: object) -> None:
         ('{"type": "launch_rockets"}', BadFrame("unknown_type", {"received": "launch_rockets"})),
         (
             '{"type": "resume", "last_seq": -1}',
-            BadFrame("bad_envelope", {"detail": "last_seq must be a non-negative integer"}),
+            BadFrame("bad_envelope", {"detail": BAD_SEQ}),
         ),
         (
             '{"type": "resume", "last_seq": true}',
-            BadFrame("bad_envelope", {"detail": "last_seq must be a non-negative integer"}),
+            BadFrame("bad_envelope", {"detail": BAD_SEQ}),
         ),
+        ('{"type": "resume", "last_seq": 2147483648}', BadFrame("bad_envelope", {"detail": BAD_SEQ})),
+        ('{"type": "message", "text": "\\ud800"}', BadFrame("bad_json")),
+        ('{"type": "message", "text": "ok", "\\udfff": 1}', BadFrame("bad_json")),
         (
             '{"type": "feedback", "resolved": "yes"}',
             BadFrame("bad_envelope", {"detail": "resolved must be true or false"}),
