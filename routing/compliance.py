@@ -99,7 +99,9 @@ def served_by(messages: Sequence[Message], staff_id: str) -> bool:
     return any(m.served_by is not None and m.served_by.staff_id == staff_id for m in messages)
 
 
-def matches(conversation: Conversation, messages: Sequence[Message], query: ConversationQuery) -> ConversationHit | None:
+def matches(
+    conversation: Conversation, messages: Sequence[Message], query: ConversationQuery
+) -> ConversationHit | None:
     """The hit for this conversation (its messages in seq order), or None when it does not match."""
     if not query.start <= conversation.created_at < query.end:
         return None

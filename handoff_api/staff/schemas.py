@@ -182,10 +182,3 @@ class KbHitOut(BaseModel):
     answer: str
     category: str
     score: float
-
-
-class CannedReply(BaseModel):
-    """A ready-made reply."""
-
-    title: str
-    text: str
