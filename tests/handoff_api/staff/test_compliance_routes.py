@@ -8,13 +8,26 @@ import json
 
 from fastapi.testclient import TestClient
 
+from handoff_api.container import Container
 from routing.audit import AuditAction
+from routing.models import Role, Staff
+from routing.passwords import hash_password
 from tests.handoff_api.conftest import login
 from tests.handoff_api.staff.served import served_by_adv01
 from tests.handoff_api.staff.test_routes import audit_entries
 
 SEARCH = "/api/v1/staff/compliance/conversations"
 ID_CARD = "110101199003071234"
+
+
+def add_compliance_officer(client: TestClient) -> dict[str, str]:
+    """A compliance officer (cmp01) in the running app's directory, signed in."""
+    assert client.portal is not None
+    record = client.app.state.container.routing.record  # type: ignore[attr-defined]
+    officer = Staff("cmp01", "林合规", Role.COMPLIANCE, frozenset(), 1, "上海浦东营业部")
+    client.portal.call(record.replace_staff, [officer])
+    client.portal.call(record.set_password_hash, "cmp01", hash_password("demo1234"))
+    return login(client, "cmp01")
 
 
 def answered(client: TestClient, integration: dict[str, str]) -> str:
@@ -101,3 +114,18 @@ def test_exports_carry_the_full_text_who_served_and_their_practice_number(
         ("admin", f"conversation:{conversation}", "json"),
         ("admin", f"conversation:{conversation}", "txt"),
     ]
+
+
+def test_a_compliance_officer_searches_and_exports_but_serves_nothing(
+    client: TestClient, integration: dict[str, str]
+) -> None:
+    conversation = answered(client, integration)
+    officer = add_compliance_officer(client)
+    found = client.get(SEARCH, params={"client_id": "C10002"}, headers=officer).json()
+    assert [item["conversation_id"] for item in found["items"]] == [conversation]
+    assert found["items"][0]["snippet"] is None  # no text filter, no snippet
+    assert client.get(f"{SEARCH}/{conversation}/export?format=txt", headers=officer).status_code == 200
+    assert client.get(f"/api/v1/staff/conversations/{conversation}", headers=officer).status_code == 403
+    assert client.post("/api/v1/staff/claim", headers=officer).status_code == 403
+    container: Container = client.app.state.container  # type: ignore[attr-defined]
+    assert container.routing.settings.compliance_page_size == found["page_size"]
