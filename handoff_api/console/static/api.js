@@ -81,5 +81,6 @@ export const api = {
   cannedCreate: (reply) => call("POST", "/canned-replies", reply),
   cannedUpdate: (id, reply) => call("PUT", `/canned-replies/${encodeURIComponent(id)}`, reply),
   cannedDelete: (id) => call("DELETE", `/canned-replies/${encodeURIComponent(id)}`),
+  complianceSearch: (filters) => call("GET", `/compliance/conversations?${new URLSearchParams(filters)}`),
   statsToday: () => call("GET", "/stats/today"),
 };

@@ -3,6 +3,7 @@
 import { api, session, whenUnauthorized } from "./api.js";
 import { barChart, rankChart, ratioRing } from "./charts.js";
 import { initCanned, loadPicker } from "./canned.js";
+import { initCompliance } from "./compliance.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -142,6 +143,7 @@ async function start() {
   $("mine-title").textContent = role === "responder" ? "我的专属待办" : SUPERVISORS.has(role) ? "进行中的会话" : "我的会话";
   state.colleagues = (await attempt(() => api.colleagues())) || [];
   initCanned(state.staff, notify);
+  initCompliance(state.staff, notify);
   await loadPicker(null);
   await refreshAll();
   connect();
