@@ -1,7 +1,7 @@
 """Compliance search on SQL: indexed filters on client, staff and creation time, a LIKE match on messages.
 
-Implements `Record.search_conversations` for routing.sql_record.SqlRecord (see routing.compliance for the
-rule). The staff filter and the text filter are EXISTS sub-queries on messages (indexed on
+`SqlComplianceSearch` gives routing.sql_record.SqlRecord its `Record.search_conversations` (see
+routing.compliance for the rule). The staff filter and the text filter are EXISTS sub-queries on messages (indexed on
 served_staff_id and conversation_id); the text is matched with ILIKE and its wildcards escaped.
 """
 
@@ -63,3 +63,13 @@ async def search_conversations(engine: AsyncEngine, query: ConversationQuery) ->
                 first.setdefault(message.conversation_id, message)
     hits = tuple(ConversationHit(x, first.get(x.id)) for x in conversations)
     return SearchPage(hits, total, query.page, query.page_size)
+
+
+class SqlComplianceSearch:
+    """The compliance search of the SQL record (a base of SqlRecord, which sets `_reader`)."""
+
+    _reader: AsyncEngine
+
+    async def search_conversations(self, query: ConversationQuery) -> SearchPage:
+        """One page of conversations matching a checked query, newest first."""
+        return await search_conversations(self._reader, query)

@@ -20,7 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from routing import sql_open_conversations as open_rule
 from routing import sql_rows
 from routing import sql_tables as t
-from routing.compliance import ConversationQuery, SearchPage
 from routing.errors import NotFound, StaleConversation
 from routing.models import (
     LIVE_TICKET_STATUSES,
@@ -40,7 +39,7 @@ from routing.models import (
 )
 from routing.records import Activity
 from routing.sql_audit import append_entry
-from routing.sql_compliance import search_conversations
+from routing.sql_compliance import SqlComplianceSearch
 from routing.sql_engine import (
     DEFAULT_DATABASE_URL,
     SQLITE_BEGIN_OPTION,
@@ -65,7 +64,7 @@ __all__ = [
 ]
 
 
-class SqlRecord:
+class SqlRecord(SqlComplianceSearch):
     """routing.records.Record on SQL. Pass an engine from `create_engine_for`; the caller disposes it."""
 
     def __init__(self, engine: AsyncEngine) -> None:
@@ -378,6 +377,3 @@ class SqlRecord:
     async def audit(self, actor: str, action: str, subject: str, detail: dict[str, object], at: datetime) -> None:
         async with self._engine.begin() as conn:  # the chain head's lock makes every worker extend one chain
             await append_entry(conn, actor, action, subject, detail, at)
-
-    async def search_conversations(self, query: ConversationQuery) -> SearchPage:
-        return await search_conversations(self._reader, query)
