@@ -65,6 +65,7 @@ from routing.records import Record
 from routing.redis_ports import connect, redis_ports
 from routing.service import RoutingService
 from routing.settings import RoutingSettings
+from routing.sql_canned import SqlCannedReplies
 from routing.sql_record import SqlRecord, create_engine_for, migrate_async
 
 log = logging.getLogger("handoff_api")
@@ -208,7 +209,15 @@ async def start_engine(settings: Settings, bot: BotClient | None, limits: Routin
     kb = load_knowledge_base(settings)
     classifier = NearestEntriesClassifier(kb) if kb else FixedQueueClassifier()
     routing = RoutingService(
-        record, stores.queues, stores.presence, stores.events, stores.idempotency, clock, classifier, limits
+        record,
+        stores.queues,
+        stores.presence,
+        stores.events,
+        stores.idempotency,
+        clock,
+        classifier,
+        limits,
+        canned=SqlCannedReplies(engine),
     )
     await routing.rebuild_queues()
     rasa = bot or RasaRestClient(

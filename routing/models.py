@@ -45,6 +45,8 @@ class Role(StrEnum):
     RESPONDER = "responder"
     DUTY_MANAGER = "duty_manager"
     ADMIN = "admin"
+    COMPLIANCE = "compliance"
+    """Searches and exports conversations for compliance; serves no client and sees no live queue."""
 
 
 class Presence(StrEnum):

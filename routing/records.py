@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from routing.compliance import ConversationQuery, SearchPage
 from routing.models import (
     Client,
     Conversation,
@@ -207,4 +208,9 @@ class Record(Protocol):
 
     async def audit(self, actor: str, action: str, subject: str, detail: dict[str, object], at: datetime) -> None:
         """Chain one entry onto the audit log (actions: routing.audit.AuditAction; detail: JSON-able, normalised)."""
+        ...
+
+    # compliance
+    async def search_conversations(self, query: ConversationQuery) -> SearchPage:
+        """One page of conversations matching a checked query, newest first (the rule: routing.compliance)."""
         ...

@@ -59,6 +59,10 @@ class RoutingSettings(BaseSettings):
     """Added to a VIP client's priority so every VIP is served before every ordinary client."""
     redis_key_prefix: str = "tre:"
     """Prefix of every Redis key (tests use a unique one)."""
+    compliance_max_range_days: int = Field(366, ge=1)
+    """The longest span of creation dates one compliance search may cover."""
+    compliance_page_size: int = Field(20, ge=1, le=200)
+    """Conversations per page of a compliance search."""
 
     _trading_days: TradingDays | None = PrivateAttr(default=None)
 

@@ -39,6 +39,7 @@ from routing.models import (
 )
 from routing.records import Activity
 from routing.sql_audit import append_entry
+from routing.sql_compliance import SqlComplianceSearch
 from routing.sql_engine import (
     DEFAULT_DATABASE_URL,
     SQLITE_BEGIN_OPTION,
@@ -63,7 +64,7 @@ __all__ = [
 ]
 
 
-class SqlRecord:
+class SqlRecord(SqlComplianceSearch):
     """routing.records.Record on SQL. Pass an engine from `create_engine_for`; the caller disposes it."""
 
     def __init__(self, engine: AsyncEngine) -> None:

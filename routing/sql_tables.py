@@ -257,3 +257,20 @@ Index(
     sqlite_where=api_keys.c.revoked_at.is_(None),
     postgresql_where=api_keys.c.revoked_at.is_(None),
 )
+
+# Compliance search (0011): conversations by creation time, messages by the staff member who served them.
+Index(None, conversations.c.created_at)
+Index(None, messages.c.served_staff_id)
+
+canned_replies = Table(
+    "canned_replies",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("team", String(16), nullable=False),
+    Column("title", String(100), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("updated_by", String(ID), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+"""Canned replies of the console (routing.canned), per team (advisor, service, responder or all)."""
+Index(None, canned_replies.c.team)

@@ -5,7 +5,7 @@
   (every message stored before this revision, and staff, bot and system messages) do not collide.
 
 Revision ID: 0013
-Revises: 0007
+Revises: 0011
 Create Date: 2026-12-02
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013"
-down_revision: str | None = "0007"
+down_revision: str | None = "0011"
 branch_labels: str | None = None
 depends_on: str | None = None
 

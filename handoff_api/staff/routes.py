@@ -8,9 +8,9 @@ from handoff_api.deps import ContainerDep
 from handoff_api.errors import error_responses
 from handoff_api.schemas import ConversationOut, MessageOut
 from handoff_api.staff.auth import CurrentStaff, issue_staff_token
-from handoff_api.staff.canned import CANNED_REPLIES
+from handoff_api.staff.canned import router as canned_router
+from handoff_api.staff.compliance_routes import router as compliance_router
 from handoff_api.staff.schemas import (
-    CannedReply,
     ClientCard,
     ColleagueOut,
     ConversationDetail,
@@ -208,15 +208,13 @@ async def kb_search(
     ]
 
 
-@router.get("/canned-replies")
-async def canned_replies(staff: CurrentStaff) -> list[CannedReply]:
-    """Ready-made replies for the console."""
-    return [CannedReply(title=title, text=text) for title, text in CANNED_REPLIES]
-
-
 @router.get("/stats/today", responses=error_responses(403))
 async def stats_today(staff: CurrentStaff, container: ContainerDep) -> TodayStats:
     """Today's figures per tier (supervisors only)."""
     if staff.role.value not in {"duty_manager", "admin"}:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "only duty managers and admins see the figures")
     return TodayStats.from_day(await container.routing.today_stats())
+
+
+router.include_router(canned_router)
+router.include_router(compliance_router)

@@ -189,10 +189,3 @@ class KbHitOut(BaseModel):
     answer: str
     category: str
     score: float
-
-
-class CannedReply(BaseModel):
-    """A ready-made reply."""
-
-    title: str
-    text: str

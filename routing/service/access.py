@@ -117,3 +117,19 @@ def check_may_requeue(staff: Staff, conversation: Conversation) -> None:
             raise Forbidden(f"{staff.id} may not move conversations of this queue")
         return
     check_holder(staff, conversation)
+
+
+COMPLIANCE_ROLES = frozenset({Role.COMPLIANCE, Role.ADMIN})
+"""Roles that may search and export conversations for compliance."""
+
+
+def check_may_search_records(staff: Staff) -> None:
+    """Only compliance staff and admins search and export conversations."""
+    if staff.role not in COMPLIANCE_ROLES:
+        raise Forbidden(f"{staff.id} may not search or export conversations (compliance and admins only)")
+
+
+def check_may_manage_canned(staff: Staff) -> None:
+    """Only supervisors (duty managers, admins) add, change and remove canned replies."""
+    if not is_supervisor(staff):
+        raise Forbidden(f"{staff.id} may not manage canned replies (supervisors only)")

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from routing.calendar import ServiceCalendar
+from routing.canned import CannedReplyStore
+from routing.memory_canned import MemoryCannedReplies
 from routing.models import Channel, Client, Conversation, EscalationReason, Message, Presence, QueueName, Staff
 from routing.policy import PriorityRules
 from routing.ports import Clock, EventBus, IdempotencyStore, PresenceStore, QuestionClassifier, QueueStore
@@ -22,7 +24,9 @@ from routing.records import Record
 from routing.service.assigner import Assigner
 from routing.service.attendance import Attendance
 from routing.service.background import Background, TickReport
+from routing.service.canned import CannedReplies
 from routing.service.client import ClientUseCases, OpenedConversation
+from routing.service.compliance import Compliance
 from routing.service.intake import Intake
 from routing.service.journal import Journal
 from routing.service.ladder import Ladder
@@ -51,8 +55,10 @@ class RoutingService:
         clock: Clock,
         classifier: QuestionClassifier,
         settings: RoutingSettings,
+        canned: CannedReplyStore | None = None,
     ) -> None:
         self._record = record
+        self._canned_store = canned if canned is not None else MemoryCannedReplies()
         self._queues = queues
         self._presence = presence
         self._events = events
@@ -85,6 +91,11 @@ class RoutingService:
         self._journal = journal
         self._background = Background(record, journal, assigner, ladder, self._idempotency)
         self._stats = Stats(record, self._rules.zone, clock)
+        span = timedelta(days=self._settings.compliance_max_range_days)
+        self._compliance = Compliance(
+            record, lookups, journal, self._rules.zone, span, self._settings.compliance_page_size
+        )
+        self._canned = CannedReplies(self._canned_store, lookups, journal, clock, self._rules.zone)
 
     # --- what the service holds --------------------------------------------------------------------
 
@@ -92,6 +103,16 @@ class RoutingService:
     def record(self) -> Record:
         """The system of record."""
         return self._record
+
+    @property
+    def compliance(self) -> Compliance:
+        """Compliance search and transcript export (compliance staff and admins; audited)."""
+        return self._compliance
+
+    @property
+    def canned(self) -> CannedReplies:
+        """The console's canned replies (supervisors manage them)."""
+        return self._canned
 
     @property
     def queues(self) -> QueueStore:

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
+from routing import compliance
 from routing.audit import GENESIS_HASH, ChainedEntry, ChainReport, check_chain, next_link, normalise_detail
 from routing.errors import ConversationAlreadyOpen, DuplicateClientMessage, NotFound, StaleConversation
 from routing.models import (
@@ -266,3 +267,11 @@ class FakeRecord:
         last = self.audit_log[-1] if self.audit_log else None
         entries = [entry.chained(number) for number, entry in enumerate(self.audit_log, start=1)]
         return check_chain(entries, last.seq if last else 0, last.hash if last else GENESIS_HASH)
+
+    async def search_conversations(self, query: compliance.ConversationQuery) -> compliance.SearchPage:
+        """The rule of routing.compliance over the dictionaries."""
+        found = (
+            compliance.matches(conversation, self.messages.get(conversation.id, []), query)
+            for conversation in self.conversations.values()
+        )
+        return compliance.paged(compliance.newest_first([hit for hit in found if hit is not None]), query)

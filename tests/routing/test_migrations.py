@@ -45,6 +45,7 @@ RECORD_TABLES = {
     "audit_log",
     "audit_chain_head",
     "api_keys",
+    "canned_replies",
 }
 
 

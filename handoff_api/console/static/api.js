@@ -75,6 +75,12 @@ export const api = {
   presence: (presence) => call("POST", "/presence", { presence }),
   heartbeat: () => call("POST", "/heartbeat"),
   kbSearch: (q) => call("GET", `/kb/search?q=${encodeURIComponent(q)}&k=5`),
-  canned: () => call("GET", "/canned-replies"),
+  cannedReplies: (conversationId) =>
+    call("GET", `/canned-replies${conversationId ? `?conversation_id=${encodeURIComponent(conversationId)}` : ""}`),
+  cannedAll: () => call("GET", "/canned-replies?scope=all"),
+  cannedCreate: (reply) => call("POST", "/canned-replies", reply),
+  cannedUpdate: (id, reply) => call("PUT", `/canned-replies/${encodeURIComponent(id)}`, reply),
+  cannedDelete: (id) => call("DELETE", `/canned-replies/${encodeURIComponent(id)}`),
+  complianceSearch: (filters) => call("GET", `/compliance/conversations?${new URLSearchParams(filters)}`),
   statsToday: () => call("GET", "/stats/today"),
 };

@@ -2,11 +2,14 @@
 
 import { api, session, whenUnauthorized } from "./api.js";
 import { barChart, rankChart, ratioRing } from "./charts.js";
+import { initCanned, loadPicker } from "./canned.js";
+import { initCompliance } from "./compliance.js";
 
 const $ = (id) => document.getElementById(id);
 
 const ROLE_LABELS = {
   advisor: "在线投顾", service: "在线客服", responder: "专属响应人", duty_manager: "值班经理", admin: "管理员",
+  compliance: "合规专员",
 };
 const QUEUE_LABELS = { advisor: "投顾队列", service: "客服队列" };
 const STATE_LABELS = {
@@ -139,14 +142,9 @@ async function start() {
   show($("tab-stats"), SUPERVISORS.has(role));
   $("mine-title").textContent = role === "responder" ? "我的专属待办" : SUPERVISORS.has(role) ? "进行中的会话" : "我的会话";
   state.colleagues = (await attempt(() => api.colleagues())) || [];
-  const canned = await attempt(() => api.canned());
-  const select = $("canned");
-  select.length = 1;
-  for (const reply of canned || []) {
-    const option = el("option", null, reply.title);
-    option.value = reply.text;
-    select.appendChild(option);
-  }
+  initCanned(state.staff, notify);
+  initCompliance(state.staff, notify);
+  await loadPicker(null);
   await refreshAll();
   connect();
   state.timers.push(setInterval(tick, 1000));
@@ -293,6 +291,7 @@ async function loadDetail(id, render = true, opened = false) {
 
 async function openConversation(id) {
   state.openId = id;
+  loadPicker(id); // canned replies rendered for this client
   state.unread.delete(id);
   const detail = await loadDetail(id, false, true); // an open is audited; the refreshes after it are not
   if (!detail) { return; }
