@@ -7,24 +7,28 @@ Variables in a reply's text: {客户姓名}, {坐席姓名}, {日期} (routing.c
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Path, Query, status
 from pydantic import BaseModel, Field
 
 from handoff_api.deps import ContainerDep
+from handoff_api.errors import error_responses
+from handoff_api.inputs import CleanText, RequestBody
 from handoff_api.staff.auth import CurrentStaff
 from routing.canned import MAX_TEXT, MAX_TITLE, CannedDraft, CannedReply, CannedTeam
 
-router = APIRouter(prefix="/canned-replies", tags=["canned replies"])
+ReplyId = Annotated[str, Path(min_length=1, max_length=64)]
+
+router = APIRouter(prefix="/canned-replies", tags=["canned replies"], responses=error_responses(400, 403, 404, 409))
 
 
-class CannedReplyIn(BaseModel):
+class CannedReplyIn(RequestBody):
     """A reply as a supervisor writes it."""
 
     team: CannedTeam
-    title: str = Field(min_length=1, max_length=MAX_TITLE)
-    text: str = Field(min_length=1, max_length=MAX_TEXT)
+    title: CleanText = Field(min_length=1, max_length=MAX_TITLE)
+    text: CleanText = Field(min_length=1, max_length=MAX_TEXT)
 
     def draft(self) -> CannedDraft:
         """As routing takes it."""
@@ -76,13 +80,13 @@ async def create_canned_reply(body: CannedReplyIn, staff: CurrentStaff, containe
 
 @router.put("/{reply_id}")
 async def update_canned_reply(
-    reply_id: str, body: CannedReplyIn, staff: CurrentStaff, container: ContainerDep
+    reply_id: ReplyId, body: CannedReplyIn, staff: CurrentStaff, container: ContainerDep
 ) -> CannedReplyOut:
     """Change a reply (supervisors)."""
     return CannedReplyOut.of(await container.routing.canned.update(staff.id, reply_id, body.draft()))
 
 
 @router.delete("/{reply_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_canned_reply(reply_id: str, staff: CurrentStaff, container: ContainerDep) -> None:
+async def delete_canned_reply(reply_id: ReplyId, staff: CurrentStaff, container: ContainerDep) -> None:
     """Remove a reply (supervisors)."""
     await container.routing.canned.delete(staff.id, reply_id)

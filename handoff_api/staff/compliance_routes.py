@@ -11,17 +11,18 @@ from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel
 
 from handoff_api.deps import ContainerDep
+from handoff_api.errors import error_responses
 from handoff_api.masking import mask_text
 from handoff_api.staff.auth import CurrentStaff
 from handoff_api.staff.transcript_export import MEDIA_TYPES, ExportFormat, render_export
 from routing.compliance import ConversationHit, ConversationQuery
 from routing.errors import ValidationFailed
 
-router = APIRouter(prefix="/compliance", tags=["compliance"])
+router = APIRouter(prefix="/compliance", tags=["compliance"], responses=error_responses(403, 404))
 
 SNIPPET_CONTEXT = 30
 """Characters kept on each side of the match in a snippet."""
@@ -114,7 +115,7 @@ async def search_conversations(  # noqa: PLR0917 - one query parameter per filte
 
 @router.get("/conversations/{conversation_id}/export")
 async def export_conversation(
-    conversation_id: str,
+    conversation_id: Annotated[str, Path(min_length=1, max_length=64)],
     staff: CurrentStaff,
     container: ContainerDep,
     file_format: Annotated[ExportFormat, Query(alias="format")] = ExportFormat.CSV,
