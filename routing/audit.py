@@ -80,6 +80,8 @@ class AuditAction(StrEnum):
     """A learned candidate phrasing was rejected."""
     KB_INDEX_PUBLISHED = "kb.index_published"
     """A rebuilt FAQ index went live."""
+    RATING = "rating"
+    """The client rated a resolved question 1–5 (detail: score, tier, staff id)."""
 
 
 @dataclass(frozen=True)

@@ -42,3 +42,7 @@ class NoCapacity(RoutingError):
 
 class ConversationAlreadyOpen(RoutingError):
     """The client already has a conversation that is not closed on this channel (409): continue that one."""
+
+
+class AlreadyRated(RoutingError):
+    """This resolution of the conversation already has a satisfaction rating (409)."""

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from routing.calendar import ServiceCalendar
 from routing.models import Channel, Client, Conversation, EscalationReason, Message, Presence, QueueName, Staff
 from routing.policy import PriorityRules
 from routing.ports import Clock, EventBus, IdempotencyStore, PresenceStore, QuestionClassifier, QueueStore
-from routing.records import Record
+from routing.records import Record, SatisfactionRating
+from routing.reports import Limits, Report, ReportBy
 from routing.service.assigner import Assigner
 from routing.service.attendance import Attendance
 from routing.service.background import Background, TickReport
@@ -28,6 +29,7 @@ from routing.service.journal import Journal
 from routing.service.ladder import Ladder
 from routing.service.lookups import Lookups
 from routing.service.outcomes import Outcomes
+from routing.service.reports import Ratings, Reports
 from routing.service.rules import RoutingRules
 from routing.service.staff import StaffUseCases
 from routing.service.stats import DayStats, Stats
@@ -85,6 +87,10 @@ class RoutingService:
         self._journal = journal
         self._background = Background(record, journal, assigner, ladder)
         self._stats = Stats(record, self._rules.zone, clock)
+        limits = Limits(self._rules.wait_limit, self._rules.responder_limit)
+        self._reports = Reports(record, limits, self._rules.zone, clock)
+        window = timedelta(seconds=self._settings.rating_window_seconds)
+        self._ratings = Ratings(record, lookups, window, clock)
 
     # --- what the service holds --------------------------------------------------------------------
 
@@ -312,6 +318,14 @@ class RoutingService:
     async def today_stats(self, now: datetime | None = None) -> DayStats:
         """The supervisor's figures for the branch's day containing `now` (default: now)."""
         return await self._stats.today(now)
+
+    async def report(self, first: date, last: date, by: ReportBy) -> Report:
+        """The supervisor's figures per tier, queue or staff member for local dates `first`..`last`."""
+        return await self._reports.report(first, last, by)
+
+    async def rate(self, conversation_id: str, score: int, channel: Channel | None = None) -> SatisfactionRating:
+        """The client's 1–5 rating of the latest resolved question."""
+        return await self._ratings.rate(conversation_id, score, channel)
 
     # --- the audit log -----------------------------------------------------------------------------
 
