@@ -84,7 +84,8 @@ class SqlReports:
             async with self._engine.begin() as conn:
                 await conn.execute(insert(t.satisfaction_ratings).values(rating_to_row(rating)))
         except IntegrityError as error:
-            if "score" in str(error.orig).lower() and "check" in str(error.orig).lower():
+            message = str(error.orig).lower()
+            if "unique" not in message and "duplicate" not in message:
                 raise
             raise AlreadyRated(f"conversation {rating.conversation_id} is already rated for this resolution") from error
 
