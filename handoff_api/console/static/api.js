@@ -77,4 +77,5 @@ export const api = {
   kbSearch: (q) => call("GET", `/kb/search?q=${encodeURIComponent(q)}&k=5`),
   canned: () => call("GET", "/canned-replies"),
   statsToday: () => call("GET", "/stats/today"),
+  reports: (query) => call("GET", `/reports?${query}`),
 };
