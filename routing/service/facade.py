@@ -327,6 +327,10 @@ class RoutingService:
         """The client's 1–5 rating of the latest resolved question."""
         return await self._ratings.rate(conversation_id, score, channel)
 
+    async def rating_due(self, conversation_id: str) -> bool:
+        """The client may rate now: the latest answer was 问题已解答, within the rating window."""
+        return await self._ratings.due(conversation_id)
+
     # --- the audit log -----------------------------------------------------------------------------
 
     async def audit(self, actor: str, action: str, subject: str, detail: dict[str, object] | None = None) -> None:

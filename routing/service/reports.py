@@ -62,6 +62,11 @@ class Ratings:
         self._window = window
         self._clock = clock
 
+    async def due(self, conversation_id: str) -> bool:
+        """The latest answer was 问题已解答 and its rating window is still open (it may already be rated)."""
+        last = await self._record.last_feedback(conversation_id)
+        return last is not None and last.resolved and self._clock.now() - last.at <= self._window
+
     async def rate(self, conversation_id: str, score: int, channel: Channel | None = None) -> SatisfactionRating:
         """Store the rating of the latest 问题已解答 (AlreadyRated if it has one; ValidationFailed if none is due)."""
         if score not in RATING_SCORES:
