@@ -90,7 +90,7 @@ class RoutingService:
         limits = Limits(self._rules.wait_limit, self._rules.responder_limit)
         self._reports = Reports(record, limits, self._rules.zone, clock)
         window = timedelta(seconds=self._settings.rating_window_seconds)
-        self._ratings = Ratings(record, lookups, window, clock)
+        self._ratings = Ratings(record, lookups, journal, window, clock)
 
     # --- what the service holds --------------------------------------------------------------------
 

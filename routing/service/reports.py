@@ -10,13 +10,12 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from routing.audit import AuditAction
 from routing.errors import ValidationFailed
 from routing.models import Channel
 from routing.ports import Clock
 from routing.records import RATING_SCORES, Record, SatisfactionRating
 from routing.reports import Limits, Report, ReportBy, by_agent, by_queue, by_tier, check_range
-from routing.service.journal import CLIENT_ACTOR
+from routing.service.journal import Journal
 from routing.service.lookups import Lookups
 
 
@@ -56,9 +55,10 @@ class Reports:
 class Ratings:
     """The client's 1–5 rating of a resolved question."""
 
-    def __init__(self, record: Record, lookups: Lookups, window: timedelta, clock: Clock) -> None:
+    def __init__(self, record: Record, lookups: Lookups, journal: Journal, window: timedelta, clock: Clock) -> None:
         self._record = record
         self._lookups = lookups
+        self._journal = journal
         self._window = window
         self._clock = clock
 
@@ -90,7 +90,5 @@ class Ratings:
             resolved_at=last.at,
             at=now,
         )
-        await self._record.add_rating(rating)
-        detail: dict[str, object] = {"score": score, "tier": int(last.tier), "staff_id": last.staff_id}
-        await self._record.audit(CLIENT_ACTOR, AuditAction.RATING, conversation.id, detail, now)
+        await self._journal.record_rating(rating)
         return rating
