@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
+from datetime import datetime, timedelta
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import ROOT, Screens, screenshot
-from tests.browser.pages import console_login
+from tests.browser.conftest import PHONE, ROOT, Screens, screenshot
+from tests.browser.pages import ask, console_login, last_message, open_widget_as, widget
 from tests.browser.report_seed import seed_a_week
 from tests.browser.server import LiveServer
 
@@ -52,4 +52,23 @@ def test_only_supervisors_see_the_reports_tab(server: LiveServer, screens: Scree
     agent = screens.page(WIDE)
     console_login(agent, server.url, "svc01")
     expect(agent.locator("#tab-reports")).to_be_hidden()
-    assert Path(README_IMAGE).suffix == ".png"
+
+
+def test_the_widget_asks_for_stars_after_a_resolved_answer(server: LiveServer, screens: Screens) -> None:
+    client = screens.page(PHONE)
+    open_widget_as(client, server.url, "C10004")
+    ask(client, "科创板权限怎么开通")
+    last_message(client, "bot").get_by_text("问题已解答").click()
+    stars = widget(client).locator(".stars")
+    expect(stars).to_contain_text("请为本次服务评分")
+    expect(stars.locator(".star")).to_have_count(5)
+    stars.get_by_label("4星：满意").click()
+    expect(stars.locator(".stars-label")).to_have_text("感谢您的评价！")
+    expect(stars.locator(".star.lit")).to_have_count(4)
+    source = server.run(server.container.routing.record.report_source(*day_around(server)))
+    assert [(rating.score, rating.channel.value) for rating in source.ratings] == [(4, "widget")]
+
+
+def day_around(server: LiveServer) -> tuple[datetime, datetime]:
+    now = server.container.clock.now()
+    return now - timedelta(days=1), now + timedelta(days=1)
