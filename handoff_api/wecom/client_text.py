@@ -78,3 +78,12 @@ def rating_score(text: str) -> int | None:
     """The number a bare-number reply carries (any size: the caller checks the 1–5 range), or None."""
     word = _bare_word(text)
     return int(word) if word.isdigit() and len(word) <= 3 else None
+
+
+def asks_for_rating(message: Message) -> bool:
+    """The bot's thanks for a 问题已解答: WeCom sends the rating prompt with it."""
+    return (
+        message.sender == MessageSender.BOT
+        and message.payload.get("type") == "feedback"
+        and message.payload.get("resolved") is True
+    )

@@ -28,6 +28,7 @@ from handoff_api.wecom.client_text import (
     RATING_HINT,
     RATING_PROMPT,
     RATING_THANKS,
+    asks_for_rating,
     is_number_reply,
     last_suggestions,
     rating_score,
@@ -188,12 +189,14 @@ class WeComClientChannel:
         if text == message.text.strip() and await self._rated(conversation, message):
             return
         try:
-            await self._flow.client_message(conversation.id, text)
+            result = await self._flow.client_message(conversation.id, text)
         except BotUnavailable as exc:
             logger.warning("wecom: robot advisor unavailable for %s (%s); escalating", conversation.id, exc)
             await self._escalate_without_bot(conversation.id, message)
             return
-        if text == FEEDBACK_RESOLVED and await self._routing.rating_due(conversation.id):
+        if text != FEEDBACK_RESOLVED or any(asks_for_rating(reply) for reply in result.replies):
+            return  # the bot's thanks carry the prompt (handoff_api.wecom.replies)
+        if await self._routing.rating_due(conversation.id):
             await self._notify(message, RATING_PROMPT)
 
     async def _rated(self, conversation: Conversation, message: InboundText) -> bool:
