@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from handoff_api.bot_client import BotUnavailable
 from routing.errors import (
+    AlreadyRated,
     ConversationAlreadyOpen,
     Forbidden,
     IllegalTransition,
@@ -37,6 +38,7 @@ STATUS_BY_ERROR: tuple[tuple[type[RoutingError], int], ...] = (
     (StaleClaim, 409),
     (NoCapacity, 409),
     (ConversationAlreadyOpen, 409),
+    (AlreadyRated, 409),
     (Forbidden, 403),
     (ValidationFailed, 422),
 )

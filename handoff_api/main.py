@@ -44,6 +44,7 @@ from handoff_api.periodic import run_every
 from handoff_api.rate_limits import RateLimiter
 from handoff_api.realtime import RealtimeHub
 from handoff_api.settings import Settings
+from handoff_api.staff.reports import router as reports_router
 from handoff_api.staff.routes import router as staff_router
 from handoff_api.startup import startup_lock
 from handoff_api.startup_checks import refuse_demo_passwords
@@ -317,6 +318,7 @@ def create_app(
         make_actions_router(executor, _secret(settings.action_endpoint_token), settings.action_max_body_bytes),
         conversations_router,
         staff_router,
+        reports_router,
         widget_router,
         console_router,
     ):

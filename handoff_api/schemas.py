@@ -168,3 +168,19 @@ class Transcript(BaseModel):
 
     conversation_id: str
     messages: list[MessageOut]
+
+
+class RatingIn(BaseModel):
+    """The client's 1–5 rating of the question just resolved."""
+
+    score: int = Field(ge=1, le=5)
+
+
+class RatingOut(BaseModel):
+    """A stored satisfaction rating."""
+
+    conversation_id: str
+    score: int
+    tier: int
+    staff_id: str | None
+    at: datetime

@@ -88,6 +88,8 @@ class AuditAction(StrEnum):
     """A canned reply was removed (detail: team)."""
     KB_INDEX_PUBLISHED = "kb.index_published"
     """A rebuilt FAQ index went live."""
+    RATING = "rating"
+    """The client rated a resolved question 1–5 (detail: score, tier, staff id)."""
 
 
 @dataclass(frozen=True)

@@ -55,3 +55,7 @@ class DuplicateClientMessage(RoutingError):
 
 class ConversationAlreadyOpen(RoutingError):
     """The client already has a conversation that is not closed on this channel (409): continue that one."""
+
+
+class AlreadyRated(RoutingError):
+    """This resolution of the conversation already has a satisfaction rating (409)."""

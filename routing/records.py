@@ -31,6 +31,7 @@ from typing import Protocol
 
 from routing.compliance import ConversationQuery, SearchPage
 from routing.models import (
+    Channel,
     Client,
     Conversation,
     ConversationState,
@@ -45,6 +46,9 @@ from routing.models import (
     Transition,
 )
 
+RATING_SCORES = range(1, 6)
+"""A satisfaction rating is a whole number of stars, 1 to 5."""
+
 
 @dataclass(frozen=True)
 class Activity:
@@ -56,6 +60,49 @@ class Activity:
     """Bot answers the client rated 问题已解答 (tier-1 feedback, resolved)."""
     tickets: tuple[Ticket, ...]
     """Tickets opened (escalations to tier 2 or tier 3), oldest first."""
+
+
+@dataclass(frozen=True)
+class FeedbackEntry:
+    """One stored 问题已解答 / 问题未解答 answer, against whoever served at the time."""
+
+    conversation_id: str
+    ticket_id: str | None
+    tier: Tier
+    staff_id: str | None
+    resolved: bool
+    at: datetime
+
+
+@dataclass(frozen=True)
+class SatisfactionRating:
+    """A client's 1–5 rating of a resolved question (one per resolution: `resolved_at` is its 问题已解答)."""
+
+    conversation_id: str
+    score: int
+    channel: Channel
+    tier: Tier
+    staff_id: str | None
+    ticket_id: str | None
+    queue: QueueName | None
+    resolved_at: datetime
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ReportSource:
+    """What a report over a span of time is computed from."""
+
+    conversations: tuple[Conversation, ...]
+    """Conversations started, oldest first."""
+    tickets: tuple[Ticket, ...]
+    """Tickets enqueued (their latest episode after a transfer), oldest first."""
+    feedback: tuple[FeedbackEntry, ...]
+    """问题已解答 / 问题未解答 answers given, oldest first."""
+    transfers: tuple[Transition, ...]
+    """transfer_queue and transfer_agent transitions, oldest first."""
+    ratings: tuple[SatisfactionRating, ...]
+    """Satisfaction ratings given, oldest first."""
 
 
 class Record(Protocol):
@@ -193,7 +240,11 @@ class Record(Protocol):
         """Conversations created, resolved bot ratings given and tickets enqueued at or after `start`, before `end`."""
         ...
 
-    # feedback and audit
+    async def report_source(self, start: datetime, end: datetime) -> ReportSource:
+        """Conversations, tickets, feedback, transfers and ratings of [start, end) (created, enqueued, given)."""
+        ...
+
+    # feedback, ratings and audit
     async def add_feedback(  # noqa: PLR0917 - the contract's positional signature
         self,
         conversation_id: str,
@@ -204,6 +255,14 @@ class Record(Protocol):
         at: datetime,
     ) -> None:
         """Record the client's 问题已解答 / 问题未解答 answer."""
+        ...
+
+    async def last_feedback(self, conversation_id: str) -> FeedbackEntry | None:
+        """The conversation's latest 问题已解答 / 问题未解答 answer, or None."""
+        ...
+
+    async def add_rating(self, rating: SatisfactionRating) -> None:
+        """Store a satisfaction rating; routing.errors.AlreadyRated if that resolution already has one."""
         ...
 
     async def audit(self, actor: str, action: str, subject: str, detail: dict[str, object], at: datetime) -> None:

@@ -31,6 +31,8 @@ class RoutingSettings(BaseSettings):
     handle_history: int = Field(50, ge=1)
     """How many recent resolved tickets the wait estimate averages over."""
     timezone: str = "Asia/Shanghai"
+    rating_window_seconds: float = Field(900.0, gt=0)
+    """How long after 问题已解答 the client may still rate the answer 1–5 (widget stars, a WeCom digit)."""
     weekday_hours: dict[int, str] = Field(default_factory=lambda: dict.fromkeys(range(5), _WEEKDAY_DEFAULT))
     """Service windows per weekday (0 = Monday), e.g. {"0": "08:30-11:30,13:00-17:00"}; missing = closed."""
     trading_calendar: str = "XSHG"

@@ -50,6 +50,7 @@ from routing.sql_engine import (
     migrate,
     migrate_async,
 )
+from routing.sql_reports import SqlReports
 from routing.state_machine import SERVED_STATES
 
 __all__ = [
@@ -64,7 +65,7 @@ __all__ = [
 ]
 
 
-class SqlRecord(SqlComplianceSearch):
+class SqlRecord(SqlComplianceSearch, SqlReports):
     """routing.records.Record on SQL. Pass an engine from `create_engine_for`; the caller disposes it."""
 
     def __init__(self, engine: AsyncEngine) -> None:

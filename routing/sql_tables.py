@@ -124,6 +124,7 @@ conversations = Table(
 Index(None, conversations.c.client_id)
 Index(None, conversations.c.state)
 Index(None, conversations.c.assignee_id)
+Index(None, conversations.c.created_at)
 OPEN_CONVERSATION_INDEX = "uq_conversations_open_client_channel"
 """At most one conversation per client and channel that is not closed (a partial unique index)."""
 Index(
@@ -179,6 +180,7 @@ tickets = Table(
 )
 Index(None, tickets.c.conversation_id)
 Index(None, tickets.c.status)
+Index(None, tickets.c.enqueued_at)
 Index("ix_tickets_queue_resolved_at", tickets.c.queue, tickets.c.resolved_at)
 
 transitions = Table(
@@ -195,6 +197,7 @@ transitions = Table(
     Column("at", UtcDateTime, nullable=False),
 )
 Index(None, transitions.c.conversation_id)
+Index(None, transitions.c.at)
 
 feedback = Table(
     "feedback",
@@ -208,6 +211,26 @@ feedback = Table(
     Column("at", UtcDateTime, nullable=False),
 )
 Index(None, feedback.c.conversation_id)
+Index(None, feedback.c.at)
+
+satisfaction_ratings = Table(
+    "satisfaction_ratings",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    Column("conversation_id", String(ID), ForeignKey("conversations.id"), nullable=False),
+    Column("score", Integer, nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("tier", Integer, nullable=False),
+    Column("staff_id", String(ID), nullable=True),
+    Column("ticket_id", String(ID), nullable=True),
+    Column("queue", String(16), nullable=True),
+    Column("resolved_at", UtcDateTime, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    UniqueConstraint("conversation_id", "resolved_at"),
+    CheckConstraint("score BETWEEN 1 AND 5", name="score_1_to_5"),
+)
+"""Clients' 1–5 ratings of resolved questions: one per resolution (the 问题已解答 at `resolved_at`)."""
+Index(None, satisfaction_ratings.c.at)
 
 audit_log = Table(
     "audit_log",

@@ -5,7 +5,7 @@ Conversations get an index on created_at (the search's date range) and messages 
 are the replies the console offered before they were managed (team `all`).
 
 Revision ID: 0011
-Revises: 0007
+Revises: 0010
 Create Date: 2026-12-02
 """
 
@@ -20,7 +20,7 @@ from alembic import op
 from routing.sql_tables import UtcDateTime
 
 revision: str = "0011"
-down_revision: str | None = "0007"
+down_revision: str | None = "0010"
 branch_labels: str | None = None
 depends_on: str | None = None
 

@@ -27,6 +27,8 @@ from handoff_api.schemas import (
     MessageReplies,
     NewConversation,
     NewMessage,
+    RatingIn,
+    RatingOut,
     Transcript,
 )
 from routing.errors import NotFound
@@ -92,6 +94,19 @@ async def send_feedback(conversation: WritableConversation, body: Feedback, cont
         message=MessageOut.of(result.client_message),
         replies=[MessageOut.of(reply) for reply in result.replies],
         conversation=ConversationOut.of(result.conversation),
+    )
+
+
+@router.post("/{conversation_id}/rating", status_code=status.HTTP_201_CREATED)
+async def send_rating(conversation: WritableConversation, body: RatingIn, container: ContainerDep) -> RatingOut:
+    """Rate the question just resolved 1–5 (within the rating window after 问题已解答, once per resolution)."""
+    rating = await container.routing.rate(conversation.id, body.score)
+    return RatingOut(
+        conversation_id=rating.conversation_id,
+        score=rating.score,
+        tier=int(rating.tier),
+        staff_id=rating.staff_id,
+        at=rating.at,
     )
 
 

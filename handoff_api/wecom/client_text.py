@@ -66,3 +66,24 @@ def translate_client_text(text: str, suggestions: Sequence[str] = ()) -> str:
         if 1 <= index <= len(suggestions):
             return suggestions[index - 1]
     return stripped
+
+
+RATING_PROMPT = "请为本次服务评分：回复数字 1–5（1 非常不满意，5 非常满意）。"
+RATING_THANKS = "感谢您的评价！"
+RATING_HINT = "评分请回复 1–5 之间的一个数字。"
+ALREADY_RATED = "您已评价过本次服务，感谢您的反馈。"
+
+
+def rating_score(text: str) -> int | None:
+    """The number a bare-number reply carries (any size: the caller checks the 1–5 range), or None."""
+    word = _bare_word(text)
+    return int(word) if word.isdigit() and len(word) <= 3 else None
+
+
+def asks_for_rating(message: Message) -> bool:
+    """The bot's thanks for a 问题已解答: WeCom sends the rating prompt with it."""
+    return (
+        message.sender == MessageSender.BOT
+        and message.payload.get("type") == "feedback"
+        and message.payload.get("resolved") is True
+    )

@@ -22,7 +22,18 @@ from typing import Protocol
 
 from handoff_api.bot_client import BotUnavailable
 from handoff_api.flow import FlowResult
-from handoff_api.wecom.client_text import is_number_reply, last_suggestions, translate_client_text
+from handoff_api.wecom.client_text import (
+    ALREADY_RATED,
+    FEEDBACK_RESOLVED,
+    RATING_HINT,
+    RATING_PROMPT,
+    RATING_THANKS,
+    asks_for_rating,
+    is_number_reply,
+    last_suggestions,
+    rating_score,
+    translate_client_text,
+)
 from handoff_api.wecom.identity import (
     ClientSender,
     ConversationLink,
@@ -33,7 +44,7 @@ from handoff_api.wecom.identity import (
     send_to_identity,
 )
 from handoff_api.wecom.store import ConversationLinks
-from routing.errors import RoutingError, ValidationFailed
+from routing.errors import AlreadyRated, RoutingError, ValidationFailed
 from routing.memory import SystemClock
 from routing.models import (
     Channel,
@@ -95,6 +106,10 @@ class ChannelRouting(Protocol):
     async def escalate_from_bot(
         self, conversation_id: str, reason: EscalationReason, queue_hint: QueueName | None, question: str
     ) -> Conversation: ...
+
+    async def rating_due(self, conversation_id: str) -> bool: ...
+
+    async def rate(self, conversation_id: str, score: int, channel: Channel | None = None) -> object: ...
 
 
 class ClientFlow(Protocol):
@@ -171,11 +186,34 @@ class WeComClientChannel:
             return
         conversation = await self.open_conversation(client, message)
         text = await self._translated(conversation, message.text)
+        if text == message.text.strip() and await self._rated(conversation, message):
+            return
         try:
-            await self._flow.client_message(conversation.id, text)
+            result = await self._flow.client_message(conversation.id, text)
         except BotUnavailable as exc:
             logger.warning("wecom: robot advisor unavailable for %s (%s); escalating", conversation.id, exc)
             await self._escalate_without_bot(conversation.id, message)
+            return
+        if text != FEEDBACK_RESOLVED or any(asks_for_rating(reply) for reply in result.replies):
+            return  # the bot's thanks carry the prompt (handoff_api.wecom.replies)
+        if await self._routing.rating_due(conversation.id):
+            await self._notify(message, RATING_PROMPT)
+
+    async def _rated(self, conversation: Conversation, message: InboundText) -> bool:
+        """A bare number while a rating is due is the rating (1–5), or earns a hint; True if it was taken so."""
+        score = rating_score(message.text)
+        if score is None or not await self._routing.rating_due(conversation.id):
+            return False
+        if not 1 <= score <= 5:
+            await self._notify(message, RATING_HINT)
+            return True
+        try:
+            await self._routing.rate(conversation.id, score, Channel.WECOM)
+        except AlreadyRated:
+            await self._notify(message, ALREADY_RATED)
+            return True
+        await self._notify(message, RATING_THANKS)
+        return True
 
     async def client_for(self, wecom_user_id: str) -> Client | None:
         """The directory's client for this WeCom id, or the (created once) guest client; None if impossible."""

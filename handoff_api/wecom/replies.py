@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Protocol
 
 from handoff_api.wecom.client import SendStatus
+from handoff_api.wecom.client_text import RATING_PROMPT
 from handoff_api.wecom.identity import ClientSender, IdentityKind, NoRouteError, WeComIdentity, send_to_identity
 from handoff_api.wecom.store import ConversationLinks
 from routing.events import MessageAdded
@@ -43,6 +44,8 @@ def render_for_wecom(
         return None
     if sender == MessageSender.BOT and kind == "answer":
         return f"{body}\n\n{FEEDBACK_HINT}"
+    if sender == MessageSender.BOT and kind == "feedback" and payload.get("resolved") is True:
+        return f"{body}\n\n{RATING_PROMPT}"
     if sender == MessageSender.SYSTEM and kind == "feedback_request":
         return f"{body}\n{FEEDBACK_HINT}"
     if sender in {MessageSender.AGENT, MessageSender.RESPONDER} and staff_name:

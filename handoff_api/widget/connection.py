@@ -40,6 +40,7 @@ from handoff_api.widget.frames import (
     ClientFrame,
     ClientTyping,
     GiveFeedback,
+    GiveRating,
     Ping,
     Resume,
     SendText,
@@ -48,7 +49,7 @@ from handoff_api.widget.frames import (
 from handoff_api.widget.runtime import WidgetRuntime
 from handoff_api.widget.transcript import TranscriptFeed
 from handoff_api.widget.turns import TurnRunner
-from routing.errors import ValidationFailed
+from routing.errors import AlreadyRated, ValidationFailed
 from routing.events import (
     HAND_OVER_EVENTS,
     EventName,
@@ -59,7 +60,7 @@ from routing.events import (
     Typing,
     conversation_of,
 )
-from routing.models import Conversation, ConversationState, SenderKind
+from routing.models import Channel, Conversation, ConversationState, SenderKind
 from routing.state_machine import bot_owns, can_rate
 
 log = logging.getLogger(__name__)
@@ -193,6 +194,8 @@ class WidgetConnection(SocketSession):
             await self._on_text_message(frame)
         elif isinstance(frame, GiveFeedback):
             await self._on_feedback(frame.resolved)
+        elif isinstance(frame, GiveRating):
+            await self._on_rating(frame.score)
         elif isinstance(frame, AskHuman):
             await self._on_ask_human()
 
@@ -242,6 +245,18 @@ class WidgetConnection(SocketSession):
             await self.send(envelopes.error("not_allowed"))
             return
         await self.turns.take(Rating(resolved), None)
+
+    async def _on_rating(self, score: int) -> None:
+        if not await self._ready():
+            return
+        try:
+            await self.container.routing.rate(self.conversation_id, score, Channel.WIDGET)
+        except AlreadyRated:
+            await self.send(envelopes.error("already_rated"))
+        except ValidationFailed:
+            await self.send(envelopes.error("nothing_to_rate"))
+        else:
+            await self.send({"type": "rated", "score": score})
 
     async def _on_ask_human(self) -> None:
         if not await self._ready():

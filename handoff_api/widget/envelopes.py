@@ -23,7 +23,7 @@ ROLE_LABELS = {
     "admin": "工作人员",
 }
 
-CLIENT_TYPES = frozenset({"message", "typing", "feedback", "ask_human", "resume", "ping"})
+CLIENT_TYPES = frozenset({"message", "typing", "feedback", "rate", "ask_human", "resume", "ping"})
 """Envelope types a widget may send."""
 
 ERROR_TEXTS = {
@@ -38,6 +38,8 @@ ERROR_TEXTS = {
     "internal": "系统繁忙，请稍后再试。",
     "not_resumed": "会话尚未就绪，请稍候。",
     "token_expired": "身份凭证已过期，正在重新验证…",
+    "already_rated": "您已评价过本次服务，感谢您的反馈。",
+    "nothing_to_rate": "当前没有可评价的服务，或评价时间已过。",
 }
 
 

@@ -50,6 +50,13 @@ class GiveFeedback:
 
 
 @dataclass(frozen=True)
+class GiveRating:
+    """The client's 1–5 stars for the question just resolved."""
+
+    score: int
+
+
+@dataclass(frozen=True)
 class AskHuman:
     """The client asks for a person (转人工)."""
 
@@ -62,7 +69,7 @@ class BadFrame:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-ClientFrame = Ping | Resume | ClientTyping | SendText | GiveFeedback | AskHuman
+ClientFrame = Ping | Resume | ClientTyping | SendText | GiveFeedback | GiveRating | AskHuman
 """Any well-formed client frame."""
 
 
@@ -88,6 +95,11 @@ def parse_frame(text: str) -> ClientFrame | BadFrame:
         if not isinstance(resolved, bool):
             return BadFrame("bad_envelope", {"detail": "resolved must be true or false"})
         return GiveFeedback(resolved)
+    if kind == "rate":
+        score = frame.get("score")
+        if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
+            return BadFrame("bad_envelope", {"detail": "score must be a whole number from 1 to 5"})
+        return GiveRating(score)
     if kind == "typing":
         return ClientTyping()
     if kind == "ask_human":

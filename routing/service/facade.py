@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from routing.calendar import ServiceCalendar
 from routing.canned import CannedReplyStore
@@ -20,7 +20,8 @@ from routing.memory_canned import MemoryCannedReplies
 from routing.models import Channel, Client, Conversation, EscalationReason, Message, Presence, QueueName, Staff
 from routing.policy import PriorityRules
 from routing.ports import Clock, EventBus, IdempotencyStore, PresenceStore, QuestionClassifier, QueueStore
-from routing.records import Record
+from routing.records import Record, SatisfactionRating
+from routing.reports import Limits, Report, ReportBy
 from routing.service.assigner import Assigner
 from routing.service.attendance import Attendance
 from routing.service.background import Background, TickReport
@@ -32,6 +33,7 @@ from routing.service.journal import Journal
 from routing.service.ladder import Ladder
 from routing.service.lookups import Lookups
 from routing.service.outcomes import Outcomes
+from routing.service.reports import Ratings, Reports
 from routing.service.rules import RoutingRules
 from routing.service.staff import StaffUseCases
 from routing.service.stats import DayStats, Stats
@@ -96,6 +98,10 @@ class RoutingService:
             record, lookups, journal, self._rules.zone, span, self._settings.compliance_page_size
         )
         self._canned = CannedReplies(self._canned_store, lookups, journal, clock, self._rules.zone)
+        limits = Limits(self._rules.wait_limit, self._rules.responder_limit)
+        self._reports = Reports(record, limits, self._rules.zone, clock)
+        window = timedelta(seconds=self._settings.rating_window_seconds)
+        self._ratings = Ratings(record, lookups, journal, window, clock)
 
     # --- what the service holds --------------------------------------------------------------------
 
@@ -333,6 +339,18 @@ class RoutingService:
     async def today_stats(self, now: datetime | None = None) -> DayStats:
         """The supervisor's figures for the branch's day containing `now` (default: now)."""
         return await self._stats.today(now)
+
+    async def report(self, first: date, last: date, by: ReportBy) -> Report:
+        """The supervisor's figures per tier, queue or staff member for local dates `first`..`last`."""
+        return await self._reports.report(first, last, by)
+
+    async def rate(self, conversation_id: str, score: int, channel: Channel | None = None) -> SatisfactionRating:
+        """The client's 1–5 rating of the latest resolved question."""
+        return await self._ratings.rate(conversation_id, score, channel)
+
+    async def rating_due(self, conversation_id: str) -> bool:
+        """The client may rate now: the latest answer was 问题已解答, within the rating window."""
+        return await self._ratings.due(conversation_id)
 
     # --- the audit log -----------------------------------------------------------------------------
 

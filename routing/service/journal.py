@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from routing.audit import AuditAction
 from routing.events import AgentJoined, MessageAdded, RoutingEvent
 from routing.models import (
     LIVE_TICKET_STATUSES,
@@ -23,7 +24,7 @@ from routing.models import (
     TicketStatus,
 )
 from routing.ports import Clock, EventBus
-from routing.records import Record
+from routing.records import Record, SatisfactionRating
 from routing.state_machine import KEEP, Keep, TransitionName, apply
 
 SYSTEM_ACTOR = "system"
@@ -142,6 +143,12 @@ class Journal:
     async def audit(self, actor: str, action: str, subject: str, detail: dict[str, object]) -> None:
         """Append an audit entry stamped now."""
         await self._record.audit(actor, action, subject, detail, self._clock.now())
+
+    async def record_rating(self, rating: SatisfactionRating) -> None:
+        """Store the client's 1–5 rating (AlreadyRated for a second one of the same resolution) and audit it."""
+        await self._record.add_rating(rating)
+        detail: dict[str, object] = {"score": rating.score, "tier": int(rating.tier), "staff_id": rating.staff_id}
+        await self._record.audit(CLIENT_ACTOR, AuditAction.RATING, rating.conversation_id, detail, rating.at)
 
     async def open_ticket(self, ticket: Ticket) -> None:
         """Store a new ticket."""

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from routing import compliance
 from routing.audit import GENESIS_HASH, ChainedEntry, ChainReport, check_chain, next_link, normalise_detail
-from routing.errors import ConversationAlreadyOpen, DuplicateClientMessage, NotFound, StaleConversation
+from routing.errors import AlreadyRated, ConversationAlreadyOpen, DuplicateClientMessage, NotFound, StaleConversation
 from routing.models import (
     LIVE_TICKET_STATUSES,
     Channel,
@@ -27,7 +27,7 @@ from routing.models import (
     Tier,
     Transition,
 )
-from routing.records import Activity
+from routing.records import Activity, FeedbackEntry, ReportSource, SatisfactionRating
 from routing.state_machine import SERVED_STATES
 
 
@@ -72,6 +72,7 @@ class FakeRecord:
         self.tickets: dict[str, Ticket] = {}
         self.feedback: list[Feedback] = []
         self.audit_log: list[AuditEntry] = []
+        self.ratings: list[SatisfactionRating] = []
 
     async def get_client(self, client_id: str) -> Client | None:
         return self.clients.get(client_id)
@@ -253,6 +254,49 @@ class FakeRecord:
         at: datetime,
     ) -> None:
         self.feedback.append(Feedback(conversation_id, ticket_id, tier, staff_id, resolved, at))
+
+    async def report_source(self, start: datetime, end: datetime) -> ReportSource:
+        transfers = [
+            move
+            for moves in self.transitions.values()
+            for move in moves
+            if start <= move.at < end and move.name in {"transfer_queue", "transfer_agent"}
+        ]
+        return ReportSource(
+            conversations=tuple(
+                sorted(
+                    (c for c in self.conversations.values() if start <= c.created_at < end),
+                    key=lambda c: (c.created_at, c.id),
+                )
+            ),
+            tickets=tuple(
+                sorted(
+                    (t for t in self.tickets.values() if start <= t.enqueued_at < end),
+                    key=lambda t: (t.enqueued_at, t.id),
+                )
+            ),
+            feedback=tuple(
+                FeedbackEntry(f.conversation_id, f.ticket_id, f.tier, f.staff_id, f.resolved, f.at)
+                for f in sorted(self.feedback, key=lambda f: f.at)
+                if start <= f.at < end
+            ),
+            transfers=tuple(sorted(transfers, key=lambda move: move.at)),
+            ratings=tuple(sorted((r for r in self.ratings if start <= r.at < end), key=lambda r: r.at)),
+        )
+
+    async def last_feedback(self, conversation_id: str) -> FeedbackEntry | None:
+        mine = [f for f in self.feedback if f.conversation_id == conversation_id]
+        if not mine:
+            return None
+        f = max(reversed(mine), key=lambda f: f.at)
+        return FeedbackEntry(f.conversation_id, f.ticket_id, f.tier, f.staff_id, f.resolved, f.at)
+
+    async def add_rating(self, rating: SatisfactionRating) -> None:
+        if any(
+            r.conversation_id == rating.conversation_id and r.resolved_at == rating.resolved_at for r in self.ratings
+        ):
+            raise AlreadyRated(f"conversation {rating.conversation_id} is already rated for this resolution")
+        self.ratings.append(rating)
 
     async def audit(self, actor: str, action: str, subject: str, detail: dict[str, object], at: datetime) -> None:
         """Chained like SqlRecord's entries (routing.audit), so tests can check the chain."""

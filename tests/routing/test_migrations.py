@@ -46,6 +46,7 @@ RECORD_TABLES = {
     "audit_chain_head",
     "api_keys",
     "canned_replies",
+    "satisfaction_ratings",
 }
 
 

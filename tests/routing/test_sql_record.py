@@ -506,3 +506,11 @@ async def test_audit_is_append_only(record: SqlRecord) -> None:
     assert not hasattr(record, "delete_audit")
     async with record.engine.connect() as conn:
         assert (await conn.execute(select(t.audit_log.c.actor))).scalars().all() == ["admin1"]
+
+
+async def test_the_database_refuses_a_rating_out_of_range(record: SqlRecord) -> None:
+    await record.create_conversation(make_conversation("c1"))
+    row = {"conversation_id": "c1", "score": 6, "channel": "widget", "tier": 2, "resolved_at": at(1), "at": at(2)}
+    with pytest.raises(IntegrityError):
+        async with record.engine.begin() as conn:
+            await conn.execute(t.satisfaction_ratings.insert().values(row))

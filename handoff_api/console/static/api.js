@@ -83,4 +83,5 @@ export const api = {
   cannedDelete: (id) => call("DELETE", `/canned-replies/${encodeURIComponent(id)}`),
   complianceSearch: (filters) => call("GET", `/compliance/conversations?${new URLSearchParams(filters)}`),
   statsToday: () => call("GET", "/stats/today"),
+  reports: (query) => call("GET", `/reports?${query}`),
 };

@@ -7,7 +7,7 @@ const $ = (id) => document.getElementById(id);
 const TEAM_LABELS = { all: "全部团队", advisor: "在线投顾", service: "在线客服", responder: "专属响应人" };
 const VARIABLES = ["{客户姓名}", "{坐席姓名}", "{日期}"];
 const MANAGERS = new Set(["duty_manager", "admin"]);
-const VIEWS = ["work", "stats"];
+const VIEWS = ["work", "stats", "reports", "compliance"];
 
 let notify = () => {};
 let pickerFor = null; // the conversation the picker was last asked for (a late answer for another is dropped)

@@ -76,3 +76,38 @@ export function rankChart(items, { width = 520, title = "" } = {}) {
   });
   return svg;
 }
+
+/** Bars grouped per category: categories [label], series [{name, color, values[]}] (null: no data), a legend;
+ *  `max` fixes the scale (e.g. 5 stars). */
+export function groupedBarChart(categories, series, { width = 520, height = 230, title = "", format = String, max: scale } = {}) {
+  const svg = node("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": title, class: "chart wide" });
+  const top = 44;
+  const bottom = 34;
+  const max = scale ?? Math.max(1, ...series.flatMap((one) => one.values.map((value) => value ?? 0)));
+  const slot = (width - 20) / Math.max(categories.length, 1);
+  const barWidth = Math.min(34, (slot * 0.8) / Math.max(series.length, 1));
+  svg.appendChild(node("text", { x: 10, y: 16, class: "chart-title" }, title));
+  series.forEach((one, index) => {
+    const x = 10 + index * 110;
+    svg.appendChild(node("rect", { x, y: 24, width: 10, height: 10, rx: 2, fill: one.color }));
+    svg.appendChild(node("text", { x: x + 14, y: 33, class: "label" }, one.name));
+  });
+  svg.appendChild(node("line", { x1: 10, y1: height - bottom, x2: width - 10, y2: height - bottom, class: "axis" }));
+  categories.forEach((category, column) => {
+    const start = 10 + slot * column + (slot - barWidth * series.length) / 2;
+    series.forEach((one, index) => {
+      const value = one.values[column];
+      const barHeight = ((height - top - bottom) * (value ?? 0)) / max;
+      const x = start + index * barWidth;
+      const y = height - bottom - barHeight;
+      const bar = node("rect", { x, y, width: barWidth - 2, height: Math.max(barHeight, 0), rx: 2, fill: one.color });
+      bar.appendChild(node("title", {}, `${category} ${one.name}：${value === null ? "—" : format(value)}`));
+      svg.appendChild(bar);
+      const caption = value === null || value === undefined ? "—" : format(value);
+      svg.appendChild(node("text", { x: x + barWidth / 2 - 1, y: y - 3, "text-anchor": "middle", class: "value" }, caption));
+    });
+    const text = category.length > 8 ? `${category.slice(0, 8)}…` : category;
+    svg.appendChild(node("text", { x: 10 + slot * column + slot / 2, y: height - bottom + 16, "text-anchor": "middle", class: "label" }, text));
+  });
+  return svg;
+}

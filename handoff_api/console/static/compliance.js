@@ -5,7 +5,7 @@ import { api, session } from "./api.js";
 
 const $ = (id) => document.getElementById(id);
 const SEARCHERS = new Set(["compliance", "admin"]);
-const VIEWS = ["work", "stats", "canned-admin"];
+const VIEWS = ["work", "stats", "reports", "canned-admin"];
 const STATE_LABELS = {
   bot: "机器人服务", queued: "排队中", with_agent: "人工服务中", awaiting_responder: "待专属响应人处理",
   with_responder: "专属响应人服务中", resolved: "已解决", closed: "已结束",

@@ -4,6 +4,7 @@ import { api, session, whenUnauthorized } from "./api.js";
 import { barChart, rankChart, ratioRing } from "./charts.js";
 import { initCanned, loadPicker } from "./canned.js";
 import { initCompliance } from "./compliance.js";
+import { openReports } from "./reports.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -140,6 +141,7 @@ async function start() {
   state.queues = SUPERVISORS.has(role) ? ["advisor", "service"] : TIER2.has(role) ? state.staff.skills : [];
   show($("queue-panel"), state.queues.length > 0);
   show($("tab-stats"), SUPERVISORS.has(role));
+  show($("tab-reports"), SUPERVISORS.has(role));
   $("mine-title").textContent = role === "responder" ? "我的专属待办" : SUPERVISORS.has(role) ? "进行中的会话" : "我的会话";
   state.colleagues = (await attempt(() => api.colleagues())) || [];
   initCanned(state.staff, notify);
@@ -591,12 +593,12 @@ function tick() {
 // ------------------------------------------------------------------ supervisor view
 
 function showTab(name) {
-  const stats = name === "stats";
-  show($("work"), !stats);
-  show($("stats"), stats);
-  $("tab-work").classList.toggle("active", !stats);
-  $("tab-stats").classList.toggle("active", stats);
-  if (stats) { loadStats(); }
+  for (const tab of ["work", "stats", "reports"]) {
+    show($(tab), tab === name);
+    $(`tab-${tab}`).classList.toggle("active", tab === name);
+  }
+  if (name === "stats") { loadStats(); }
+  if (name === "reports") { openReports(); }
 }
 
 async function loadStats() {
@@ -667,5 +669,6 @@ $("btn-transfer-staff").addEventListener("click", () => {
 });
 $("tab-work").addEventListener("click", () => showTab("work"));
 $("tab-stats").addEventListener("click", () => showTab("stats"));
+$("tab-reports").addEventListener("click", () => showTab("reports"));
 
 start();

@@ -289,12 +289,43 @@
         if (send({ type: "feedback", resolved: option.resolved })) {
           actions.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
           button.classList.add("chosen");
+          if (option.resolved) { showStars(item); }
         }
       });
       actions.appendChild(button);
     });
     item.appendChild(actions);
     scrollDown();
+  }
+
+  var STAR_TITLES = ["非常不满意", "不满意", "一般", "满意", "非常满意"];
+
+  function showStars(item) {
+    var stars = el("div", "stars");
+    stars.appendChild(el("span", "stars-label", "请为本次服务评分"));
+    STAR_TITLES.forEach(function (title, index) {
+      var star = el("button", "star", "★");
+      star.type = "button";
+      star.title = title;
+      star.setAttribute("aria-label", (index + 1) + "星：" + title);
+      star.addEventListener("click", function () {
+        if (send({ type: "rate", score: index + 1 })) {
+          stars.querySelectorAll("button").forEach(function (b, i) {
+            b.disabled = true;
+            b.classList.toggle("lit", i <= index);
+          });
+        }
+      });
+      stars.appendChild(star);
+    });
+    item.appendChild(stars);
+    scrollDown();
+  }
+
+  function showRated() {
+    transcript.querySelectorAll(".stars .stars-label").forEach(function (label) {
+      label.textContent = "感谢您的评价！";
+    });
   }
 
   function showSuggestions(seq, items) {
@@ -377,6 +408,7 @@
       showBanner(e.message);
       if (e.client_msg_id) { markFailed(e.client_msg_id, e.code); }
     },
+    rated: function () { showRated(); },
     pong: function () {}
   };
 

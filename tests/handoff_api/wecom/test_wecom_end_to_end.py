@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 
 from handoff_api.main import create_app
 from handoff_api.settings import Settings
+from handoff_api.wecom.client_text import RATING_PROMPT
 from handoff_api.wecom.crypto import WeComCrypto
 from handoff_api.wecom.inbound import guest_client_id
 from handoff_api.wecom.notifications import reference_code
@@ -241,7 +242,7 @@ def test_a_wecom_clients_question_is_answered_by_the_bot_through_wecom(world: Wo
     world.kf_message(CLIENT, "解决了")
     wait_for(lambda: len(world.kf_texts(CLIENT)) == 2)
     assert world.bot.calls[-1] == (conversation_id, "/feedback_resolved")
-    assert world.kf_texts(CLIENT)[-1] == "很高兴能帮到您。"
+    assert world.kf_texts(CLIENT)[-1] == f"很高兴能帮到您。\n\n{RATING_PROMPT}"
 
 
 def test_a_wecom_client_escalated_to_an_advisor_gets_the_reply_through_wecom(world: World) -> None:

@@ -60,6 +60,22 @@ def test_faq_answer_comes_with_feedback_request_and_ack(client: TestClient, toke
         assert ack == {"type": "ack", "client_msg_id": "m-1", "seq": 1}
 
 
+def test_stars_after_a_resolved_answer_are_stored_once(client: TestClient, token_for) -> None:
+    with open_session(client, token_for(ORDINARY)) as (session, *_):
+        session.send_json({"type": "rate", "score": 5})
+        early, _ = receive_until(session, "error")
+        assert (early["code"], early["message"]) == ("nothing_to_rate", "当前没有可评价的服务，或评价时间已过。")
+        session.send_json({"type": "message", "text": "科创板怎么开通", "client_msg_id": "m-1"})
+        receive_until(session, "ack")
+        session.send_json({"type": "feedback", "resolved": True})
+        session.send_json({"type": "rate", "score": 4})
+        rated, _ = receive_until(session, "rated")
+        assert rated == {"type": "rated", "score": 4}
+        session.send_json({"type": "rate", "score": 2})
+        again, _ = receive_until(session, "error")
+        assert (again["code"], again["message"]) == ("already_rated", "您已评价过本次服务，感谢您的反馈。")
+
+
 def test_suggestions_envelope_lists_chips(client: TestClient, token_for) -> None:
     with open_session(client, token_for(ORDINARY)) as (session, *_):
         session.send_json({"type": "message", "text": "我想开户", "client_msg_id": "m-1"})

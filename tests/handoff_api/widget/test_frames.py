@@ -11,6 +11,7 @@ from handoff_api.widget.frames import (
     BadFrame,
     ClientTyping,
     GiveFeedback,
+    GiveRating,
     Ping,
     Resume,
     SendText,
@@ -19,6 +20,7 @@ from handoff_api.widget.frames import (
 
 BAD_SEQ = "last_seq must be an integer from 0 to 2147483647"
 BAD_RATING = "resolved must be true or false"
+BAD_SCORE = "score must be a whole number from 1 to 5"
 
 
 @pytest.mark.parametrize(
@@ -30,6 +32,8 @@ BAD_RATING = "resolved must be true or false"
         ({"type": "resume"}, Resume(0)),
         ({"type": "resume", "last_seq": 7}, Resume(7)),
         ({"type": "feedback", "resolved": False}, GiveFeedback(False)),
+        ({"type": "rate", "score": 1}, GiveRating(1)),
+        ({"type": "rate", "score": 5}, GiveRating(5)),
         ({"type": "message", "text": "你好", "client_msg_id": "m-1"}, SendText("你好", "m-1")),
         ({"type": "message", "text": "你好", "client_msg_id": "x" * 65}, SendText("你好", None)),
         ({"type": "message", "text": "你好", "client_msg_id": 5}, SendText("你好", None)),
@@ -60,6 +64,10 @@ def test_well_formed_frames(frame: dict[str, object], parsed: object) -> None:
         (
             '{"type": "feedback", "resolved": "yes"}',
             BadFrame("bad_envelope", {"detail": "resolved must be true or false"}),
+        ),
+        *(
+            (f'{{"type": "rate", "score": {score}}}', BadFrame("bad_envelope", {"detail": BAD_SCORE}))
+            for score in ("0", "6", "4.5", '"5"', "true", "null")
         ),
         (
             '{"type": "message", "text": 1, "client_msg_id": "m-1"}',
