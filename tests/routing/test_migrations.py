@@ -43,6 +43,7 @@ RECORD_TABLES = {
     "audit_log",
     "audit_chain_head",
     "api_keys",
+    "staff_refresh_tokens",
 }
 
 
@@ -103,7 +104,7 @@ def test_alembic_cli_defaults_to_sqlite_under_var(tmp_path: Path) -> None:
     current = subprocess.run(
         [*alembic, "current"], cwd=tmp_path, env=environment, check=True, capture_output=True, text=True
     )
-    assert "0007 (head)" in current.stdout
+    assert "0008 (head)" in current.stdout
 
 
 def test_alembic_cli_reads_database_url(tmp_path: Path) -> None:
