@@ -87,6 +87,7 @@ class EscalationReason(StrEnum):
     OFF_HOURS = "off_hours"
     NO_STAFF_ONLINE = "no_staff_online"
     RESPONDER_TIMEOUT = "responder_timeout"
+    STAFF_DISABLED = "staff_disabled"
 
 
 @dataclass(frozen=True)

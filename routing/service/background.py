@@ -20,6 +20,8 @@ class TickReport:
     assigned: int = 0
     wait_limit_escalations: int = 0
     ladder_steps: int = 0
+    released: int = 0
+    """Conversations given back because their holder was disabled (RoutingService.tick)."""
 
 
 class Background:
