@@ -10,8 +10,8 @@ Files are UTF-8 (a BOM, as Excel's "CSV UTF-8" writes, is accepted).
 Staff columns: id, name, role, skills, max_concurrency, branch (required); practice_number,
 backup_id, wecom_user_id, active (optional; true/false, blank or absent keeps the stored flag, so a
 member disabled with `disable-staff` stays disabled through the next import). Rules: role is one
-of advisor, service, responder, duty_manager, admin; skills is "advisor", "service" or "advisor|service" (empty means the role's
-own queue for advisors and service staff); only licensed staff answer investment questions, so
+of advisor, service, responder, duty_manager, admin; skills is "advisor", "service" or
+"advisor|service" (empty means the role's own queue for advisors and service staff); only licensed staff answer investment questions, so
 whoever has the advisor skill needs a practice number (S + 13 digits, e.g. S0570120080012); a
 backup must be another known staff member, and a responder's backup must be a responder or a
 duty manager; every branch with responders needs a duty manager (the last rung of the ladder).
