@@ -8,13 +8,13 @@ transaction, so a rejected file leaves the stored directory as it was.
 Files are UTF-8 (a BOM, as Excel's "CSV UTF-8" writes, is accepted).
 
 Staff columns: id, name, role, skills, max_concurrency, branch (required); practice_number,
-backup_id, wecom_user_id, active (optional; true/false, blank or absent keeps the stored flag, so a
-member disabled with `disable-staff` stays disabled through the next import). Rules: role is one
-of advisor, service, responder, duty_manager, admin; skills is "advisor", "service" or
-"advisor|service" (empty means the role's own queue for advisors and service staff); only licensed staff answer investment questions, so
+backup_id, wecom_user_id, active (optional). Rules: role is one of advisor, service, responder,
+duty_manager, admin; skills is "advisor", "service" or "advisor|service" (empty means the role's
+own queue for advisors and service staff); only licensed staff answer investment questions, so
 whoever has the advisor skill needs a practice number (S + 13 digits, e.g. S0570120080012); a
 backup must be another known staff member, and a responder's backup must be a responder or a
 duty manager; every branch with responders needs a duty manager (the last rung of the ladder).
+A blank or absent `active` keeps the stored flag (a member disabled with `disable-staff` stays so).
 
 Client columns: id, name, tier, vip, branch, responder_id (required); wecom_id (optional).
 Rules: vip is true/false (also 1/0, yes/no, 是/否); the responder must be a known staff member
