@@ -50,8 +50,8 @@ class Accounts:
 
     async def change_password(self, staff_id: str, password_hash: str, actor: str) -> int:
         """Store a new password hash and refuse every token issued before; the new token version."""
-        await self._record.set_password_hash(staff_id, password_hash)
-        version = await self._record.bump_token_version(staff_id)
+        await self._journal.set_password_hash(staff_id, password_hash)
+        version = await self._journal.bump_token_version(staff_id)
         await self._journal.audit(
             actor, AuditAction.STAFF_PASSWORD_CHANGE, f"staff:{staff_id}", {"token_version": version}
         )
@@ -59,19 +59,19 @@ class Accounts:
 
     async def sign_out_everywhere(self, staff_id: str, actor: str) -> int:
         """Refuse every token issued before now; the new token version."""
-        version = await self._record.bump_token_version(staff_id)
+        version = await self._journal.bump_token_version(staff_id)
         await self._journal.audit(actor, AuditAction.STAFF_LOGOUT_ALL, f"staff:{staff_id}", {"token_version": version})
         return version
 
     async def enable(self, staff_id: str, actor: str) -> Staff:
         """Let a disabled member sign in again (tokens from before stay refused)."""
-        staff = await self._record.set_staff_active(staff_id, True)
+        staff = await self._journal.set_staff_active(staff_id, True)
         await self._journal.audit(actor, AuditAction.STAFF_ENABLE, f"staff:{staff_id}", {})
         return staff
 
     async def disable(self, staff_id: str, actor: str) -> Disabled:
         """Refuse the member's sign-ins and tokens, take them offline and give their conversations back."""
-        staff = await self._record.set_staff_active(staff_id, False)
+        staff = await self._journal.set_staff_active(staff_id, False)
         disabled = await self._release(staff, await self._held({staff.id}))
         detail: dict[str, object] = {
             "requeued": disabled.requeued,
