@@ -11,8 +11,8 @@ from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from handoff_api.container import Container
-from handoff_api.staff.staff_tokens import AUDIENCE
 from handoff_api.staff.sessions import IssuedSession
+from handoff_api.staff.staff_tokens import AUDIENCE
 from handoff_api.token_secrets import staff_token_secret
 from handoff_api.tokens import issue_token
 from tests.handoff_api.widget.support import FakeBot, app_settings, build_app, on_app_loop
