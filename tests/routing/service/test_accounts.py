@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from routing.errors import Forbidden
 from routing.models import Channel, ConversationState, EscalationReason, Presence, QueueName
 from routing.service import RoutingService
 from tests.routing.fakes import FakeRecord
@@ -61,6 +64,8 @@ async def test_a_disabled_responder_hands_tier3_work_to_the_next_rung_and_is_ski
     passed = await w.service.get_conversation(conversation)
     assert (passed.state, passed.assignee_id) == (S.AWAITING_RESPONDER, "r2")
 
+    with pytest.raises(Forbidden):  # not from WeCom either, where no staff token is checked
+        await w.service.staff_reply("r1", conversation, "还在吗")
     later = await escalated(w.service, "c-gold", EscalationReason.ASKED_HUMAN, None)
     assert (await w.service.get_conversation(later)).assignee_id == "r2"  # the ladder skips the disabled responder
     await w.service.enable_staff("r1", "admin")
