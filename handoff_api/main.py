@@ -44,8 +44,10 @@ from handoff_api.periodic import run_every
 from handoff_api.rate_limits import RateLimiter
 from handoff_api.realtime import RealtimeHub
 from handoff_api.settings import Settings
+from handoff_api.staff.passwords import PasswordVerifier
 from handoff_api.staff.reports import router as reports_router
 from handoff_api.staff.routes import router as staff_router
+from handoff_api.staff.session_routes import router as staff_session_router
 from handoff_api.startup import startup_lock
 from handoff_api.startup_checks import refuse_demo_passwords
 from handoff_api.token_secrets import client_token_secret, staff_token_secret
@@ -68,6 +70,7 @@ from routing.service import RoutingService
 from routing.settings import RoutingSettings
 from routing.sql_canned import SqlCannedReplies
 from routing.sql_record import SqlRecord, create_engine_for, migrate_async
+from routing.sql_sessions import SqlRefreshTokenStore
 
 log = logging.getLogger("handoff_api")
 
@@ -240,6 +243,8 @@ async def start_engine(settings: Settings, bot: BotClient | None, limits: Routin
         health_checks=health_checks(engine, tier1, kb, stores, settings=settings, limits=limits),
         api_keys=ApiKeyRegistry(SqlApiKeyStore(engine)),
         rate_limiter=build_rate_limiter(stores, settings, limits),
+        refresh_tokens=SqlRefreshTokenStore(engine),
+        passwords=PasswordVerifier(settings.password_hash_threads),
     )
     wecom = build_wecom(settings, container, stores, record, engine, clock=clock)
     if wecom is not None:
@@ -254,6 +259,7 @@ async def stop_engine(running: Running) -> None:
     if running.wecom is not None:
         await running.wecom.stop()
     await running.container.hub.stop()
+    running.container.passwords.close()
     running.stop_ticking.set()
     try:
         await asyncio.wait_for(running.ticker, SHUTDOWN_TICK_SECONDS)
@@ -319,6 +325,7 @@ def create_app(
         conversations_router,
         staff_router,
         reports_router,
+        staff_session_router,
         widget_router,
         console_router,
     ):

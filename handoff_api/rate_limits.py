@@ -65,6 +65,22 @@ class RequestLimits:
         )
 
 
+@dataclass(frozen=True)
+class LoginLimits:
+    """Failed staff sign-ins: per staff id (as typed) and per address."""
+
+    per_staff: RateLimit
+    per_address: RateLimit
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LoginLimits:
+        """RATE_LIMIT_STAFF_LOGIN_ID and RATE_LIMIT_STAFF_LOGIN_ADDRESS."""
+        return cls(
+            RateLimit("staff-login-id", settings.rate_limit_staff_login_id),
+            RateLimit("staff-login-address", settings.rate_limit_staff_login_address),
+        )
+
+
 class RateLimiter:
     """Moving-window counters per (limit, key) over a `limits` async storage."""
 

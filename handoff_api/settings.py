@@ -66,10 +66,26 @@ class Settings(BaseSettings):
     rate_limit_auth_failures: str = "20/minute"
     """Failed authentications per client address; beyond it the address gets 429 until the window frees."""
     tick_seconds: float = Field(default=2.0, gt=0)
+    staff_refresh_minutes: int = Field(default=12 * 60, ge=1)
+    """A staff refresh token's lifetime; each refresh starts it again (sliding), so only an idle session ends."""
+    rate_limit_staff_login_id: str = "5/minute;20/hour"
+    """Failed staff sign-ins per staff id (as typed); beyond it 429 with Retry-After until the window frees."""
+    rate_limit_staff_login_address: str = "20/minute;100/hour"
+    """Failed staff sign-ins and refreshes per address."""
+    password_hash_threads: int = Field(default=2, ge=1, le=2)
+    """Threads of the executor that runs argon2 for sign-ins (apart from the default one retrieval uses)."""
+    staff_session_check_seconds: float = Field(default=2.0, gt=0)
+    """How often a console socket re-checks that its staff token was not revoked (logout, disable)."""
     wecom: WeComChannelSettings = Field(default_factory=WeComChannelSettings)
     """The WeCom channel, read from WECOM_* variables (off unless WECOM_ENABLED=true)."""
 
-    @field_validator("rate_limit_api_key", "rate_limit_client", "rate_limit_auth_failures")
+    @field_validator(
+        "rate_limit_api_key",
+        "rate_limit_client",
+        "rate_limit_auth_failures",
+        "rate_limit_staff_login_id",
+        "rate_limit_staff_login_address",
+    )
     @classmethod
     def _rate_limit_notation(cls, value: str) -> str:
         try:

@@ -4,8 +4,9 @@ A session sends JSON envelopes one at a time (frames never interleave), reads te
 size limit and a frame-rate bucket, counts protocol violations and closes with 1008 when there are too
 many, reads hub events on a task of its own (handed over a burst at a time, and ended gracefully with
 `realtime.stop_reader`), and, given its token's expiry, closes with 4401 "token expired" when that
-instant comes on the routing clock. Subclasses keep only their protocol: the greeting, what a text
-frame means, and what to do with a burst of events.
+instant comes on the routing clock (a frame read after it is not handled either). A `guard` task may run
+beside the session (the console's closes it when its token is revoked). Subclasses keep only their
+protocol: the greeting, what a text frame means, and what to do with a burst of events.
 """
 
 from __future__ import annotations
@@ -113,6 +114,10 @@ class SocketSession(ABC):
         """A violation that does not (yet) end the session; the peer is told if the protocol says so."""
         return None
 
+    async def guard(self) -> None:
+        """Runs beside the session until it ends (nothing by default): e.g. close when a token is revoked."""
+        return None
+
     async def on_token_expired(self) -> None:
         """The token ran out: close with 4401 "token expired" (the peer signs in again)."""
         await self.close(CLOSE_UNAUTHORIZED, TOKEN_EXPIRED)
@@ -125,14 +130,21 @@ class SocketSession(ABC):
         await self.greet()
         reader = asyncio.create_task(self._read_events(listener), name=f"{self.name}-events")
         expiry = asyncio.create_task(self._close_at_expiry(), name=f"{self.name}-expiry")
+        guard = asyncio.create_task(self.guard(), name=f"{self.name}-guard")
         try:
             await self._read_frames()
         except ProtocolViolation as violation:
             await self.close(violation.code, violation.reason)
         finally:
             expiry.cancel()
+            guard.cancel()
             self.hub.forget(listener)
             await stop_reader(listener, reader)
+
+    @property
+    def expired(self) -> bool:
+        """The session's token has expired on the routing clock."""
+        return self.expires_at is not None and self.expires_at <= self.clock.now()
 
     @property
     def open(self) -> bool:
@@ -176,6 +188,9 @@ class SocketSession(ABC):
             if not self._frames.take():
                 await self.violation("rate_limited")
                 continue
+            if self.expired:
+                await self.on_token_expired()  # a frame after expiry is never handled, timer or not
+                return
             await self.on_text(text)
 
     # ---------------------------------------------------------------- events

@@ -4,13 +4,15 @@
     python -m routing import-staff FILE.csv
     python -m routing import-clients FILE.csv
     python -m routing set-password STAFF_ID [--password-stdin]
+    python -m routing disable-staff STAFF_ID
+    python -m routing enable-staff STAFF_ID
     python -m routing seed-demo
     python -m routing audit verify [--anchor SEQ:HASH]
     python -m routing audit tail [-n N]
 
 Every command takes --database-url (default: $DATABASE_URL, else sqlite+aiosqlite:///var/engine.db)
 and migrates the database first. Exit codes: 0 done, 1 the audit chain is broken (audit verify),
-2 rejected input (nothing was changed).
+2 rejected input such as an unknown staff id (nothing was changed).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TextIO, TypeVar
 
+from routing.accounts_cli import switch_staff
 from routing.audit_cli import MaskerUnavailable, add_audit_commands, run_audit
 from routing.directory_import import (
     DirectoryImportError,
@@ -34,7 +37,6 @@ from routing.directory_import import (
 )
 from routing.errors import NotFound
 from routing.passwords import WeakPassword, check_password_rules
-from routing.records import Record
 from routing.sql_engine import DEFAULT_DATABASE_URL, create_engine_for, migrate
 from routing.sql_record import SqlRecord
 
@@ -63,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     password.add_argument(
         "--password-stdin", action="store_true", help="read the password from the first line of stdin"
     )
+    for name, what in (("disable-staff", "disable"), ("enable-staff", "enable")):
+        switch = commands.add_parser(name, parents=[common], help=f"{what} a staff member's account")
+        switch.add_argument("staff_id")
     commands.add_parser(
         "seed-demo",
         parents=[common],
@@ -82,7 +87,7 @@ def read_password(from_stdin: bool, stdin: TextIO) -> str:
     return first
 
 
-async def with_record(database_url: str, work: Callable[[Record], Awaitable[T]]) -> T:
+async def with_record(database_url: str, work: Callable[[SqlRecord], Awaitable[T]]) -> T:
     """Run `work` against the record at `database_url`, disposing the engine afterwards."""
     engine = create_engine_for(database_url)
     try:
@@ -113,6 +118,9 @@ def run(args: argparse.Namespace, stdin: TextIO, out: TextIO) -> int:
         check_password_rules(password)
         asyncio.run(with_record(url, lambda record: set_staff_password(record, args.staff_id, password)))
         print(f"password set for {args.staff_id}", file=out)
+    elif args.command in ("disable-staff", "enable-staff"):
+        active = args.command == "enable-staff"
+        print(asyncio.run(with_record(url, lambda record: switch_staff(record, args.staff_id, active))), file=out)
     elif args.command == "seed-demo":
         seeded = asyncio.run(with_record(url, seed_demo))
         print(

@@ -90,6 +90,18 @@ class AuditAction(StrEnum):
     """A rebuilt FAQ index went live."""
     RATING = "rating"
     """The client rated a resolved question 1–5 (detail: score, tier, staff id)."""
+    STAFF_LOGOUT = "staff.logout"
+    """A staff member ended one session (detail: the session id)."""
+    STAFF_LOGOUT_ALL = "staff.logout_all"
+    """Every token of a staff member was revoked (detail: the new token version)."""
+    STAFF_PASSWORD_CHANGE = "staff.password_change"
+    """A staff member changed their password; their earlier tokens are refused."""
+    STAFF_REFRESH_REUSED = "staff.refresh_reused"
+    """A rotated refresh token was presented again: its session was revoked."""
+    STAFF_DISABLE = "staff.disable"
+    """A staff member was disabled (detail: conversations requeued, passed on, kept)."""
+    STAFF_ENABLE = "staff.enable"
+    """A disabled staff member was enabled again."""
 
 
 @dataclass(frozen=True)

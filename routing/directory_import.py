@@ -8,12 +8,13 @@ transaction, so a rejected file leaves the stored directory as it was.
 Files are UTF-8 (a BOM, as Excel's "CSV UTF-8" writes, is accepted).
 
 Staff columns: id, name, role, skills, max_concurrency, branch (required); practice_number,
-backup_id, wecom_user_id (optional). Rules: role is one of advisor, service, responder,
+backup_id, wecom_user_id, active (optional). Rules: role is one of advisor, service, responder,
 duty_manager, admin; skills is "advisor", "service" or "advisor|service" (empty means the role's
 own queue for advisors and service staff); only licensed staff answer investment questions, so
 whoever has the advisor skill needs a practice number (S + 13 digits, e.g. S0570120080012); a
 backup must be another known staff member, and a responder's backup must be a responder or a
 duty manager; every branch with responders needs a duty manager (the last rung of the ladder).
+A blank or absent `active` keeps the stored flag (a member disabled with `disable-staff` stays so).
 
 Client columns: id, name, tier, vip, branch, responder_id (required); wecom_id (optional).
 Rules: vip is true/false (also 1/0, yes/no, 是/否); the responder must be a known staff member
@@ -39,7 +40,7 @@ from routing.records import Record
 T = TypeVar("T")
 
 STAFF_REQUIRED = ("id", "name", "role", "skills", "max_concurrency", "branch")
-STAFF_OPTIONAL = ("practice_number", "backup_id", "wecom_user_id")
+STAFF_OPTIONAL = ("practice_number", "backup_id", "wecom_user_id", "active")
 CLIENT_REQUIRED = ("id", "name", "tier", "vip", "branch", "responder_id")
 CLIENT_OPTIONAL = ("wecom_id",)
 
@@ -240,7 +241,7 @@ def parse_staff_csv(data: bytes, existing: Mapping[str, Staff] | None = None) ->
     problems: list[ImportProblem] = []
     parsed: list[tuple[int, Staff]] = []
     for row in rows:
-        member = _parse_staff_row(row, problems)
+        member = _parse_staff_row(row, problems, (existing or {}).get(row.get("id", "").strip()))
         if member is not None:
             parsed.append((_row_number(row), member))
     problems += _duplicates(rows, "id", "staff id") + _duplicates(rows, "wecom_user_id", "wecom_user_id")
@@ -250,7 +251,14 @@ def parse_staff_csv(data: bytes, existing: Mapping[str, Staff] | None = None) ->
     return [member for _, member in parsed]
 
 
-def _parse_staff_row(row: Mapping[str, str], problems: list[ImportProblem]) -> Staff | None:
+def parse_active(value: str | None, stored: Staff | None) -> bool:
+    """The `active` column (true/false); blank or absent keeps the stored flag, and a new member is active."""
+    if value is None or not value.strip():
+        return stored.active if stored else True
+    return parse_bool(value.strip(), "active")
+
+
+def _parse_staff_row(row: Mapping[str, str], problems: list[ImportProblem], stored: Staff | None) -> Staff | None:
     number = _row_number(row)
     before = len(problems)
     staff_id = _check(problems, number, lambda: parse_identifier(row["id"], "id"))
@@ -261,6 +269,7 @@ def _parse_staff_row(row: Mapping[str, str], problems: list[ImportProblem]) -> S
     practice = _check(problems, number, lambda: parse_practice_number(row.get("practice_number", "")))
     backup = _optional(row.get("backup_id"))
     wecom = _optional(row.get("wecom_user_id"))
+    active = _check(problems, number, lambda: parse_active(row.get("active"), stored))
     skills = None
     if role is not None:
         skills = _check(problems, number, lambda: parse_skills(row["skills"], role))
@@ -281,6 +290,7 @@ def _parse_staff_row(row: Mapping[str, str], problems: list[ImportProblem]) -> S
         practice_number=practice,
         backup_id=backup,
         wecom_user_id=wecom,
+        active=bool(active),
     )
 
 

@@ -89,6 +89,7 @@ class EscalationReason(StrEnum):
     OFF_HOURS = "off_hours"
     NO_STAFF_ONLINE = "no_staff_online"
     RESPONDER_TIMEOUT = "responder_timeout"
+    STAFF_DISABLED = "staff_disabled"
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,10 @@ class Staff:
     practice_number: str | None = None
     backup_id: str | None = None
     wecom_user_id: str | None = None
+    active: bool = True
+    """False: disabled, cannot sign in, and no token of theirs is accepted."""
+    token_version: int = 0
+    """Carried by every access token; bumped (by the record only) to refuse every token issued before."""
 
 
 @dataclass(frozen=True)

@@ -149,6 +149,17 @@ class Record(Protocol):
         """Store a password hash; NotFound for an unknown staff member."""
         ...
 
+    async def bump_token_version(self, staff_id: str) -> int:
+        """Add one to the staff member's token version (refusing every token issued before); the new version.
+
+        NotFound for an unknown staff member.
+        """
+        ...
+
+    async def set_staff_active(self, staff_id: str, active: bool) -> Staff:
+        """Enable or disable a staff member; disabling also bumps the token version. NotFound if unknown."""
+        ...
+
     # conversations
     async def create_conversation(self, conversation: Conversation) -> None:
         """Insert a new conversation (its version as given, normally 0); ConversationAlreadyOpen if it would be

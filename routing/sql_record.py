@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from routing import sql_open_conversations as open_rule
-from routing import sql_rows
+from routing import sql_rows, sql_staff_access
 from routing import sql_tables as t
 from routing.errors import DuplicateClientMessage, NotFound, StaleConversation
 from routing.models import (
@@ -145,6 +145,12 @@ class SqlRecord(SqlComplianceSearch, SqlReports):
             )
             if result.rowcount == 0:
                 raise NotFound(f"unknown staff member {staff_id!r}")
+
+    async def bump_token_version(self, staff_id: str) -> int:
+        return await sql_staff_access.bump_token_version(self._engine, staff_id)
+
+    async def set_staff_active(self, staff_id: str, active: bool) -> Staff:
+        return await sql_staff_access.set_staff_active(self._engine, staff_id, active)
 
     # conversations
 

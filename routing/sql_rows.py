@@ -70,7 +70,7 @@ def client_from_row(row: Row[Any]) -> Client:
 
 
 def staff_to_row(member: Staff) -> dict[str, Any]:
-    """The staff row of a staff member (the password hash is not part of it)."""
+    """The staff row of a staff member (the password hash and the token version are the record's own)."""
     return {
         "id": member.id,
         "name": member.name,
@@ -81,6 +81,7 @@ def staff_to_row(member: Staff) -> dict[str, Any]:
         "practice_number": member.practice_number,
         "backup_id": member.backup_id,
         "wecom_user_id": member.wecom_user_id,
+        "active": member.active,
     }
 
 
@@ -96,6 +97,8 @@ def staff_from_row(row: Row[Any]) -> Staff:
         practice_number=row.practice_number,
         backup_id=row.backup_id,
         wecom_user_id=row.wecom_user_id,
+        active=bool(row.active),
+        token_version=int(row.token_version),
     )
 
 

@@ -29,6 +29,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.sql.expression import true
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 NAMING_CONVENTION = {
@@ -88,6 +89,8 @@ staff = Table(
     Column("backup_id", String(ID), nullable=True),
     Column("wecom_user_id", String(ID), nullable=True, unique=True),
     Column("password_hash", String(255), nullable=True),
+    Column("active", Boolean, nullable=False, server_default=true()),
+    Column("token_version", Integer, nullable=False, server_default="0"),
     CheckConstraint("max_concurrency > 0", name="max_concurrency_positive"),
 )
 Index(None, staff.c.role)
@@ -297,3 +300,18 @@ canned_replies = Table(
 )
 """Canned replies of the console (routing.canned), per team (advisor, service, responder or all)."""
 Index(None, canned_replies.c.team)
+
+staff_refresh_tokens = Table(
+    "staff_refresh_tokens",
+    metadata,
+    Column("token_hash", String(HASH), primary_key=True),
+    Column("staff_id", String(ID), nullable=False),
+    Column("family_id", String(ID), nullable=False),
+    Column("issued_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("rotated_at", UtcDateTime, nullable=True),
+    Column("revoked_at", UtcDateTime, nullable=True),
+)
+"""Staff refresh tokens (routing.sessions): only the SHA-256 of each opaque token, its family and its state."""
+Index(None, staff_refresh_tokens.c.staff_id)
+Index(None, staff_refresh_tokens.c.family_id)

@@ -53,7 +53,9 @@ RULES: dict[TransitionName, Rule] = {
     TransitionName.ESCALATE_TO_RESPONDER: Rule(_TIER2_OR_BOT, S.AWAITING_RESPONDER, Tier.RESPONDER),
     TransitionName.LEAVE_MESSAGE: Rule(_TIER2_OR_BOT, S.AWAITING_RESPONDER, Tier.RESPONDER),
     TransitionName.RESPONDER_ACCEPT: Rule(frozenset({S.AWAITING_RESPONDER}), S.WITH_RESPONDER, Tier.RESPONDER),
-    TransitionName.RESPONDER_REASSIGN: Rule(frozenset({S.AWAITING_RESPONDER}), S.AWAITING_RESPONDER, Tier.RESPONDER),
+    TransitionName.RESPONDER_REASSIGN: Rule(
+        frozenset({S.AWAITING_RESPONDER, S.WITH_RESPONDER}), S.AWAITING_RESPONDER, Tier.RESPONDER
+    ),
     TransitionName.RESOLVE: Rule(frozenset({S.WITH_AGENT, S.WITH_RESPONDER}), S.RESOLVED, None),
     TransitionName.RETURN_TO_BOT: Rule(frozenset({S.RESOLVED}), S.BOT, Tier.BOT),
     TransitionName.REOPEN: Rule(frozenset({S.RESOLVED, S.CLOSED}), None, None),

@@ -10,7 +10,7 @@ from handoff_api.console.socket import ConsoleConnection
 from handoff_api.container import Container
 from handoff_api.log_filters import install_token_masking
 from handoff_api.realtime import finish_then_cancel
-from handoff_api.staff.auth import decode_staff_token
+from handoff_api.staff.auth import read_staff_token, session_refusal
 from handoff_api.tokens import InvalidToken
 from handoff_api.widget.assets import AssetDirectory
 
@@ -35,17 +35,24 @@ async def console_asset(name: str, request: Request) -> Response:
 
 @router.websocket("/ws/console")
 async def console_socket(websocket: WebSocket, token: str = "") -> None:
-    """Live events for a staff member; refused with 4401 when the staff token is missing, invalid or expired."""
+    """Live events for a staff member; refused with 4401 when the staff token is missing, invalid, expired or
+    revoked (or its member disabled)."""
     container: Container = websocket.app.state.container
     await websocket.accept()
+    now = container.clock.now()
     try:
-        staff_id = decode_staff_token(container.settings, token, container.clock.now())
+        claims = read_staff_token(container.settings, token, now)
     except InvalidToken as exc:
-        await websocket.send_json({"type": "error", "code": "unauthorized", "message": "登录已失效，请重新登录"})
-        await websocket.close(CLOSE_UNAUTHORIZED, exc.reason)
+        await _refuse(websocket, exc.reason)
         return
-    staff = await finish_then_cancel(container.routing.find_staff(staff_id))
-    if staff is None:
-        await websocket.close(CLOSE_UNAUTHORIZED, "unknown staff member")
+    staff = await finish_then_cancel(container.routing.find_staff(claims.staff_id))
+    reason = await finish_then_cancel(session_refusal(staff, claims, container.refresh_tokens, now))
+    if reason is not None or staff is None:
+        await _refuse(websocket, reason or "unknown staff member")
         return
-    await ConsoleConnection(websocket, container, staff).run()
+    await ConsoleConnection(websocket, container, staff, claims).run()
+
+
+async def _refuse(websocket: WebSocket, reason: str) -> None:
+    await websocket.send_json({"type": "error", "code": "unauthorized", "message": "登录已失效，请重新登录"})
+    await websocket.close(CLOSE_UNAUTHORIZED, reason)

@@ -6,6 +6,9 @@ Server → console: {"type": "hello", staff, worker (pid, development mode only)
 Console → server: {"type": "typing", "conversation_id"} (forwarded to the client's widget when the staff
 member holds the conversation), {"type": "ping"}.
 Frames are text of at most 4 KiB; a console that floods the socket is closed with 1008 (see `sockets`).
+The socket closes with 4401 "token expired" when its staff token expires (timer, and any frame after it), and
+with 4401 "token revoked" / "staff member disabled" within STAFF_SESSION_CHECK_SECONDS of a logout, a logout
+everywhere, a password change or disabling; the console then renews its token and reconnects, or signs in.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from starlette.websockets import WebSocketDisconnect
 from handoff_api.console.visibility import Visibility
 from handoff_api.container import Container
 from handoff_api.realtime import Resync, finish_then_cancel
-from handoff_api.sockets import Burst, FrameLimits, SocketSession
+from handoff_api.sockets import CLOSE_UNAUTHORIZED, Burst, FrameLimits, SocketSession
+from handoff_api.staff.auth import StaffTokenClaims, session_refusal
 from routing.errors import RoutingError
 from routing.events import RoutingEvent
 from routing.models import Staff
@@ -38,10 +42,18 @@ MAX_ID_CHARS = 64
 class ConsoleConnection(SocketSession):
     """Serves one staff member's console socket until either side closes."""
 
-    def __init__(self, websocket: WebSocket, container: Container, staff: Staff) -> None:
-        super().__init__(websocket, container.hub, container.clock, CONSOLE_LIMITS, name=f"console-{staff.id}")
+    def __init__(self, websocket: WebSocket, container: Container, staff: Staff, claims: StaffTokenClaims) -> None:
+        super().__init__(
+            websocket,
+            container.hub,
+            container.clock,
+            CONSOLE_LIMITS,
+            name=f"console-{staff.id}",
+            expires_at=claims.expires_at,
+        )
         self.container = container
         self.staff = staff
+        self.claims = claims
         self.visibility = Visibility(staff, self._may_view, serves=self._serves)
         self._last_typing: dict[str, float] = {}
 
@@ -58,6 +70,27 @@ class ConsoleConnection(SocketSession):
         except RoutingError:
             return False
         return conversation.assignee_id == self.staff.id
+
+    async def guard(self) -> None:
+        """Every STAFF_SESSION_CHECK_SECONDS: close with 4401 once the token is revoked or the member disabled."""
+        every = self.container.settings.staff_session_check_seconds
+        while True:
+            await asyncio.sleep(every)
+            reason = await self._refusal()
+            if reason is not None:
+                log.info("console session of %s ended: %s", self.staff.id, reason)
+                await self.send({"type": "error", "code": "unauthorized", "message": "登录已失效，请重新登录"})
+                await self.close(CLOSE_UNAUTHORIZED, reason)
+                return
+
+    async def _refusal(self) -> str | None:
+        try:
+            staff = await finish_then_cancel(self.container.routing.find_staff(self.staff.id))
+            store, now = self.container.refresh_tokens, self.container.clock.now()
+            return await finish_then_cancel(session_refusal(staff, self.claims, store, now))
+        except Exception:
+            log.exception("console session check failed for %s; tried again later", self.staff.id)
+            return None
 
     def accepts(self, event: RoutingEvent) -> bool:
         """Events that could concern the staff member (the full check runs per event in `on_events`)."""

@@ -1,4 +1,7 @@
-"""Staff API for the agent console: login, queues, claim, reply, resolve, transfer, presence, assist."""
+"""Staff API for the agent console: queues, claim, reply, resolve, transfer, presence, assist.
+
+Sign-in and sessions are in `session_routes`.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from handoff_api.deps import ContainerDep
 from handoff_api.errors import error_responses
 from handoff_api.schemas import ConversationOut, MessageOut
-from handoff_api.staff.auth import CurrentStaff, issue_staff_token
+from handoff_api.staff.auth import CurrentStaff
 from handoff_api.staff.canned import router as canned_router
 from handoff_api.staff.compliance_routes import router as compliance_router
 from handoff_api.staff.schemas import (
@@ -15,37 +18,21 @@ from handoff_api.staff.schemas import (
     ColleagueOut,
     ConversationDetail,
     KbHitOut,
-    Login,
     MeOut,
     PresenceIn,
     QueueItemOut,
     Reply,
     StaffOut,
     TicketOut,
-    TokenOut,
     Transfer,
 )
 from handoff_api.staff.stats import TodayStats
 from routing.models import QueueName, Staff
-from routing.passwords import verify_password_async
 
 router = APIRouter(prefix="/api/v1/staff", tags=["staff"], responses=error_responses(401, 422))
 WITH_BODY = error_responses(400, 413)
 ON_CONVERSATION = error_responses(403, 404, 409)
 """What acting on a conversation may meet: not one's own, unknown, or moved by someone else first."""
-
-
-@router.post("/login", responses=WITH_BODY)
-async def login(body: Login, container: ContainerDep) -> TokenOut:
-    """Exchange a staff id and password for a short-lived bearer token."""
-    found = await container.routing.login_credentials(body.staff_id)
-    staff, password_hash = found if found else (None, None)
-    if staff is None or not await verify_password_async(password_hash, body.password):
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong staff id or password")
-    token = issue_staff_token(container.settings, staff, container.clock.now())
-    return TokenOut(
-        access_token=token, expires_in=container.settings.staff_token_minutes * 60, staff=StaffOut.of(staff)
-    )
 
 
 @router.get("/me")

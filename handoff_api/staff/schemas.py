@@ -189,3 +189,40 @@ class KbHitOut(BaseModel):
     answer: str
     category: str
     score: float
+
+
+class SessionTokens(TokenOut):
+    """An access token and the refresh token that renews it (rotated on each refresh)."""
+
+    refresh_token: str
+    refresh_expires_in: int
+
+
+class RefreshIn(RequestBody):
+    """A refresh token to rotate."""
+
+    refresh_token: CleanText = Field(min_length=1, max_length=256)
+
+
+class PasswordChange(RequestBody):
+    """The current password and the new one."""
+
+    old_password: CleanText = Field(min_length=1, max_length=256)
+    new_password: CleanText = Field(min_length=1, max_length=256)
+
+
+class DisabledOut(BaseModel):
+    """A disabled staff member and what became of the conversations they held."""
+
+    staff_id: str
+    active: bool
+    requeued: int
+    passed_on: int
+    kept: int
+
+
+class MemberOut(BaseModel):
+    """A staff member's account state."""
+
+    staff_id: str
+    active: bool

@@ -246,7 +246,7 @@ class Assigner:
                 member = await self._lookups.staff(staff_id)
             except NotFound:
                 continue
-            if access.serves_queue(member, queue):
+            if member.active and access.serves_queue(member, queue):
                 members.append(member)
         return members
 

@@ -31,6 +31,8 @@ class TickReport:
     ladder_steps: int = 0
     rebuilt: bool = False
     """The fast stores had lost their data (a Redis flush or restart) and were rebuilt from the record."""
+    released: int = 0
+    """Conversations given back because their holder was disabled (RoutingService.tick)."""
 
 
 class Background:

@@ -10,6 +10,7 @@ Collaborators (each takes only what it needs):
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
@@ -22,6 +23,7 @@ from routing.policy import PriorityRules
 from routing.ports import Clock, EventBus, IdempotencyStore, PresenceStore, QuestionClassifier, QueueStore
 from routing.records import Record, SatisfactionRating
 from routing.reports import Limits, Report, ReportBy
+from routing.service.accounts import Accounts, Disabled
 from routing.service.assigner import Assigner
 from routing.service.attendance import Attendance
 from routing.service.background import Background, TickReport
@@ -90,6 +92,7 @@ class RoutingService:
         self._views = Views(
             record, lookups, assigner, self._presence, self._settings, clock, journal, self._idempotency
         )
+        self._accounts = Accounts(record, journal, self._attendance, assigner, self._staff, ladder)
         self._journal = journal
         self._background = Background(record, journal, assigner, ladder, self._idempotency)
         self._stats = Stats(record, self._rules.zone, clock)
@@ -290,6 +293,24 @@ class RoutingService:
         """Keep presence alive; False if it lapsed."""
         return await self._attendance.heartbeat(staff_id)
 
+    # --- accounts ----------------------------------------------------------------------------------
+
+    async def change_password(self, staff_id: str, password_hash: str, actor: str) -> int:
+        """A new password hash; every earlier token is refused. The new token version."""
+        return await self._accounts.change_password(staff_id, password_hash, actor)
+
+    async def sign_out_everywhere(self, staff_id: str, actor: str) -> int:
+        """Every earlier token is refused; the new token version."""
+        return await self._accounts.sign_out_everywhere(staff_id, actor)
+
+    async def disable_staff(self, staff_id: str, actor: str) -> Disabled:
+        """No sign-in, no token, offline, their conversations given back through the ladder."""
+        return await self._accounts.disable(staff_id, actor)
+
+    async def enable_staff(self, staff_id: str, actor: str) -> Staff:
+        """The member may sign in again."""
+        return await self._accounts.enable(staff_id, actor)
+
     # --- views -------------------------------------------------------------------------------------
 
     async def queue_view(self, queue: QueueName, viewer_id: str) -> list[QueueItem]:
@@ -361,8 +382,10 @@ class RoutingService:
     # --- background --------------------------------------------------------------------------------
 
     async def tick(self) -> TickReport:
-        """Leases, auto-assignment, the wait limit and the ladder, once."""
-        return await self._background.tick()
+        """Leases, auto-assignment, the wait limit and the ladder, once; and what disabled members held."""
+        report = await self._background.tick()
+        released = await self._accounts.release_disabled()
+        return dataclasses.replace(report, released=released) if released else report
 
     async def rebuild_queues(self) -> int:
         """Re-enqueue waiting tickets and reset loads after a Redis flush."""

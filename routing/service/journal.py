@@ -150,6 +150,18 @@ class Journal:
         detail: dict[str, object] = {"score": rating.score, "tier": int(rating.tier), "staff_id": rating.staff_id}
         await self._record.audit(CLIENT_ACTOR, AuditAction.RATING, rating.conversation_id, detail, rating.at)
 
+    async def set_password_hash(self, staff_id: str, password_hash: str) -> None:
+        """Store a staff member's new password hash."""
+        await self._record.set_password_hash(staff_id, password_hash)
+
+    async def bump_token_version(self, staff_id: str) -> int:
+        """Refuse every token of the staff member issued before now; the new version."""
+        return await self._record.bump_token_version(staff_id)
+
+    async def set_staff_active(self, staff_id: str, active: bool) -> Staff:
+        """Enable or disable a staff member (disabling bumps their token version)."""
+        return await self._record.set_staff_active(staff_id, active)
+
     async def open_ticket(self, ticket: Ticket) -> None:
         """Store a new ticket."""
         await self._record.open_ticket(ticket)

@@ -87,7 +87,7 @@ class Ladder:
                 person = await self._lookups.find_staff(responder.backup_id if responder else None)
             else:
                 person = await self._lookups.duty_manager(client.branch)
-            if person is not None and person.id != skip:
+            if person is not None and person.active and person.id != skip:
                 return step, person
         raise NoCapacity(f"nobody on the responder ladder of client {client.id} from step {start.name}")
 
@@ -166,22 +166,35 @@ class Ladder:
                 steps += 1
         return steps
 
-    async def _advance(self, conversation: Conversation, ticket: Ticket, now: datetime) -> bool:
-        """One step up the ladder for an overdue conversation; False if at the top or it moved meanwhile."""
+    async def pass_on(self, conversation: Conversation) -> bool:
+        """A tier-3 conversation whose holder was disabled goes to the next active rung; False if none."""
+        ticket = await self._lookups.ticket(conversation.ticket_id)
+        if ticket is None:
+            return False
+        return await self._advance(conversation, ticket, self._clock.now(), EscalationReason.STAFF_DISABLED)
+
+    async def _advance(
+        self,
+        conversation: Conversation,
+        ticket: Ticket,
+        now: datetime,
+        reason: EscalationReason = EscalationReason.RESPONDER_TIMEOUT,
+    ) -> bool:
+        """One step up the ladder (an overdue rung, or a disabled holder); False if at the top or it moved."""
         current = ticket.responder_step if ticket.responder_step is not None else ResponderStep.RESPONDER
-        if current >= ResponderStep.DUTY_MANAGER:
+        if current >= ResponderStep.DUTY_MANAGER and reason != EscalationReason.STAFF_DISABLED:
             return False
         client = await self._lookups.client_of(conversation)
-        timeout = EscalationReason.RESPONDER_TIMEOUT
+        start = ResponderStep(min(current + 1, ResponderStep.DUTY_MANAGER))
         try:
-            step, target = await self.target(client, ResponderStep(current + 1), skip=conversation.assignee_id)
+            step, target = await self.target(client, start, skip=conversation.assignee_id)
             after = await self._journal.move(
                 conversation,
                 TransitionName.RESPONDER_REASSIGN,
                 SYSTEM_ACTOR,
-                f"{timeout.value}: {step.name.lower()}",
+                f"{reason.value}: {step.name.lower()}",
                 assignee_id=target.id,
-                escalation_reason=timeout,
+                escalation_reason=reason,
             )
         except (StaleConversation, NoCapacity):
             return False
@@ -195,7 +208,7 @@ class Ladder:
             )
         )
         await self._journal.publish(
-            Escalated(after.id, int(Tier.RESPONDER), target.id, timeout.value, step=step.name.lower())
+            Escalated(after.id, int(Tier.RESPONDER), target.id, reason.value, step=step.name.lower())
         )
         return True
 

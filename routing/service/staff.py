@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from routing import texts
-from routing.errors import DuplicateClientMessage, IllegalTransition, NotFound, StaleClaim, ValidationFailed
+from routing.errors import DuplicateClientMessage, Forbidden, IllegalTransition, NotFound, StaleClaim, ValidationFailed
 from routing.events import Transferred, Typing
 from routing.models import (
     Conversation,
@@ -43,6 +43,15 @@ class StaffUseCases:
         self._outcomes = outcomes
         self._clock = clock
 
+    async def _check_active(self, staff: Staff) -> None:
+        """A disabled member answers and takes nothing (also from WeCom, where no staff token is checked).
+
+        Read as stored now, not from the lookups' cache, so a member disabled on another worker stops at once.
+        """
+        current = await self._lookups.find_staff(staff.id)
+        if current is None or not current.active:
+            raise Forbidden(f"staff member {staff.id} is disabled")
+
     async def staff_reply(self, staff_id: str, conversation_id: str, text: str, reply_id: str | None = None) -> Message:
         """A human answer; the first reply of a tier-3 rung accepts the conversation.
 
@@ -52,6 +61,7 @@ class StaffUseCases:
         if not text.strip():
             raise ValidationFailed("a reply needs text")
         staff = await self._lookups.staff(staff_id)
+        await self._check_active(staff)
         conversation = await self._lookups.conversation(conversation_id)
         if conversation.state == S.AWAITING_RESPONDER:
             conversation = await self._accept(staff, conversation)
@@ -88,6 +98,7 @@ class StaffUseCases:
     async def claim(self, staff_id: str, conversation_id: str | None = None) -> Conversation:
         """Take the best waiting conversation of one's queues, or a specific one (StaleClaim if gone)."""
         staff = await self._lookups.staff(staff_id)
+        await self._check_active(staff)
         access.check_may_claim(staff)
         if conversation_id is None:
             return await self._assigner.claim_best(staff)

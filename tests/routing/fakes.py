@@ -97,7 +97,10 @@ class FakeRecord:
         self.clients.update({c.id: c for c in clients})
 
     async def replace_staff(self, staff: Sequence[Staff]) -> None:
-        self.staff.update({s.id: s for s in staff})
+        for member in staff:
+            kept = self.staff.get(member.id)
+            version = kept.token_version if kept else 0
+            self.staff[member.id] = dataclasses.replace(member, token_version=version)
 
     async def get_password_hash(self, staff_id: str) -> str | None:
         return self.passwords.get(staff_id)
@@ -106,6 +109,21 @@ class FakeRecord:
         if staff_id not in self.staff:
             raise NotFound(staff_id)
         self.passwords[staff_id] = password_hash
+
+    async def bump_token_version(self, staff_id: str) -> int:
+        member = self.staff.get(staff_id)
+        if member is None:
+            raise NotFound(staff_id)
+        self.staff[staff_id] = dataclasses.replace(member, token_version=member.token_version + 1)
+        return member.token_version + 1
+
+    async def set_staff_active(self, staff_id: str, active: bool) -> Staff:
+        member = self.staff.get(staff_id)
+        if member is None:
+            raise NotFound(staff_id)
+        version = member.token_version + (0 if active else 1)
+        self.staff[staff_id] = dataclasses.replace(member, active=active, token_version=version)
+        return self.staff[staff_id]
 
     def _open_on_channel(self, client_id: str, channel: Channel, besides: str | None = None) -> Conversation | None:
         """The client's conversation on `channel` that is not closed (other than `besides`), or None."""

@@ -47,6 +47,7 @@ RECORD_TABLES = {
     "api_keys",
     "canned_replies",
     "satisfaction_ratings",
+    "staff_refresh_tokens",
 }
 
 

@@ -1,6 +1,6 @@
 // Agent console: login, queues, live conversations, actions, agent assist and the supervisor view.
 
-import { api, session, whenUnauthorized } from "./api.js";
+import { api, renew, scheduleRenewal, session, whenRenewed, whenUnauthorized } from "./api.js";
 import { barChart, rankChart, ratioRing } from "./charts.js";
 import { initCanned, loadPicker } from "./canned.js";
 import { initCompliance } from "./compliance.js";
@@ -104,7 +104,7 @@ async function login(event) {
   $("login-error").textContent = "";
   try {
     const result = await api.login($("staff-id").value.trim(), $("password").value);
-    session.save(result.access_token, result.staff);
+    session.save(result.access_token, result.staff, result.refresh_token, result.expires_in);
     $("password").value = "";
     await start();
   } catch (error) {
@@ -123,16 +123,33 @@ function logout() {
   showLogin();
 }
 
-whenUnauthorized(() => {
+function sessionEnded() {
   logout();
   $("login-error").textContent = "登录已失效，请重新登录";
+}
+
+whenUnauthorized(sessionEnded);
+
+// A renewed token: the socket reconnects with it (the old one would close when its token expires).
+whenRenewed(() => {
+  if (!state.socket) { return; }
+  const old = state.socket;
+  state.socket = null;
+  old.close(1000, "token renewed");
+  connect();
 });
+
+async function signOut() {
+  try { await api.logout(); } catch (error) { /* signed out locally either way */ }
+  logout();
+}
 
 // ------------------------------------------------------------------ start-up
 
 async function start() {
   state.staff = session.staff;
   if (!state.staff || !session.token) { showLogin(); return; }
+  scheduleRenewal();
   show($("login"), false);
   show($("app"), true);
   const role = state.staff.role;
@@ -520,7 +537,13 @@ function connect() {
   socket.addEventListener("close", (event) => {
     if (state.socket !== socket) { return; }
     state.socket = null;
-    if (event.code === 4401) { logout(); return; }
+    if (event.code === 4401) {  // expired or revoked: renew quietly, or sign in again
+      renew().then((renewed) => {
+        if (!renewed) { sessionEnded(); return; }
+        if (!state.socket && session.token) { connect(); }
+      });
+      return;
+    }
     if (!session.token) { return; }
     state.attempts += 1;
     const delay = Math.min(15000, 500 * 2 ** (state.attempts - 1));
@@ -639,7 +662,7 @@ async function loadStats() {
 // ------------------------------------------------------------------ wiring
 
 $("login-form").addEventListener("submit", login);
-$("logout").addEventListener("click", logout);
+$("logout").addEventListener("click", signOut);
 $("presence").addEventListener("change", changePresence);
 $("reply-form").addEventListener("submit", sendReply);
 $("reply-text").addEventListener("input", typing);

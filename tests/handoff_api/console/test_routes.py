@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from handoff_api.staff.auth import issue_staff_token
 from routing.models import Channel, EscalationReason, Presence, QueueName
-from tests.handoff_api.widget.support import app_settings, occupy, on_app_loop
+from tests.handoff_api.widget.support import occupy, on_app_loop
 
 
 def staff_token(client: TestClient, staff_id: str) -> str:
-    staff = on_app_loop(client, client.app.state.container.routing.find_staff, staff_id)  # type: ignore[attr-defined]
+    container = client.app.state.container  # type: ignore[attr-defined]
+    staff = on_app_loop(client, container.routing.find_staff, staff_id)
     assert staff is not None
-    return issue_staff_token(app_settings(), staff, datetime.now(UTC))
+    return str(on_app_loop(client, container.sessions.start, staff).access_token)
 
 
 def events_until(ws: Any, predicate, limit: int = 40) -> list[dict[str, Any]]:

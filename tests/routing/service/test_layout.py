@@ -12,7 +12,7 @@ MODULES = sorted(PACKAGE.glob("*.py"))
 MAX_LINES = 400
 RECORD_WRITES = re.compile(
     r"record\.(save_transition|append_message|audit|open_ticket|update_ticket|add_feedback|create_conversation"
-    r"|replace_clients|replace_staff|set_password_hash|add_rating)\b"
+    r"|replace_clients|replace_staff|set_password_hash|add_rating|bump_token_version|set_staff_active)\b"
 )
 PUBLISHING = re.compile(r"events\.publish\b")
 
