@@ -170,7 +170,7 @@ class Transcript(BaseModel):
     messages: list[MessageOut]
 
 
-class RatingIn(BaseModel):
+class RatingIn(RequestBody):
     """The client's 1–5 rating of the question just resolved."""
 
     score: int = Field(ge=1, le=5)

@@ -284,8 +284,7 @@ Index(
     postgresql_where=api_keys.c.revoked_at.is_(None),
 )
 
-# Compliance search (0011): conversations by creation time, messages by the staff member who served them.
-Index(None, conversations.c.created_at)
+# Compliance search (0011): messages by the staff member who served them (conversations.created_at is indexed above).
 Index(None, messages.c.served_staff_id)
 
 canned_replies = Table(

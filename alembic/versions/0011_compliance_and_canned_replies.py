@@ -1,7 +1,7 @@
 """Compliance search indexes and the canned replies table, seeded with the six default replies.
 
-Conversations get an index on created_at (the search's date range) and messages one on served_staff_id
-(the search's staff filter). `canned_replies` holds the console's replies per team; the rows seeded here
+Messages get an index on served_staff_id (the search's staff filter; the date range uses 0010's index on
+conversations.created_at). `canned_replies` holds the console's replies per team; the rows seeded here
 are the replies the console offered before they were managed (team `all`).
 
 Revision ID: 0011
@@ -37,7 +37,6 @@ DEFAULTS: Sequence[tuple[str, str]] = (
 
 
 def upgrade() -> None:
-    op.create_index("ix_conversations_created_at", "conversations", ["created_at"])
     op.create_index("ix_messages_served_staff_id", "messages", ["served_staff_id"])
     op.create_table(
         "canned_replies",
@@ -75,4 +74,3 @@ def downgrade() -> None:
     op.drop_index("ix_canned_replies_team", table_name="canned_replies")
     op.drop_table("canned_replies")
     op.drop_index("ix_messages_served_staff_id", table_name="messages")
-    op.drop_index("ix_conversations_created_at", table_name="conversations")

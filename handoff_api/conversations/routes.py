@@ -97,7 +97,7 @@ async def send_feedback(conversation: WritableConversation, body: Feedback, cont
     )
 
 
-@router.post("/{conversation_id}/rating", status_code=status.HTTP_201_CREATED)
+@router.post("/{conversation_id}/rating", status_code=status.HTTP_201_CREATED, responses=error_responses(400, 409, 413))
 async def send_rating(conversation: WritableConversation, body: RatingIn, container: ContainerDep) -> RatingOut:
     """Rate the question just resolved 1–5 (within the rating window after 问题已解答, once per resolution)."""
     rating = await container.routing.rate(conversation.id, body.score)

@@ -15,6 +15,7 @@ from fastapi import APIRouter, HTTPException, Query, Response, status
 from pydantic import BaseModel
 
 from handoff_api.deps import ContainerDep
+from handoff_api.errors import error_responses
 from handoff_api.staff.auth import CurrentStaff
 from handoff_api.staff.report_csv import report_csv
 from routing.audit import AuditAction
@@ -22,7 +23,7 @@ from routing.models import Staff
 from routing.reports import Report, ReportBy, ReportRow
 from routing.service.access import is_supervisor
 
-router = APIRouter(prefix="/api/v1/staff", tags=["staff"])
+router = APIRouter(prefix="/api/v1/staff", tags=["staff"], responses=error_responses(401, 403, 422))
 
 FromDate = Annotated[date, Query(alias="from", description="first local date (branch time zone), YYYY-MM-DD")]
 ToDate = Annotated[date, Query(alias="to", description="last local date, inclusive, YYYY-MM-DD")]

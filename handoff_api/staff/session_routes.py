@@ -3,9 +3,12 @@ admin's disable / enable of a member. Under /api/v1/staff, next to the console's
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request, status
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, Request, status
 
 from handoff_api.deps import ContainerDep
+from handoff_api.errors import error_responses
 from handoff_api.staff.auth import CurrentSession
 from handoff_api.staff.login import WRONG_CREDENTIALS, check_back_off, count_failure, sign_in, too_many
 from handoff_api.staff.passwords import MIN_NEW_PASSWORD_LENGTH
@@ -22,7 +25,9 @@ from handoff_api.staff.sessions import IssuedSession, SessionRefused
 from routing.models import Role
 from routing.passwords import WeakPassword, check_password_rules
 
-router = APIRouter(prefix="/api/v1/staff", tags=["staff"])
+MemberId = Annotated[str, Path(min_length=1, max_length=64)]
+
+router = APIRouter(prefix="/api/v1/staff", tags=["staff"], responses=error_responses(400, 401, 403, 404, 409, 422, 429))
 
 
 def _address(request: Request) -> str:
@@ -114,7 +119,7 @@ def _check_admin(session: CurrentSession, staff_id: str) -> None:
 
 
 @router.post("/members/{staff_id}/disable")
-async def disable_member(staff_id: str, session: CurrentSession, container: ContainerDep) -> DisabledOut:
+async def disable_member(staff_id: MemberId, session: CurrentSession, container: ContainerDep) -> DisabledOut:
     """Admin: the member cannot sign in, their tokens stop working, their conversations are given back."""
     _check_admin(session, staff_id)
     disabled = await container.routing.disable_staff(staff_id, session.staff.id)
@@ -129,7 +134,7 @@ async def disable_member(staff_id: str, session: CurrentSession, container: Cont
 
 
 @router.post("/members/{staff_id}/enable")
-async def enable_member(staff_id: str, session: CurrentSession, container: ContainerDep) -> MemberOut:
+async def enable_member(staff_id: MemberId, session: CurrentSession, container: ContainerDep) -> MemberOut:
     """Admin: a disabled member may sign in again."""
     _check_admin(session, staff_id)
     staff = await container.routing.enable_staff(staff_id, session.staff.id)
