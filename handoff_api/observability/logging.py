@@ -118,11 +118,13 @@ def configure_logging(settings: Settings) -> StderrHandler:
     return handler
 
 
-@contextmanager
-def request_context(request_id: str) -> Iterator[None]:
-    """Everything logged inside carries this request id (restored afterwards)."""
-    with bound_contextvars(**{REQUEST_ID: request_id}):
-        yield
+def bind_request(request_id: str) -> None:
+    """Everything logged from now on in this task carries this request id.
+
+    Not reset when the request ends: the server runs each request in a task of its own (a copy of the context),
+    and the handler of an unexpected error, which runs after the app and its middleware have returned, must still
+    log the id."""
+    structlog.contextvars.bind_contextvars(**{REQUEST_ID: request_id})
 
 
 @contextmanager

@@ -19,7 +19,7 @@ from typing import Any
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from handoff_api.observability.logging import request_context
+from handoff_api.observability.logging import bind_request
 from handoff_api.observability.metrics import Metrics
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -73,14 +73,14 @@ class ObservabilityMiddleware:
 
         status = {"code": 500}
         started = time.perf_counter()
-        with request_context(request_id):
-            if scope["type"] == "websocket":
-                await self.app(scope, receive, send_with_id)
-                return
-            try:
-                await self.app(scope, receive, send_with_id)
-            finally:
-                self._observe(scope, status["code"], time.perf_counter() - started)
+        bind_request(request_id)
+        if scope["type"] == "websocket":
+            await self.app(scope, receive, send_with_id)
+            return
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            self._observe(scope, status["code"], time.perf_counter() - started)
 
     def _observe(self, scope: Scope, status: int, seconds: float) -> None:
         method = str(scope.get("method", ""))

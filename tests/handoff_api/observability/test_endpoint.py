@@ -163,3 +163,24 @@ def test_with_the_token_metrics_are_served(guarded: TestClient) -> None:
     response = guarded.get("/metrics", headers=bearer(TOKEN))
     assert response.status_code == 200
     assert value(response.text, "tre_index_loaded") == 0
+
+
+def test_an_unexpected_error_is_logged_with_the_request_id_and_counted_as_500(
+    settings: Settings, bot: ScriptedBot, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = settings.model_copy(update={"log_format": "json"})
+    app = create_app(settings, bot=bot, routing_settings=RoutingSettings(always_open=True))
+
+    async def boom(conversation_id: str) -> None:
+        raise RuntimeError(f"bug while serving {conversation_id}")
+
+    app.router.add_api_route("/boom/{conversation_id}", boom)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        capsys.readouterr()
+        response = client.get("/boom/c1", headers={"X-Request-ID": "req-boom"})
+        assert response.status_code == 500 and response.json()["error"] == "InternalError"
+        failed = [line for line in json_lines(capsys.readouterr().err) if "failed" in str(line["event"])]
+        assert failed and failed[0]["request_id"] == "req-boom"
+        assert "bug while serving c1" in str(failed[0]["exception"])
+        text = scrape(client)
+    assert value(text, "tre_http_requests_total", route="/boom/{conversation_id}", method="GET", status="500") == 1

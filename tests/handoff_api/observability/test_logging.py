@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Iterator
@@ -12,10 +13,10 @@ import structlog
 from handoff_api.log_filters import install_log_masking
 from handoff_api.observability.logging import (
     StderrHandler,
+    bind_request,
     configure_logging,
     conversation_context,
     mask_event,
-    request_context,
 )
 from handoff_api.settings import Settings
 
@@ -44,10 +45,14 @@ def lines(err: str) -> list[dict[str, object]]:
 def test_standard_library_records_come_out_as_json_with_the_bound_ids(
     structured: StderrHandler, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with request_context("req-1"), conversation_context("conv-9"):
-        logging.getLogger("handoff_api.some.module").info("turn for %s done", "C10002")
+    async def request() -> None:
+        bind_request("req-1")
+        with conversation_context("conv-9"):
+            logging.getLogger("handoff_api.some.module").info("turn for %s done", "C10002")
+
+    asyncio.run(request())  # a request runs in a task of its own: what it binds stays there
     logging.getLogger("handoff_api.some.module").info("outside")
-    first, second = lines(capsys.readouterr().err)
+    first, second = [line for line in lines(capsys.readouterr().err) if line["logger"] == "handoff_api.some.module"]
     assert first["event"] == "turn for C10002 done"
     assert first["request_id"] == "req-1" and first["conversation_id"] == "conv-9"
     assert first["level"] == "info" and first["logger"] == "handoff_api.some.module"
@@ -80,7 +85,7 @@ def test_an_id_card_and_a_mobile_number_come_out_masked_from_every_kind_of_logge
 
 @pytest.mark.parametrize("structured", ["console"], indirect=True)
 def test_console_lines_are_readable_and_masked(structured: StderrHandler, capsys: pytest.CaptureFixture[str]) -> None:
-    with request_context("req-7"):
+    with structlog.contextvars.bound_contextvars(request_id="req-7"):
         logging.getLogger("handoff_api.x").warning("mobile %s", MOBILE)
     err = capsys.readouterr().err
     assert not err.startswith("{")
