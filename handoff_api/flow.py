@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from handoff_api.bot_client import BotClient, BotPayload, BotUnavailable, rasa_trigger
 from handoff_api.client_input import BUTTON_WORDS, ClientInput, Rating, Utterance, parse_client_text
+from handoff_api.observability.logging import conversation_context
 from routing.errors import DuplicateClientMessage, ValidationFailed
 from routing.models import Conversation, ConversationState, EscalationReason, Message, QueueName, SenderKind
 from routing.state_machine import bot_owns, rates_human
@@ -121,6 +122,10 @@ class ConversationFlow:
 
     async def accept(self, conversation_id: str, turn: ClientInput, client_msg_id: str | None = None) -> AcceptedTurn:
         """Store the client's words (a new question after a resolved one gives the conversation back to the bot)."""
+        with conversation_context(conversation_id):
+            return await self._accept(conversation_id, turn, client_msg_id)
+
+    async def _accept(self, conversation_id: str, turn: ClientInput, client_msg_id: str | None) -> AcceptedTurn:
         opened_in = conversation = await self._routing.get_conversation(conversation_id)
         if isinstance(turn, Rating) and rates_human(conversation.state):
             stored = await self._routing.record_client_message(conversation_id, turn.words)
@@ -147,6 +152,10 @@ class ConversationFlow:
 
     async def respond(self, accepted: AcceptedTurn) -> FlowResult:
         """Act on a stored turn: routing takes a rating of a person, the bot answers when it owns the conversation."""
+        with conversation_context(accepted.conversation.id):
+            return await self._respond(accepted)
+
+    async def _respond(self, accepted: AcceptedTurn) -> FlowResult:
         turn, stored, conversation = accepted.turn, accepted.client_message, accepted.conversation
         conversation_id = conversation.id
         if accepted.answered is not None:

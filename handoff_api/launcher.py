@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import os
 import secrets
+import shutil
 import signal
 import socket
 import sys
@@ -25,6 +26,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
+from handoff_api.observability.metrics import MULTIPROC_ENV
 from handoff_api.rasa_endpoints import endpoints, write_endpoints
 from handoff_api.settings import Settings
 
@@ -32,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RASA_BIN = ROOT / ".venv-rasa" / "bin" / "rasa"
 MODEL = ROOT / "models" / "tier1.tar.gz"
 RASA_DIRECTORY = ROOT / "var" / "rasa"
+METRICS_DIRECTORY = ROOT / "var" / "metrics"
 STARTUP_SECONDS = 180.0
 STOP_SECONDS = 10.0
 
@@ -106,15 +109,28 @@ def api_server_argv(host: str, port: int, workers: int = 1) -> list[str]:
     return [*argv, "--port", str(port), *(["--workers", str(workers)] if workers > 1 else [])]
 
 
-def children(settings: Settings, wiring: RasaWiring, api_workers: int = 1) -> list[Child]:
+def metrics_directory(api_workers: int, directory: Path = METRICS_DIRECTORY) -> Path | None:
+    """Several workers share one port, so a scrape reaches any one: they write their metrics to files in a
+    directory emptied for this run and /metrics sums them (prometheus_client's multiprocess mode).
+
+    None with one worker, or when PROMETHEUS_MULTIPROC_DIR is set already (whoever set it keeps it clean)."""
+    if api_workers <= 1 or os.environ.get(MULTIPROC_ENV):
+        return None
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    return directory
+
+
+def children(
+    settings: Settings, wiring: RasaWiring, api_workers: int = 1, metrics_dir: Path | None = None
+) -> list[Child]:
     """The Rasa server(s) and the API, configured to find each other on localhost."""
     env = dict(os.environ)
     env["RASA_TELEMETRY_ENABLED"] = "false"
     if settings.is_development:
         env.setdefault("ROUTING_ALWAYS_OPEN", "true")  # demos work at any hour; production keeps the calendar
-    api = Child(
-        "api", api_server_argv(settings.api_host, settings.api_port, api_workers), env | wiring.api_environment()
-    )
+    api_env = env | wiring.api_environment() | ({MULTIPROC_ENV: str(metrics_dir)} if metrics_dir else {})
+    api = Child("api", api_server_argv(settings.api_host, settings.api_port, api_workers), api_env)
     rasa = [
         Child(
             "rasa" if len(wiring.ports) == 1 else f"rasa-{index + 1}",
@@ -311,7 +327,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     wiring = wire_rasa(settings, rasa_ports)
     return asyncio.run(
         supervise(
-            children(settings, wiring, options.api_workers),
+            children(settings, wiring, options.api_workers, metrics_directory(options.api_workers)),
             lambda: wait_ready(settings, wiring, options.startup_seconds),
             banner(settings, wiring),
         )

@@ -66,11 +66,17 @@ def _mask_value(value: object) -> object:
     return _Masked(value)
 
 
+def _is_structlog_event(record: logging.LogRecord) -> bool:
+    """A record a structlog logger made: its message is the event dict its formatter renders (and masks)."""
+    return isinstance(record.msg, dict) and hasattr(record, "_logger")
+
+
 class LogMaskingFilter(logging.Filter):
     """Masks tokens and personal data in a record's message, arguments, traceback and stack; never drops one."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = _mask_value(record.msg)
+        if not _is_structlog_event(record):  # a structlog event is masked by its own processor chain
+            record.msg = _mask_value(record.msg)
         args = record.args
         if isinstance(args, tuple):
             record.args = tuple(_mask_value(value) for value in args)

@@ -40,6 +40,13 @@ from handoff_api.health_checks import (
 )
 from handoff_api.local_tier1 import LocalTier1, ResilientBot
 from handoff_api.log_filters import install_log_masking
+from handoff_api.observability.collectors import BacklogSource, Sources
+from handoff_api.observability.instrument import CountingBot, CountingEventBus, TimedBot
+from handoff_api.observability.logging import configure_logging
+from handoff_api.observability.metrics import Metrics
+from handoff_api.observability.middleware import ObservabilityMiddleware
+from handoff_api.observability.routes import Observability
+from handoff_api.observability.routes import router as metrics_router
 from handoff_api.periodic import run_every
 from handoff_api.rate_limits import RateLimiter
 from handoff_api.realtime import RealtimeHub
@@ -52,6 +59,7 @@ from handoff_api.startup import startup_lock
 from handoff_api.startup_checks import refuse_demo_passwords
 from handoff_api.token_secrets import client_token_secret, staff_token_secret
 from handoff_api.wecom.router import DEFAULT_CALLBACK_PATH
+from handoff_api.wecom.store import SqlInbox, SqlOutbox
 from handoff_api.wecom.wiring import WeComChannel, build_wecom_channel, wecom_callback_router
 from handoff_api.widget import router as widget_router
 from knowledge_base.service import FaqService, shared_service
@@ -203,13 +211,28 @@ class Running:
     wecom: WeComChannel | None
     stop_ticking: asyncio.Event
     ticker: asyncio.Task[None]
+    clock: Clock
 
 
-async def start_engine(settings: Settings, bot: BotClient | None, limits: RoutingSettings) -> Running:
+def scrape_sources(running: Running) -> Sources:
+    """What /metrics reads at scrape time: routing's queue figures, the WeCom stores, the loaded index."""
+    container = running.container
+    backlogs: dict[str, BacklogSource] = {}
+    if running.wecom is not None:
+        backlogs = {"outbox": SqlOutbox(running.engine), "inbox": SqlInbox(running.engine)}
+
+    def index_info() -> dict[str, object] | None:
+        return container.knowledge_base.info() if container.knowledge_base is not None else None
+
+    return Sources(routing=container.routing, clock=running.clock, index_info=index_info, backlogs=backlogs)
+
+
+async def start_engine(settings: Settings, bot: BotClient | None, limits: RoutingSettings, metrics: Metrics) -> Running:
     """Open the record, the stores, the index, routing, tier 1, the hub, WeCom and the routing tick."""
     engine, record = await open_record(settings)
     clock = SystemClock()
     stores = build_stores(settings, limits, clock)
+    stores.events = CountingEventBus(stores.events, metrics)  # counted where published: once, whichever worker
     kb = load_knowledge_base(settings)
     classifier = NearestEntriesClassifier(kb) if kb else FixedQueueClassifier()
     routing = RoutingService(
@@ -227,7 +250,7 @@ async def start_engine(settings: Settings, bot: BotClient | None, limits: Routin
     rasa = bot or RasaRestClient(
         settings.rasa_urls, settings.rasa_timeout_seconds, auth_token=_secret(settings.rasa_auth_token)
     )
-    tier1 = ResilientBot(rasa, LocalTier1(kb.retrieve if kb else None))
+    tier1 = CountingBot(ResilientBot(TimedBot(rasa, metrics), LocalTier1(kb.retrieve if kb else None)), metrics)
     warning = limits.calendar_warning(datetime.now(ZoneInfo(limits.timezone)).date())
     if warning:
         log.warning("%s", warning)
@@ -251,7 +274,7 @@ async def start_engine(settings: Settings, bot: BotClient | None, limits: Routin
         await wecom.start()
     stop_ticking = asyncio.Event()
     ticker = asyncio.create_task(tick_until(stop_ticking, routing, settings.tick_seconds))
-    return Running(container, engine, stores, rasa, wecom, stop_ticking, ticker)
+    return Running(container, engine, stores, rasa, wecom, stop_ticking, ticker, clock)
 
 
 async def stop_engine(running: Running) -> None:
@@ -292,19 +315,23 @@ def create_app(
 ) -> FastAPI:
     """Build the API: settings are validated here, so production without its own secrets refuses to start."""
     settings = settings or Settings()
+    configure_logging(settings)  # structured lines (LOG_FORMAT), request and conversation ids in every line
     check_signing_secrets(settings)
     install_log_masking()  # uvicorn has set up its loggers by now: mask tokens and personal data in every record
     executor = make_action_executor()
+    observability = Observability.create(_secret(settings.metrics_token))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        running = await start_engine(settings, bot, routing_settings or RoutingSettings())
+        running = await start_engine(settings, bot, routing_settings or RoutingSettings(), observability.metrics)
         app.state.container = running.container
+        observability.scraped.attach(scrape_sources(running))
         app.state.wecom = running.wecom  # from now on the callback router serves it
         try:
             yield
         finally:
             app.state.wecom = None  # callbacks get 503 again, so WeCom delivers them once more later
+            observability.scraped.attach(None)
             await stop_engine(running)
 
     docs = settings.serves_api_docs
@@ -319,6 +346,8 @@ def create_app(
     install_error_handlers(app)
     own_limits = {"/webhook": settings.action_max_body_bytes, DEFAULT_CALLBACK_PATH: settings.wecom.max_body_bytes}
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, per_path=own_limits)
+    app.state.observability = observability
+    app.add_middleware(ObservabilityMiddleware, metrics=observability.metrics)
     for router in (
         health_router,
         make_actions_router(executor, _secret(settings.action_endpoint_token), settings.action_max_body_bytes),
@@ -328,6 +357,7 @@ def create_app(
         staff_session_router,
         widget_router,
         console_router,
+        metrics_router,
     ):
         app.include_router(router)
     if settings.wecom.enabled:

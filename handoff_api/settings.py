@@ -76,6 +76,12 @@ class Settings(BaseSettings):
     """Threads of the executor that runs argon2 for sign-ins (apart from the default one retrieval uses)."""
     staff_session_check_seconds: float = Field(default=2.0, gt=0)
     """How often a console socket re-checks that its staff token was not revoked (logout, disable)."""
+    log_format: Literal["json", "console"] | None = None
+    """How log lines are written: one JSON object per line, or readable columns (default: console in development,
+    json in production)."""
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    metrics_token: SecretStr | None = None
+    """When set, GET /metrics requires `Authorization: Bearer <token>` (unset: open; keep it off the public proxy)."""
     wecom: WeComChannelSettings = Field(default_factory=WeComChannelSettings)
     """The WeCom channel, read from WECOM_* variables (off unless WECOM_ENABLED=true)."""
 
@@ -93,6 +99,11 @@ class Settings(BaseSettings):
         except ValueError as exc:
             raise ValueError(f"{value!r} is not a rate limit such as '120/minute' or '10/second;500/hour'") from exc
         return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_name(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _safe_for_its_mode(self) -> Settings:
@@ -137,6 +148,13 @@ class Settings(BaseSettings):
     def serves_api_docs(self) -> bool:
         """Whether /docs, /redoc and /openapi.json are served."""
         return self.is_development if self.api_docs is None else self.api_docs
+
+    @property
+    def log_renderer(self) -> Literal["json", "console"]:
+        """The log format in effect (LOG_FORMAT, else by mode)."""
+        if self.log_format is not None:
+            return self.log_format
+        return "console" if self.is_development else "json"
 
     @property
     def rasa_urls(self) -> list[str]:

@@ -58,6 +58,8 @@ class Queued:
     queue: str
     position: int | None
     vip: bool = False
+    reason: str | None = None
+    """Why the conversation left the bot (routing.models.EscalationReason's value)."""
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 from handoff_api.periodic import run_every
 from handoff_api.wecom.drainer import backoff_delay
-from handoff_api.wecom.outbox import require_aware
+from handoff_api.wecom.outbox import Backlog, backlog_of, require_aware
 from routing.memory import SystemClock
 from routing.ports import Clock
 
@@ -102,6 +102,10 @@ class Inbox(Protocol):
         ...
 
     async def get(self, item_id: int) -> InboxItem | None: ...
+
+    async def backlog(self) -> Backlog:
+        """Pending and given-up items, and when the oldest pending one arrived."""
+        ...
 
     async def expire(self, handled_before: datetime, failed_before: datetime) -> int:
         """Delete handled items that arrived before handled_before and given-up ones before failed_before.
@@ -197,6 +201,10 @@ class MemoryInbox:
 
     async def get(self, item_id: int) -> InboxItem | None:
         return self._items.get(item_id)
+
+    async def backlog(self) -> Backlog:
+        rows = [(item.status.value, item.created_at) for item in self._items.values()]
+        return backlog_of(rows, InboxStatus.PENDING.value, InboxStatus.FAILED.value)
 
     async def expire(self, handled_before: datetime, failed_before: datetime) -> int:
         cutoff = {InboxStatus.HANDLED: require_aware(handled_before), InboxStatus.FAILED: require_aware(failed_before)}

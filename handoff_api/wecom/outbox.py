@@ -10,7 +10,7 @@ drainers in two workers never send the same message at the same time.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -43,6 +43,26 @@ class OutboxMessage:
     sent_at: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """A retry queue (the outbox or the inbox) at a glance, for the operators' metrics."""
+
+    pending: int
+    """Rows waiting for their first or next attempt."""
+    failed: int
+    """Rows given up after their last attempt, kept for review."""
+    oldest_pending_at: datetime | None
+    """When the oldest pending row was stored (None: nothing pending)."""
+
+
+def backlog_of(rows: Iterable[tuple[str, datetime]], pending: str, failed: str) -> Backlog:
+    """The backlog of in-memory rows given as (status value, created_at)."""
+    listed = list(rows)
+    waiting = [created_at for status, created_at in listed if status == pending]
+    given_up = sum(1 for status, _ in listed if status == failed)
+    return Backlog(len(waiting), given_up, min(waiting, default=None))
+
+
 class Outbox(Protocol):
     """Durable store of outbound messages awaiting (re)delivery."""
 
@@ -67,6 +87,10 @@ class Outbox(Protocol):
         ...
 
     async def get(self, message_id: int) -> OutboxMessage | None: ...
+
+    async def backlog(self) -> Backlog:
+        """Pending and given-up messages, and when the oldest pending one was stored."""
+        ...
 
 
 def require_aware(value: datetime) -> datetime:
@@ -148,3 +172,7 @@ class MemoryOutbox:
 
     async def get(self, message_id: int) -> OutboxMessage | None:
         return self._messages.get(message_id)
+
+    async def backlog(self) -> Backlog:
+        rows = [(message.status.value, message.created_at) for message in self._messages.values()]
+        return backlog_of(rows, OutboxStatus.PENDING.value, OutboxStatus.FAILED.value)

@@ -10,7 +10,15 @@ from routing.service.background import TickReport
 from routing.service.client import OpenedConversation
 from routing.service.facade import RoutingService
 from routing.service.stats import DayStats, UnresolvedQuestion
-from routing.service.views import ClientFacts, Colleague, ConversationView, QueueItem, ServingStaff, StaffStatus
+from routing.service.views import (
+    ClientFacts,
+    Colleague,
+    ConversationView,
+    QueueItem,
+    QueueLoad,
+    ServingStaff,
+    StaffStatus,
+)
 
 __all__ = [
     "ClientFacts",
@@ -19,6 +27,7 @@ __all__ = [
     "DayStats",
     "OpenedConversation",
     "QueueItem",
+    "QueueLoad",
     "RoutingService",
     "ServingStaff",
     "StaffStatus",

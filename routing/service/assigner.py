@@ -71,6 +71,10 @@ class Assigner:
         """The first `limit` entries of a queue in service order."""
         return await self._queues.entries(queue, limit=limit)
 
+    async def queue_length(self, queue: QueueName) -> int:
+        """How many entries wait in a queue."""
+        return await self._queues.length(queue)
+
     async def publish_positions(self, queue: QueueName) -> None:
         """Tell the first waiting clients their new place in the queue."""
         for position, entry in enumerate(await self._queues.entries(queue, limit=POSITION_NOTICES), start=1):

@@ -39,7 +39,15 @@ from routing.service.reports import Ratings, Reports
 from routing.service.rules import RoutingRules
 from routing.service.staff import StaffUseCases
 from routing.service.stats import DayStats, Stats
-from routing.service.views import ClientFacts, Colleague, ConversationView, QueueItem, StaffStatus, Views
+from routing.service.views import (
+    ClientFacts,
+    Colleague,
+    ConversationView,
+    QueueItem,
+    QueueLoad,
+    StaffStatus,
+    Views,
+)
 from routing.settings import RoutingSettings
 
 
@@ -316,6 +324,10 @@ class RoutingService:
     async def queue_view(self, queue: QueueName, viewer_id: str) -> list[QueueItem]:
         """The waiting conversations of a queue, in service order."""
         return await self._views.queue_view(queue, viewer_id)
+
+    async def queue_loads(self) -> list[QueueLoad]:
+        """Each tier-2 queue's length, oldest wait, online staff, load and capacity (counts only)."""
+        return await self._views.queue_loads()
 
     async def find_client(self, client_id: str) -> Client | None:
         """The directory's client, or None."""

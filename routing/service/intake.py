@@ -104,6 +104,6 @@ class Intake:
         await self._journal.tell_client(
             conversation.id, texts.queued(queue, position), type="queued", position=position
         )
-        await self._journal.publish(Queued(conversation.id, queue.value, position, client.vip))
+        await self._journal.publish(Queued(conversation.id, queue.value, position, client.vip, reason.value))
         await self._assigner.auto_assign(queue)
         return await self._lookups.conversation(conversation.id)

@@ -98,6 +98,21 @@ class Colleague:
 
 
 @dataclass(frozen=True)
+class QueueLoad:
+    """One tier-2 queue at a glance (operations monitoring): who waits, for how long, who is online to serve."""
+
+    queue: QueueName
+    waiting: int
+    oldest_wait_seconds: float
+    """The longest current wait (0 when nobody waits): VIP priority means the head is not always the oldest."""
+    staff_online: int
+    load: int
+    """Conversations the online staff of this queue serve now."""
+    capacity: int
+    """The online staff's total concurrency limit."""
+
+
+@dataclass(frozen=True)
 class ConversationView:
     """What a staff member sees of one conversation: the transcript, the client card and the ticket."""
 
@@ -162,6 +177,28 @@ class Views:
             enqueued_at=entry.enqueued_at,
             waiting_seconds=max((now - entry.enqueued_at).total_seconds(), 0.0),
         )
+
+    async def queue_loads(self) -> list[QueueLoad]:
+        """Every tier-2 queue's length, oldest wait and online staff with their load and capacity (no access
+        check: counts only, no client data; for the operators' metrics)."""
+        now = self._clock.now()
+        loads = []
+        for queue in QueueName:
+            waiting = await self._assigner.queue_length(queue)
+            entries = await self._assigner.waiting(queue, waiting) if waiting else []
+            oldest = min((entry.enqueued_at for entry in entries), default=now)
+            slots = await self._assigner.online_slots(queue)
+            loads.append(
+                QueueLoad(
+                    queue=queue,
+                    waiting=waiting,
+                    oldest_wait_seconds=max((now - oldest).total_seconds(), 0.0),
+                    staff_online=len(slots),
+                    load=sum(load for load, _ in slots),
+                    capacity=sum(capacity for _, capacity in slots),
+                )
+            )
+        return loads
 
     async def find_client(self, client_id: str) -> Client | None:
         """The directory's client, or None."""

@@ -130,3 +130,22 @@ def test_the_startup_deadline_comes_from_the_flag_or_the_environment(monkeypatch
         parse_options(["--startup-seconds", "0"])
     assert refused.value.code == 2
     assert "--startup-seconds must be positive" in capsys.readouterr().err
+
+
+def test_several_api_workers_sum_their_metrics_in_a_fresh_directory(tmp_path: Path, monkeypatch) -> None:
+    from handoff_api.launcher import children, metrics_directory, wire_rasa
+    from handoff_api.settings import Settings
+
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    directory = tmp_path / "metrics"
+    directory.mkdir()
+    (directory / "counter_1234.db").write_bytes(b"left from the last run")
+    assert metrics_directory(1, directory) is None
+    assert metrics_directory(2, directory) == directory and list(directory.iterdir()) == []
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'e.db'}", redis_url=None)
+    wiring = wire_rasa(settings, [6100], tmp_path / "rasa")
+    api, rasa = children(settings, wiring, 2, directory)
+    assert api.env["PROMETHEUS_MULTIPROC_DIR"] == str(directory) and "PROMETHEUS_MULTIPROC_DIR" not in rasa.env
+    assert "PROMETHEUS_MULTIPROC_DIR" not in children(settings, wiring, 1)[0].env
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "operators-own"))
+    assert metrics_directory(2, directory) is None

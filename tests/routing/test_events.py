@@ -24,7 +24,7 @@ from routing.events import (
 
 SAMPLES: list[RoutingEvent] = [
     MessageAdded("c1", "m1", 3, "bot", "您好", "2026-12-01T09:00:00+00:00", {"type": "answer"}, 1, None),
-    Queued("c1", "advisor", 2, vip=True),
+    Queued("c1", "advisor", 2, vip=True, reason="low_score"),
     AgentJoined("c1", "adv1", "张伟", 2, "S0570120080012"),
     Escalated("c1", 3, "rsp01", "wait_limit", step="backup"),
     Closed("c1"),

@@ -10,12 +10,12 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Table, and_, delete, insert, or_, select, update
+from sqlalchemy import Table, and_, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from handoff_api.wecom.inbox import CursorUpdate, InboxItem, InboxStatus, Keyed
-from handoff_api.wecom.outbox import DEFAULT_LEASE_SECONDS, OutboxMessage, OutboxStatus, require_aware
+from handoff_api.wecom.outbox import DEFAULT_LEASE_SECONDS, Backlog, OutboxMessage, OutboxStatus, require_aware
 from handoff_api.wecom.store.tables import DONE, FAILED, PENDING, stored_key, wecom_inbox, wecom_outbox, wecom_state
 from routing.memory import SystemClock
 from routing.ports import Clock
@@ -147,6 +147,19 @@ class _SqlRetryQueue(Generic[Item]):
             values["next_attempt_at"] = require_aware(next_attempt_at)
         async with self._engine.begin() as connection:
             await connection.execute(update(self._table).where(self._table.c.id == row_id).values(**values))
+
+    async def backlog(self) -> Backlog:
+        """Pending and given-up rows, and when the oldest pending one was stored (one grouped query)."""
+        table = self._table
+        statement = (
+            select(table.c.status, func.count(), func.min(table.c.created_at))
+            .where(table.c.status.in_([PENDING, FAILED]))
+            .group_by(table.c.status)
+        )
+        async with self._engine.connect() as connection:
+            rows = {row[0]: (int(row[1]), row[2]) for row in await connection.execute(statement)}
+        pending, oldest = rows.get(PENDING, (0, None))
+        return Backlog(pending, rows.get(FAILED, (0, None))[0], _as_utc(oldest) if oldest is not None else None)
 
     async def get(self, row_id: int) -> Item | None:
         """One row by id."""

@@ -126,4 +126,5 @@ async def test_queue_events_carry_no_text() -> None:
         "queue": "service",
         "position": 1,
         "vip": False,
+        "reason": None,
     }

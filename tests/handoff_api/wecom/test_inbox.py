@@ -281,3 +281,18 @@ async def test_run_expiry_deletes_until_stopped() -> None:
     stop.set()
     await asyncio.wait_for(runner, timeout=1)
     assert await world.inbox.get(item_id) is None
+
+
+async def test_the_backlog_counts_pending_and_given_up_items_and_dates_the_oldest_pending(inbox: Inbox) -> None:
+    empty = await inbox.backlog()
+    assert (empty.pending, empty.failed, empty.oldest_pending_at) == (0, 0, None)
+    first = await added(inbox, "m1", "callback", {"name": "m1"})
+    await added(inbox, "m2", "callback", {"name": "m2"}, at=NOW + timedelta(minutes=5))
+    handled = await added(inbox, "m3", "callback", {"name": "m3"})
+    given_up = await added(inbox, "m4", "callback", {"name": "m4"})
+    await inbox.mark_handled(handled, NOW)
+    await inbox.mark_failed(given_up, "handler failed", None)
+    backlog = await inbox.backlog()
+    stored = await inbox.get(first)
+    assert (backlog.pending, backlog.failed) == (2, 1)
+    assert stored is not None and backlog.oldest_pending_at == stored.created_at

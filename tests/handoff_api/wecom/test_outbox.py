@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from handoff_api.wecom.outbox import OutboxStatus
+from handoff_api.wecom.outbox import Backlog, OutboxStatus
 from handoff_api.wecom.store import wecom_inbox, wecom_outbox
 from routing.sql_tables import metadata
 
@@ -83,3 +83,17 @@ def test_table_shape():
         "created_at",
         "sent_at",
     }
+
+
+async def test_the_backlog_counts_pending_and_given_up_messages_and_dates_the_oldest_pending(outbox):
+    assert await outbox.backlog() == Backlog(0, 0, None)
+    first = await outbox.add("message_send", PAYLOAD, next_attempt_at=NOW)
+    await outbox.add("message_send", PAYLOAD, next_attempt_at=NOW + timedelta(minutes=5))
+    sent_id = await outbox.add("message_send", PAYLOAD, next_attempt_at=NOW)
+    dead_id = await outbox.add("message_send", PAYLOAD, next_attempt_at=NOW)
+    await outbox.mark_sent(sent_id, NOW)
+    await outbox.mark_failed(dead_id, "errcode 40003", None)
+    backlog = await outbox.backlog()
+    stored = await outbox.get(first)
+    assert (backlog.pending, backlog.failed) == (2, 1)
+    assert stored is not None and backlog.oldest_pending_at == stored.created_at

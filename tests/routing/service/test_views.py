@@ -100,3 +100,25 @@ async def test_transfers_resolves_and_escalations_are_in_one_valid_chain(world: 
         assert expected in actions, expected
     report = log_of(world).audit_chain()
     assert report.ok and report.count == len(actions)
+
+
+async def escalated(world: World, client_id: str, channel: Channel = Channel.WIDGET) -> str:
+    conversation = await world.service.start_conversation(client_id, channel)
+    await world.service.escalate_from_bot(conversation.id, EscalationReason.LOW_SCORE, QueueName.ADVISOR, "基金怎么买")
+    return conversation.id
+
+
+async def test_queue_loads_count_the_waiting_the_oldest_wait_and_the_online_staff(world: World) -> None:
+    await world.online("adv1", "both")  # adv1 takes one conversation, "both" (advisor and service) three
+    for client_id in ("c-std", "c-gold", "c-other", "c-orphan"):
+        await escalated(world, client_id)
+    await escalated(world, "c-std", Channel.WECOM)  # the fifth waits
+    world.clock.advance(20)
+    await escalated(world, "c-vip")  # VIP first: the head of the queue, not its oldest
+    world.clock.advance(10)
+    advisor, service = await world.service.queue_loads()
+    assert (advisor.queue, service.queue) == (QueueName.ADVISOR, QueueName.SERVICE)
+    assert (advisor.waiting, advisor.oldest_wait_seconds) == (2, 30.0)
+    assert (advisor.staff_online, advisor.load, advisor.capacity) == (2, 4, 4)
+    assert (service.waiting, service.oldest_wait_seconds) == (0, 0.0)
+    assert (service.staff_online, service.load, service.capacity) == (1, 3, 3)
