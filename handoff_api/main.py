@@ -37,6 +37,8 @@ from handoff_api.health_checks import (
     rasa_check,
     redis_check,
 )
+from handoff_api.learning.routes import router as learning_router
+from handoff_api.learning.wiring import build_learning
 from handoff_api.local_tier1 import LocalTier1, ResilientBot
 from handoff_api.log_filters import install_log_masking
 from handoff_api.periodic import run_every
@@ -91,8 +93,10 @@ def build_stores(settings: Settings, routing_settings: RoutingSettings, clock: C
     return Stores(MemoryQueueStore(clock), MemoryPresenceStore(clock), MemoryEventBus(), MemoryIdempotencyStore(clock))
 
 
-def load_knowledge_base(settings: Settings) -> FaqService | None:
-    """The FAQ index shared with the in-process actions, or None (health says why) if it cannot load."""
+def load_knowledge_base(settings: Settings, given: FaqService | None = None) -> FaqService | None:
+    """The FAQ index shared with the in-process actions (or the one given), or None (health says why)."""
+    if given is not None:
+        return given
     try:
         return shared_service(settings.kb_index_dir)
     except Exception as exc:  # the API still serves humans without tier-1 retrieval
@@ -198,12 +202,14 @@ class Running:
     ticker: asyncio.Task[None]
 
 
-async def start_engine(settings: Settings, bot: BotClient | None, limits: RoutingSettings) -> Running:
+async def start_engine(
+    settings: Settings, bot: BotClient | None, limits: RoutingSettings, kb_given: FaqService | None = None
+) -> Running:
     """Open the record, the stores, the index, routing, tier 1, the hub, WeCom and the routing tick."""
     engine, record = await open_record(settings)
     clock = SystemClock()
     stores = build_stores(settings, limits, clock)
-    kb = load_knowledge_base(settings)
+    kb = load_knowledge_base(settings, kb_given)
     classifier = NearestEntriesClassifier(kb) if kb else FixedQueueClassifier()
     routing = RoutingService(
         record, stores.queues, stores.presence, stores.events, stores.idempotency, clock, classifier, limits
@@ -218,16 +224,19 @@ async def start_engine(settings: Settings, bot: BotClient | None, limits: Routin
         log.warning("%s", warning)
     hub = RealtimeHub(stores.events)
     await hub.start()
+    learning = build_learning(settings, engine, routing, kb)
+    await learning.start()
     container = Container(
         settings=settings,
         routing=routing,
-        flow=ConversationFlow(routing, tier1, settings.max_message_chars),
+        flow=ConversationFlow(routing, tier1, settings.max_message_chars, learning.evidence),
         bot=tier1,
         hub=hub,
         knowledge_base=kb,
         health_checks=health_checks(engine, tier1, kb, stores, settings=settings, limits=limits),
         api_keys=ApiKeyRegistry(SqlApiKeyStore(engine)),
         rate_limiter=build_rate_limiter(stores, settings, limits),
+        learning=learning,
     )
     wecom = build_wecom(settings, container, stores, record, engine, clock=clock)
     if wecom is not None:
@@ -242,6 +251,8 @@ async def stop_engine(running: Running) -> None:
     if running.wecom is not None:
         await running.wecom.stop()
     await running.container.hub.stop()
+    if running.container.learning is not None:
+        await running.container.learning.stop()
     running.stop_ticking.set()
     try:
         await asyncio.wait_for(running.ticker, SHUTDOWN_TICK_SECONDS)
@@ -271,6 +282,7 @@ def create_app(
     *,
     bot: BotClient | None = None,
     routing_settings: RoutingSettings | None = None,
+    knowledge_base: FaqService | None = None,
 ) -> FastAPI:
     """Build the API: settings are validated here, so production without its own secrets refuses to start."""
     settings = settings or Settings()
@@ -280,7 +292,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        running = await start_engine(settings, bot, routing_settings or RoutingSettings())
+        running = await start_engine(settings, bot, routing_settings or RoutingSettings(), knowledge_base)
         app.state.container = running.container
         app.state.wecom = running.wecom  # from now on the callback router serves it
         try:
@@ -306,6 +318,7 @@ def create_app(
         staff_router,
         widget_router,
         console_router,
+        learning_router,
     ):
         app.include_router(router)
     if settings.wecom.enabled:

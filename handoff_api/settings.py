@@ -64,6 +64,14 @@ class Settings(BaseSettings):
     rate_limit_auth_failures: str = "20/minute"
     """Failed authentications per client address; beyond it the address gets 429 until the window frees."""
     tick_seconds: float = Field(default=2.0, gt=0)
+    kb_faq_paths: str = "knowledge_base/data/faq"
+    """The corpus files or folders (comma-separated) a learned index version is rebuilt from with new draft entries."""
+    learning_index_root: Path = Path("var/index-live")
+    """Where learned index versions are written (<root>/v<version>); shared by the workers of one host."""
+    learning_watch_seconds: float = Field(default=5.0, gt=0)
+    """How often each worker checks for a pending build to run and a newer ready index version to serve."""
+    learning_editor_roles: str = "duty_manager,admin"
+    """Staff roles (comma-separated) that act as knowledge editors: review, gaps, drafts (default: supervisors)."""
     wecom: WeComChannelSettings = Field(default_factory=WeComChannelSettings)
     """The WeCom channel, read from WECOM_* variables (off unless WECOM_ENABLED=true)."""
 
