@@ -48,6 +48,7 @@ RECORD_TABLES = {
 
 def with_channel_tables() -> MetaData:
     """The one MetaData, with the WeCom channel's tables the same migrations create (as alembic/env.py loads them)."""
+    import handoff_api.learning.tables  # noqa: F401 - the learning loop's tables, on the same MetaData
     import handoff_api.wecom.store  # noqa: F401 - defines its tables on routing.sql_tables.metadata
 
     return metadata
@@ -83,6 +84,9 @@ async def test_upgrade_from_empty_matches_the_tables_and_downgrades(empty_databa
         "wecom_inbox",
         "wecom_conversations",
         "wecom_state",
+        "kb_offers",
+        "kb_candidates",
+        "kb_index_versions",
         "alembic_version",
     } <= await table_names(empty_database_url)
     assert await schema_differences(empty_database_url) == []
@@ -103,7 +107,7 @@ def test_alembic_cli_defaults_to_sqlite_under_var(tmp_path: Path) -> None:
     current = subprocess.run(
         [*alembic, "current"], cwd=tmp_path, env=environment, check=True, capture_output=True, text=True
     )
-    assert "0007 (head)" in current.stdout
+    assert "0009 (head)" in current.stdout
 
 
 def test_alembic_cli_reads_database_url(tmp_path: Path) -> None:
