@@ -48,7 +48,7 @@ RECORD_TABLES = {
 
 def with_channel_tables() -> MetaData:
     """The one MetaData, with the WeCom channel's tables the same migrations create (as alembic/env.py loads them)."""
-    import handoff_api.learning.tables  # noqa: F401 - the learning loop's tables, on the same MetaData
+    import handoff_api.learning.tables  # the learning loop's tables, on the same MetaData
     import handoff_api.wecom.store  # noqa: F401 - defines its tables on routing.sql_tables.metadata
 
     return metadata

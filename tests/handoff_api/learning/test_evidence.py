@@ -27,10 +27,10 @@ def test_a_clicked_and_confirmed_suggestion_queues_the_clients_own_words(workers
     drain(worker)
 
     queue = worker.get("/api/v1/staff/learning/review", headers=editor(worker)).json()
-    assert [(item["text"], item["faq_id"], item["source"]) for item in queue] == [
-        (QUESTION, ENTRY, "client_confirmed")
-    ]
-    figures = {row["faq_id"]: row for row in worker.get("/api/v1/staff/learning/figures", headers=editor(worker)).json()}
+    assert [(item["text"], item["faq_id"], item["source"]) for item in queue] == [(QUESTION, ENTRY, "client_confirmed")]
+    figures = {
+        row["faq_id"]: row for row in worker.get("/api/v1/staff/learning/figures", headers=editor(worker)).json()
+    }
     assert figures[ENTRY]["confirmed"] == 1 and figures[ENTRY]["shown"] == 1
     learning = container(worker).learning
     assert learning is not None and worker.portal is not None
