@@ -40,13 +40,19 @@ def test_a_failed_build_keeps_the_good_index(workers: Worker, monkeypatch: pytes
 
 def test_gaps_become_a_reviewed_draft_entry(workers: Worker) -> None:
     worker = workers()
+    agent = login(worker, "svc01")
+    assert worker.post("/api/v1/staff/presence", json={"presence": "online"}, headers=agent).status_code == 204
+    escalated = []
     for client_id in ("C10002", "C10003"):
-        _, reply = ask(worker, GAP, client_id)
+        conversation_id, reply = ask(worker, GAP, client_id)
         assert reply["type"] == "escalate"
+        escalated.append(conversation_id)
+    answered = worker.post(f"/api/v1/staff/conversations/{escalated[0]}/reply", json={"text": ANSWER}, headers=agent)
+    assert answered.status_code == 200, answered.text  # assigned to the one agent online when it was escalated
     headers = editor(worker)
     gaps = worker.get("/api/v1/staff/learning/gaps", headers=headers).json()
     top = gaps["clusters"][0]
-    assert (top["question"], top["size"]) == (GAP, 2)
+    assert (top["question"], top["size"], top["answers"]) == (GAP, 2, [ANSWER])
     assert top["nearest"]["id"] == "wm-margin-open" and top["draft"]["question"] == GAP
 
     draft = {
