@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     """Where learned index versions are written (<root>/v<version>); shared by the workers of one host."""
     learning_watch_seconds: float = Field(default=5.0, gt=0)
     """How often each worker checks for a pending build to run and a newer ready index version to serve."""
+    learning_build_timeout_seconds: float = Field(default=900.0, gt=0)
+    """A build running longer than this lost its worker: it is marked failed and the next one may start."""
     learning_editor_roles: str = "duty_manager,admin"
     """Staff roles (comma-separated) that act as knowledge editors: review, gaps, drafts (default: supervisors)."""
     wecom: WeComChannelSettings = Field(default_factory=WeComChannelSettings)

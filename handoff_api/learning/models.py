@@ -135,6 +135,7 @@ class IndexVersion:
     phrasings: int | None = None
     entries: int | None = None
     error: str | None = None
+    started_at: datetime | None = None
     finished_at: datetime | None = None
 
 

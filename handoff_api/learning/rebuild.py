@@ -12,6 +12,7 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from pathlib import Path
 
 from handoff_api.learning.models import BuildStatus, Candidate, CandidateKind, IndexVersion, Status
@@ -23,6 +24,7 @@ from routing.ports import Clock
 
 log = logging.getLogger(__name__)
 OVERLAY_LIMIT = 100_000
+BUILD_TIMEOUT = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,16 @@ def load_version(directory: Path, live: FaqService, version: int) -> FaqService:
 class LiveIndex:
     """One worker's side of the loop: builds claimed versions, swaps to the newest ready one."""
 
-    def __init__(self, live: FaqService, store: LearningStore, inputs: BuildInputs, clock: Clock, worker: str) -> None:
+    def __init__(  # noqa: PLR0917 - the worker's collaborators
+        self,
+        live: FaqService,
+        store: LearningStore,
+        inputs: BuildInputs,
+        clock: Clock,
+        worker: str,
+        build_timeout: timedelta = BUILD_TIMEOUT,
+    ) -> None:
+        self._build_timeout = build_timeout
         self._live = live
         self._store = store
         self._inputs = inputs
@@ -97,7 +108,8 @@ class LiveIndex:
 
     async def tick(self) -> None:
         """Build a pending version if this worker wins it, then serve the newest ready version."""
-        claimed = await self._store.claim_build(self._worker)
+        now = self._clock.now()
+        claimed = await self._store.claim_build(self._worker, now, now - self._build_timeout)
         if claimed is not None:
             await self._build(claimed)
         await self.adopt_latest()

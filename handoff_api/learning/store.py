@@ -57,7 +57,7 @@ class LearningStore(Protocol):
 
     async def request_build(self, actor: str, at: datetime) -> IndexVersion: ...
 
-    async def claim_build(self, builder: str) -> IndexVersion | None: ...
+    async def claim_build(self, builder: str, now: datetime, stale_before: datetime) -> IndexVersion | None: ...
 
     async def finish_build(self, version: IndexVersion) -> None: ...
 
@@ -113,6 +113,7 @@ def _version(row: Row[Any]) -> IndexVersion:
         phrasings=row.phrasings,
         entries=row.entries,
         error=row.error,
+        started_at=row.started_at,
         finished_at=row.finished_at,
     )
 
@@ -288,11 +289,18 @@ class SqlLearningStore:
             row = (await conn.execute(insert(kb_index_versions).values(**values).returning(kb_index_versions))).one()
             return _version(row)
 
-    async def claim_build(self, builder: str) -> IndexVersion | None:
-        """The oldest pending build, now building by ``builder``; None if none waits or another worker won it."""
+    async def claim_build(self, builder: str, now: datetime, stale_before: datetime) -> IndexVersion | None:
+        """The oldest pending build, now building by ``builder``; None while another build runs, when none
+        waits, or when another worker won it. A build started before ``stale_before`` lost its worker: failed."""
         c = kb_index_versions.c
+        building = BuildStatus.BUILDING.value
         async with self._engine.begin() as conn:
-            if (await conn.execute(select(c.version).where(c.status == BuildStatus.BUILDING.value))).first():
+            await conn.execute(
+                update(kb_index_versions)
+                .where(c.status == building, c.started_at < stale_before)
+                .values(status=BuildStatus.FAILED.value, error="the building worker stopped", finished_at=now)
+            )
+            if (await conn.execute(select(c.version).where(c.status == building))).first():
                 return None
             first = (
                 await conn.execute(select(c.version).where(c.status == BuildStatus.PENDING.value).order_by(c.version))
@@ -302,7 +310,7 @@ class SqlLearningStore:
             claimed = await conn.execute(
                 update(kb_index_versions)
                 .where(c.version == first, c.status == BuildStatus.PENDING.value)
-                .values(status=BuildStatus.BUILDING.value, builder=builder)
+                .values(status=building, builder=builder, started_at=now)
                 .returning(kb_index_versions)
             )
             row = claimed.first()

@@ -62,6 +62,7 @@ kb_index_versions = Table(
     Column("entries", Integer, nullable=True),
     Column("error", Text, nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
+    Column("started_at", UtcDateTime(), nullable=True),
     Column("finished_at", UtcDateTime(), nullable=True),
     Index("ix_kb_index_versions_status", "status", "version"),
 )

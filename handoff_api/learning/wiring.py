@@ -7,6 +7,7 @@ import contextlib
 import logging
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -90,5 +91,6 @@ def build_learning(
     if kb is not None:
         faq = tuple(Path(part) for part in settings.kb_faq_paths.split(",") if part.strip())
         inputs = BuildInputs(faq, settings.kb_index_dir, settings.learning_index_root)
-        live = LiveIndex(kb, store, inputs, clock, f"worker-{uuid.uuid4().hex[:8]}")
+        timeout = timedelta(seconds=settings.learning_build_timeout_seconds)
+        live = LiveIndex(kb, store, inputs, clock, f"worker-{uuid.uuid4().hex[:8]}", timeout)
     return LearningLoop(store, evidence, review, kb, live, settings.learning_watch_seconds)

@@ -40,9 +40,15 @@ def index_dir(tmp_path: Path, corpus: Path) -> Path:
 
 
 @pytest.fixture
-def learning_settings(tmp_path: Path, corpus: Path, index_dir: Path) -> Settings:
+def database_url(tmp_path: Path) -> str:
+    """The workers' shared database (a module may parametrise it over PostgreSQL too)."""
+    return f"sqlite+aiosqlite:///{tmp_path / 'engine.db'}"
+
+
+@pytest.fixture
+def learning_settings(tmp_path: Path, corpus: Path, index_dir: Path, database_url: str) -> Settings:
     return Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'engine.db'}",
+        database_url=database_url,
         kb_index_dir=index_dir,
         kb_faq_paths=str(corpus),
         learning_index_root=tmp_path / "live",

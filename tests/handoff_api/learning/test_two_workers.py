@@ -3,9 +3,26 @@ builds a new index version in the background, and both workers answer the questi
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
 from tests.handoff_api.conftest import login
 from tests.handoff_api.learning.conftest import Worker
 from tests.handoff_api.learning.helpers import approve_all, ask, container, editor, wait_for_version
+from tests.net import temporary_postgres_database
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Both workers share one SQLite file, or one PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'engine.db'}"
+        return
+    with temporary_postgres_database("tre_learning") as url:
+        yield url
+
 
 QUESTION = "买688的票资格怎么拿到"
 PARAPHRASE = "买688的票资格如何拿到"
