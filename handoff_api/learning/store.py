@@ -124,6 +124,11 @@ class SqlLearningStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
+    @property
+    def engine(self) -> AsyncEngine:
+        """The record's engine (shared; the caller disposes it)."""
+        return self._engine
+
     async def add_offer(self, offer: NewOffer) -> int:
         top = offer.top
         values = {

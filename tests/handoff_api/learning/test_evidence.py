@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import time
 
+from sqlalchemy import select
+
+from handoff_api.container import Container
+from handoff_api.learning.store import SqlLearningStore
+from handoff_api.learning.wiring import LearningLoop
+from routing.sql_tables import audit_log
 from tests.handoff_api.conftest import bearer, create_key, open_conversation, say
 from tests.handoff_api.learning.conftest import Worker
 from tests.handoff_api.learning.helpers import container, drain, editor
@@ -52,3 +58,16 @@ def test_personal_data_is_masked_in_review_and_in_what_is_learned(workers: Worke
     reviewed = worker.post("/api/v1/staff/learning/review", json={"decisions": decisions}, headers=editor(worker))
     assert reviewed.status_code == 200 and reviewed.json()["build"] is None
     assert reviewed.json()["items"][0]["status"] == "rejected"
+    assert worker.portal is not None
+    audited = worker.portal.call(review_entries, container(worker))
+    assert [(actor, subject) for actor, subject, _ in audited] == [("dm-sh", f"kb_candidate:{queue[0]['id']}")]
+    assert audited[0][2]["decision"] == "reject"
+
+
+async def review_entries(found: Container) -> list[tuple[str, str, dict[str, object]]]:
+    """The kb.review entries of the audit log."""
+    learning = found.learning
+    assert isinstance(learning, LearningLoop) and isinstance(learning.store, SqlLearningStore)
+    async with learning.store.engine.connect() as conn:
+        rows = (await conn.execute(select(audit_log).where(audit_log.c.action == "kb.review"))).all()
+    return [(row.actor, row.subject, dict(row.detail)) for row in rows]
