@@ -77,4 +77,12 @@ export const api = {
   kbSearch: (q) => call("GET", `/kb/search?q=${encodeURIComponent(q)}&k=5`),
   canned: () => call("GET", "/canned-replies"),
   statsToday: () => call("GET", "/stats/today"),
+  learningLabel: (conversationId, faqId, source) =>
+    call("POST", "/learning/labels", { conversation_id: conversationId, faq_id: faqId, source }),
+  learningReview: (status = "pending") => call("GET", `/learning/review?status=${status}`),
+  learningDecide: (decisions) => call("POST", "/learning/review", { decisions }),
+  learningGaps: (threshold) => call("GET", `/learning/gaps${threshold ? `?threshold=${threshold}` : ""}`),
+  learningDraft: (entry) => call("POST", "/learning/drafts", entry),
+  learningVersions: () => call("GET", "/learning/versions"),
+  learningFigures: () => call("GET", "/learning/figures"),
 };
