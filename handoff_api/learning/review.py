@@ -144,10 +144,10 @@ class Review:
             raise ReviewError(f"text is longer than {MAX_PHRASING_CHARS} characters")
         faq_id = decision.faq_id or candidate.faq_id
         entry = candidate.entry
-        if candidate.kind is CandidateKind.ENTRY:
+        if candidate.kind is CandidateKind.ENTRY and decision.action != "reject":
             entry = check_draft({**(entry or {}), **(decision.entry or {})}, known)
             text, faq_id = str(entry["question"]), str(entry["id"])
-        elif faq_id not in known:
+        elif decision.action != "reject" and faq_id not in known:
             raise ReviewError(f"entry '{faq_id}' is not in the knowledge base")
         if decision.action in ("edit", "move"):
             return replace(candidate, text=text, faq_id=faq_id, entry=entry)
