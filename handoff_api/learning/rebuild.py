@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -24,6 +25,8 @@ from routing.ports import Clock
 
 log = logging.getLogger(__name__)
 OVERLAY_LIMIT = 100_000
+KEEP_VERSIONS = 3
+"""Built versions kept on disk (the newest ones; older directories and their inputs are removed)."""
 BUILD_TIMEOUT = timedelta(minutes=15)
 
 
@@ -73,6 +76,17 @@ def build_version(inputs: BuildInputs, version: int, approved: Sequence[Candidat
     else:
         raise ValueError("nothing approved to build")
     return out
+
+
+def prune_versions(root: Path, newest: int, keep: int = KEEP_VERSIONS) -> list[Path]:
+    """Remove version directories (and their overlay inputs) older than the ``keep`` newest; what was removed."""
+    removed: list[Path] = []
+    for path in sorted(root.glob("*v[0-9]*")):
+        number = path.name.removeprefix("inputs-").removeprefix("v")
+        if path.is_dir() and number.isdigit() and int(number) <= newest - keep:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
 
 
 def load_version(directory: Path, live: FaqService, version: int) -> FaqService:
@@ -134,6 +148,7 @@ class LiveIndex:
         )
         await self._store.finish_build(ready)
         log.info("index version %s built at %s", claimed.version, out)
+        await asyncio.to_thread(prune_versions, self._inputs.root, claimed.version)
 
     async def adopt_latest(self) -> bool:
         """Swap to the newest ready version if it is newer than the one served; whether it swapped."""
