@@ -117,7 +117,10 @@ class Review:
 
     async def apply(self, staff_id: str, decisions: Sequence[Decision]) -> tuple[list[dict[str, Any]], bool]:
         """Apply a batch (all checked before any is stored); the reviewed candidates, and whether any was approved."""
-        found = {c.id: c for c in await self._store.candidates_by_id([d.candidate_id for d in decisions])}
+        ids = [d.candidate_id for d in decisions]
+        if len(set(ids)) != len(ids):
+            raise ReviewError("a batch names each candidate once")
+        found = {c.id: c for c in await self._store.candidates_by_id(ids)}
         known = self._known_ids()
         changed = [self._decide(found, known, staff_id, decision) for decision in decisions]
         for candidate, decision in zip(changed, decisions, strict=True):

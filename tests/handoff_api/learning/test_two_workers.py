@@ -64,3 +64,12 @@ def test_labels_need_a_known_entry_and_review_needs_an_editor(workers: Worker) -
     assert worker.get("/api/v1/staff/learning/review", headers=agent).status_code == 403
     bad = {"decisions": [{"id": 999, "action": "approve"}]}
     assert worker.post("/api/v1/staff/learning/review", json=bad, headers=editor(worker)).status_code == 422
+    label = {"conversation_id": conversation_id, "faq_id": ENTRY}
+    candidate = worker.post("/api/v1/staff/learning/labels", json=label, headers=agent).json()["candidate"]
+    twice = {"decisions": [{"id": candidate, "action": "approve"}, {"id": candidate, "action": "reject"}]}
+    response = worker.post("/api/v1/staff/learning/review", json=twice, headers=editor(worker))
+    assert response.status_code == 422 and "once" in response.json()["detail"]
+    moved = {"decisions": [{"id": candidate, "action": "move", "faq_id": "no-such-entry"}]}
+    assert worker.post("/api/v1/staff/learning/review", json=moved, headers=editor(worker)).status_code == 422
+    pending = worker.get("/api/v1/staff/learning/review", headers=editor(worker)).json()
+    assert [item["status"] for item in pending] == ["pending"]  # nothing of a refused batch is stored
