@@ -13,6 +13,7 @@ import os
 
 from sqlalchemy import Connection
 
+import handoff_api.learning.tables
 import handoff_api.wecom.store  # noqa: F401 - defines the WeCom channel's tables on the shared MetaData
 from alembic import context
 from routing.sql_engine import DEFAULT_DATABASE_URL, create_engine_for

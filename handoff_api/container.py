@@ -8,6 +8,7 @@ from handoff_api.api_keys import ApiKeyRegistry
 from handoff_api.bot_client import BotClient
 from handoff_api.flow import ConversationFlow
 from handoff_api.health_checks import Check
+from handoff_api.learning.wiring import LearningLoop
 from handoff_api.rate_limits import LoginLimits, RateLimiter, RequestLimits
 from handoff_api.realtime import RealtimeHub
 from handoff_api.settings import Settings
@@ -35,6 +36,8 @@ class Container:
     """Integration API keys (None: no key is accepted)."""
     rate_limiter: RateLimiter = field(default_factory=RateLimiter.in_memory)
     """Request rate limits (through Redis when REDIS_URL is set)."""
+    learning: LearningLoop | None = None
+    """The online learning loop (evidence, review, gaps, live index versions)."""
     request_limits: RequestLimits = field(init=False)
     """The client API's limits, from the settings."""
     refresh_tokens: RefreshTokenStore = field(default_factory=MemoryRefreshTokenStore)

@@ -59,6 +59,12 @@ class ConversationRouting(Protocol):
     async def latest_client_texts(self, conversation_id: str, limit: int) -> list[str]: ...
 
 
+class BotTurnObserver(Protocol):
+    """Told of every bot turn (the learning loop's evidence); must return at once and never raise."""
+
+    def bot_turn(self, conversation_id: str, turn: ClientInput, payloads: Sequence[BotPayload]) -> None: ...
+
+
 @dataclass(frozen=True)
 class AcceptedTurn:
     """A turn whose words are stored: what `respond` acts on."""
@@ -90,10 +96,13 @@ class FlowResult:
 class ConversationFlow:
     """Sends client turns to tier 1 when the bot owns the conversation, and acts on its escalations."""
 
-    def __init__(self, routing: ConversationRouting, bot: BotClient, max_chars: int) -> None:
+    def __init__(
+        self, routing: ConversationRouting, bot: BotClient, max_chars: int, observer: BotTurnObserver | None = None
+    ) -> None:
         self._routing = routing
         self._bot = bot
         self._max_chars = max_chars
+        self._observer = observer
 
     def check_text(self, text: str) -> str:
         """The trimmed text, or ValidationFailed for empty or oversized text."""
@@ -169,6 +178,8 @@ class ConversationFlow:
             await self._routing.rate_bot_answer(conversation_id, turn.resolved)
         payloads = await self._bot.send(conversation_id, rasa_trigger(turn))
         replies = await self._routing.record_bot_replies(conversation_id, payloads)
+        if self._observer is not None:
+            self._observer.bot_turn(conversation_id, turn, payloads)
         for payload in payloads:
             if payload.get("type") == "escalate":
                 conversation = await self._escalate(conversation_id, payload, turn)

@@ -38,6 +38,8 @@ from handoff_api.health_checks import (
     rasa_check,
     redis_check,
 )
+from handoff_api.learning.routes import router as learning_router
+from handoff_api.learning.wiring import build_learning
 from handoff_api.local_tier1 import LocalTier1, ResilientBot
 from handoff_api.log_filters import install_log_masking
 from handoff_api.observability.collectors import BacklogSource, Sources
@@ -106,8 +108,10 @@ def build_stores(settings: Settings, routing_settings: RoutingSettings, clock: C
     return Stores(MemoryQueueStore(clock), MemoryPresenceStore(clock), MemoryEventBus(), MemoryIdempotencyStore(clock))
 
 
-def load_knowledge_base(settings: Settings) -> FaqService | None:
-    """The FAQ index shared with the in-process actions, or None (health says why) if it cannot load."""
+def load_knowledge_base(settings: Settings, given: FaqService | None = None) -> FaqService | None:
+    """The FAQ index shared with the in-process actions (or the one given), or None (health says why)."""
+    if given is not None:
+        return given
     try:
         return shared_service(settings.kb_index_dir)
     except Exception as exc:  # the API still serves humans without tier-1 retrieval
@@ -227,13 +231,19 @@ def scrape_sources(running: Running) -> Sources:
     return Sources(routing=container.routing, clock=running.clock, index_info=index_info, backlogs=backlogs)
 
 
-async def start_engine(settings: Settings, bot: BotClient | None, limits: RoutingSettings, metrics: Metrics) -> Running:
+async def start_engine(
+    settings: Settings,
+    bot: BotClient | None,
+    limits: RoutingSettings,
+    metrics: Metrics,
+    kb_given: FaqService | None = None,
+) -> Running:
     """Open the record, the stores, the index, routing, tier 1, the hub, WeCom and the routing tick."""
     engine, record = await open_record(settings)
     clock = SystemClock()
     stores = build_stores(settings, limits, clock)
     stores.events = CountingEventBus(stores.events, metrics)  # counted where published: once, whichever worker
-    kb = load_knowledge_base(settings)
+    kb = load_knowledge_base(settings, kb_given)
     classifier = NearestEntriesClassifier(kb) if kb else FixedQueueClassifier()
     routing = RoutingService(
         record,
@@ -256,10 +266,12 @@ async def start_engine(settings: Settings, bot: BotClient | None, limits: Routin
         log.warning("%s", warning)
     hub = RealtimeHub(stores.events)
     await hub.start()
+    learning = build_learning(settings, engine, routing, kb)
+    await learning.start()
     container = Container(
         settings=settings,
         routing=routing,
-        flow=ConversationFlow(routing, tier1, settings.max_message_chars),
+        flow=ConversationFlow(routing, tier1, settings.max_message_chars, learning.evidence),
         bot=tier1,
         hub=hub,
         knowledge_base=kb,
@@ -268,6 +280,7 @@ async def start_engine(settings: Settings, bot: BotClient | None, limits: Routin
         rate_limiter=build_rate_limiter(stores, settings, limits),
         refresh_tokens=SqlRefreshTokenStore(engine),
         passwords=PasswordVerifier(settings.password_hash_threads),
+        learning=learning,
     )
     wecom = build_wecom(settings, container, stores, record, engine, clock=clock)
     if wecom is not None:
@@ -283,6 +296,8 @@ async def stop_engine(running: Running) -> None:
         await running.wecom.stop()
     await running.container.hub.stop()
     running.container.passwords.close()
+    if running.container.learning is not None:
+        await running.container.learning.stop()
     running.stop_ticking.set()
     try:
         await asyncio.wait_for(running.ticker, SHUTDOWN_TICK_SECONDS)
@@ -312,6 +327,7 @@ def create_app(
     *,
     bot: BotClient | None = None,
     routing_settings: RoutingSettings | None = None,
+    knowledge_base: FaqService | None = None,
 ) -> FastAPI:
     """Build the API: settings are validated here, so production without its own secrets refuses to start."""
     settings = settings or Settings()
@@ -323,7 +339,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        running = await start_engine(settings, bot, routing_settings or RoutingSettings(), observability.metrics)
+        running = await start_engine(
+            settings, bot, routing_settings or RoutingSettings(), observability.metrics, knowledge_base
+        )
         app.state.container = running.container
         observability.scraped.attach(scrape_sources(running))
         app.state.wecom = running.wecom  # from now on the callback router serves it
@@ -358,6 +376,7 @@ def create_app(
         widget_router,
         console_router,
         metrics_router,
+        learning_router,
     ):
         app.include_router(router)
     if settings.wecom.enabled:

@@ -82,6 +82,16 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     metrics_token: SecretStr | None = None
     """When set, GET /metrics requires `Authorization: Bearer <token>` (unset: open; keep it off the public proxy)."""
+    kb_faq_paths: str = "knowledge_base/data/faq"
+    """The corpus files or folders (comma-separated) a learned index version is rebuilt from with new draft entries."""
+    learning_index_root: Path = Path("var/index-live")
+    """Where learned index versions are written (<root>/v<version>); shared by the workers of one host."""
+    learning_watch_seconds: float = Field(default=5.0, gt=0)
+    """How often each worker checks for a pending build to run and a newer ready index version to serve."""
+    learning_build_timeout_seconds: float = Field(default=900.0, gt=0)
+    """A build running longer than this lost its worker: it is marked failed and the next one may start."""
+    learning_editor_roles: str = "duty_manager,admin"
+    """Staff roles (comma-separated) that act as knowledge editors: review, gaps, drafts (default: supervisors)."""
     wecom: WeComChannelSettings = Field(default_factory=WeComChannelSettings)
     """The WeCom channel, read from WECOM_* variables (off unless WECOM_ENABLED=true)."""
 

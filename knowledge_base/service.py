@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -16,29 +16,69 @@ from knowledge_base.models import Band, FaqEntry, Hit, Retrieval, ScoreBands
 from knowledge_base.retriever import ScoringWeights, make_retrieval
 
 
-class FaqService:
-    """Retrieves FAQ entries for client questions and decides the band from calibrated score bands."""
+@dataclass(frozen=True)
+class _Snapshot:
+    """One loaded index with its engine: everything a query reads, replaced as one reference."""
 
-    def __init__(self, loaded: LoadedIndex, encoder: Encoder, today: Callable[[], date] = date.today) -> None:
-        if encoder.dim != int(loaded.meta.get("dim", -1)):
-            raise IndexMismatchError(
-                f"encoder '{encoder.name}' gives {encoder.dim}-d vectors; the index holds {loaded.meta.get('dim')}-d"
-            )
-        self._loaded = loaded
+    loaded: LoadedIndex
+    engine: Engine
+    bands: ScoreBands
+    entries: dict[str, FaqEntry]
+    version: int | None
+
+
+def _snapshot(loaded: LoadedIndex, encoder: Encoder, version: int | None) -> _Snapshot:
+    if encoder.dim != int(loaded.meta.get("dim", -1)):
+        raise IndexMismatchError(
+            f"encoder '{encoder.name}' gives {encoder.dim}-d vectors; the index holds {loaded.meta.get('dim')}-d"
+        )
+    engine = Engine(
+        encoder,
+        loaded.vector_index,
+        loaded.rows,
+        loaded.entries,
+        loaded.document_index,
+        weights=ScoringWeights.from_dict(loaded.meta.get("weights", {})),
+        classifier=loaded.classifier,
+    )
+    bands = ScoreBands.from_dict(loaded.meta["bands"])
+    return _Snapshot(loaded, engine, bands, {entry.id: entry for entry in loaded.entries}, version)
+
+
+class FaqService:
+    """Retrieves FAQ entries for client questions and decides the band from calibrated score bands.
+
+    The index can be replaced while the service runs (:meth:`adopt`): every query reads the current
+    snapshot once, so it is served wholly by the old index or wholly by the new one."""
+
+    def __init__(
+        self,
+        loaded: LoadedIndex,
+        encoder: Encoder,
+        today: Callable[[], date] = date.today,
+        version: int | None = None,
+    ) -> None:
         self._encoder = encoder
         self._today = today
-        self.bands = ScoreBands.from_dict(loaded.meta["bands"])
-        self._engine = Engine(
-            encoder,
-            loaded.vector_index,
-            loaded.rows,
-            loaded.entries,
-            loaded.document_index,
-            weights=ScoringWeights.from_dict(loaded.meta.get("weights", {})),
-            classifier=loaded.classifier,
-        )
-        self._entries = {entry.id: entry for entry in loaded.entries}
-        self._blend_engine: Engine | None = None
+        self._state = _snapshot(loaded, encoder, version)
+        self._blend: tuple[_Snapshot, Engine] | None = None
+
+    def adopt(self, other: FaqService) -> None:
+        """Serve ``other``'s fully loaded index from now on (one reference assignment; in-flight queries
+        finish on the old one). The encoder must be the same."""
+        if other.encoder.name != self._encoder.name:
+            raise IndexMismatchError(f"cannot swap to an index of encoder '{other.encoder.name}'")
+        self._state = other._state
+
+    @property
+    def bands(self) -> ScoreBands:
+        """The calibrated score bands of the current index."""
+        return self._state.bands
+
+    @property
+    def version(self) -> int | None:
+        """The learned index version being served (None: the index built from the corpus files)."""
+        return self._state.version
 
     @classmethod
     def load(cls, directory: Path, encoder: Encoder | str | None = None) -> FaqService:
@@ -61,50 +101,55 @@ class FaqService:
         """Best distinct entries for ``question`` and the band (answer / suggest / escalate)."""
         if not question.strip():
             return Retrieval(query=question, band=Band.ESCALATE)
-        hits = self._engine.hits_for([question], on=self._today(), limit=max(k, 3))[0]
-        return make_retrieval(question, hits, self.bands, k)
+        state = self._state
+        hits = state.engine.hits_for([question], on=self._today(), limit=max(k, 3))[0]
+        return make_retrieval(question, hits, state.bands, k)
 
     def search(self, text: str, k: int = 5) -> list[Hit]:
         """Plain top-``k`` entries (agent assist); no band decision."""
         if not text.strip():
             return []
-        return self._engine.hits_for([text], on=self._today(), limit=k)[0]
+        return self._state.engine.hits_for([text], on=self._today(), limit=k)[0]
 
     def blend_only_hits(self, texts: Sequence[str], k: int = 10) -> list[list[Hit]]:
         """Hits of the same index scored with the cosine blend alone (no learned scorer), for comparisons."""
-        if self._blend_engine is None:
-            loaded = self._loaded
-            self._blend_engine = Engine(
+        state, blend = self._state, self._blend
+        if blend is None or blend[0] is not state:
+            loaded = state.loaded
+            engine = Engine(
                 self._encoder,
                 loaded.vector_index,
                 loaded.rows,
                 loaded.entries,
                 loaded.document_index,
-                weights=replace(self._engine.weights, classifier=0.0),
+                weights=replace(state.engine.weights, classifier=0.0),
             )
-        return self._blend_engine.hits_for(list(texts), on=self._today(), limit=k)
+            blend = self._blend = (state, engine)
+        return blend[1].hits_for(list(texts), on=self._today(), limit=k)
 
     def entry(self, entry_id: str) -> FaqEntry | None:
         """The entry with ``entry_id`` if it exists and is valid today."""
-        found = self._entries.get(entry_id)
+        found = self._state.entries.get(entry_id)
         return found if found is not None and found.is_valid_on(self._today()) else None
 
     @property
     def entries(self) -> tuple[FaqEntry, ...]:
         """Every entry of the index, including those outside their validity window."""
-        return self._loaded.entries
+        return self._state.loaded.entries
 
     def info(self) -> dict[str, Any]:
         """Entries, phrasings, encoder, corpus hash, bands, index kind, calibration figures, the learned
-        scorer's description and the learned-phrasing counts."""
-        meta = self._loaded.meta
+        scorer's description and the learned-phrasing counts, and the learned version being served."""
+        state = self._state
+        meta = state.loaded.meta
         return {
-            "entries": len(self._loaded.entries),
-            "phrasings": len(self._loaded.rows),
+            "version": state.version,
+            "entries": len(state.loaded.entries),
+            "phrasings": len(state.loaded.rows),
             "encoder": meta.get("encoder"),
             "dim": meta.get("dim"),
             "corpus_hash": meta.get("corpus_hash"),
-            "bands": self.bands.to_dict(),
+            "bands": state.bands.to_dict(),
             "index_kind": meta.get("index_kind"),
             "weights": meta.get("weights"),
             "calibration": meta.get("calibration"),

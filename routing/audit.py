@@ -74,6 +74,8 @@ class AuditAction(StrEnum):
     """A knowledge-base entry was changed (detail: the fields changed)."""
     KB_ENTRY_RETIRED = "kb.entry_retired"
     """A knowledge-base entry was withdrawn."""
+    KB_REVIEW = "kb.review"
+    """A knowledge editor approved, edited, rejected or moved a learning candidate (subject: kb_candidate:<id>)."""
     KB_PHRASING_APPROVED = "kb.phrasing_approved"
     """A learned candidate phrasing joined the corpus."""
     KB_PHRASING_REJECTED = "kb.phrasing_rejected"

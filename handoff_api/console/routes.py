@@ -27,6 +27,12 @@ async def console_page(request: Request) -> Response:
     return STATIC.respond(request, "console.html", page=True)
 
 
+@router.get("/console/learning", include_in_schema=False)
+async def learning_page(request: Request) -> Response:
+    """Knowledge editors' page: review queue, gaps and drafts, index versions."""
+    return STATIC.respond(request, "learning.html", page=True)
+
+
 @router.get("/console/static/{name}", include_in_schema=False)
 async def console_asset(name: str, request: Request) -> Response:
     """Scripts and styles of the console."""

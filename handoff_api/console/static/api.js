@@ -139,4 +139,12 @@ export const api = {
   complianceSearch: (filters) => call("GET", `/compliance/conversations?${new URLSearchParams(filters)}`),
   statsToday: () => call("GET", "/stats/today"),
   reports: (query) => call("GET", `/reports?${query}`),
+  learningLabel: (conversationId, faqId, source) =>
+    call("POST", "/learning/labels", { conversation_id: conversationId, faq_id: faqId, source }),
+  learningReview: (status = "pending") => call("GET", `/learning/review?status=${status}`),
+  learningDecide: (decisions) => call("POST", "/learning/review", { decisions }),
+  learningGaps: (threshold) => call("GET", `/learning/gaps${threshold ? `?threshold=${threshold}` : ""}`),
+  learningDraft: (entry) => call("POST", "/learning/drafts", entry),
+  learningVersions: () => call("GET", "/learning/versions"),
+  learningFigures: () => call("GET", "/learning/figures"),
 };

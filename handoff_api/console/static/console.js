@@ -446,6 +446,16 @@ function transferTarget() {
   return { id: typed, name: typed };
 }
 
+// The entry used or marked as the answer goes to the knowledge editors' review (errors are not the agent's problem).
+async function labelAnswer(faqId, source) {
+  if (!state.openId) { return; }
+  try {
+    await api.learningLabel(state.openId, faqId, source);
+  } catch (error) {
+    console.warn("answer label not stored", error);
+  }
+}
+
 async function act(action, success) {
   const id = state.openId;
   if (!id) { return; }
@@ -518,6 +528,8 @@ async function searchKb(event) {
     use.addEventListener("click", () => {
       $("reply-text").value = hit.answer;
       $("reply-text").focus();
+      $("resolve-faq").value = hit.faq_id;
+      labelAnswer(hit.faq_id, "agent_assist");
     });
     row.appendChild(use);
     list.appendChild(row);
@@ -677,7 +689,12 @@ $("canned").addEventListener("change", () => {
   }
 });
 $("kb-form").addEventListener("submit", searchKb);
-$("btn-resolve").addEventListener("click", () => act(api.resolve, "已标记为已解决"));
+$("btn-resolve").addEventListener("click", async () => {
+  const faqId = $("resolve-faq").value.trim();
+  if (faqId) { await labelAnswer(faqId, "resolve_marked"); }
+  $("resolve-faq").value = "";
+  await act(api.resolve, "已标记为已解决");
+});
 $("btn-unresolved").addEventListener("click", () => act(api.unresolved, "已转交专属响应人"));
 $("btn-escalate").addEventListener("click", () => act(api.escalate, "已升级至专属响应人"));
 $("btn-transfer-queue").addEventListener("click", () => {

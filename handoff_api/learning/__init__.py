@@ -1,0 +1,1 @@
+"""The online learning loop: evidence from conversations, the review queue, gaps to drafts, live index versions."""
