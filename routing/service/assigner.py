@@ -61,6 +61,11 @@ class Assigner:
             raise ValueError(f"ticket {ticket.id} has no queue")
         entry = QueueEntry(ticket.id, ticket.conversation_id, ticket.queue, ticket.priority, ticket.enqueued_at)
         await self._queues.enqueue(entry)
+        # The record was written first; if the conversation moved on meanwhile (a close racing the
+        # escalation), whoever moved it may have looked before this entry existed: drop it here.
+        if not _still_waits(await self._lookups.find_conversation(ticket.conversation_id), entry):
+            await self.check_waiting(entry)
+            return None
         return await self._queues.position(ticket.queue, ticket.id)
 
     async def position(self, queue: QueueName, ticket_id: str) -> int | None:
@@ -88,6 +93,7 @@ class Assigner:
             return
         claimer = self.claimer(SYSTEM_ACTOR)
         ticket_id = conversation.ticket_id
+        entry = QueueEntry(ticket_id, conversation.id, conversation.queue, 0, conversation.updated_at)
         lease = await self._queues.claim_ticket(conversation.queue, ticket_id, claimer, self._lease_seconds)
         if lease is None and await self._queues.location(ticket_id) is not None:
             raise StaleClaim(f"conversation {conversation.id} is being assigned; try again")
@@ -98,7 +104,9 @@ class Assigner:
                 await self._queues.requeue(ticket_id, claimer)
             raise
         if lease is not None:
-            await self._queues.ack(ticket_id, claimer)
+            await self._settle(entry, claimer)
+        else:  # not in the queue yet: an escalation between its record write and its enqueue
+            await self.check_waiting(entry)
 
     async def overdue(self, limit: timedelta, now: datetime) -> list[QueueEntry]:
         """Entries of every queue waiting `limit` or longer, queue by queue in service order."""
@@ -280,17 +288,17 @@ class Assigner:
         entry = lease.entry
         conversation = await self._lookups.find_conversation(entry.conversation_id)
         if not _still_waits(conversation, entry):
-            await self._queues.ack(entry.ticket_id, lease.claimer)
+            await self._settle(entry, lease.claimer)
             return None
         try:
             after = await self._journal.move(conversation, TransitionName.ASSIGN, actor, reason, assignee_id=staff.id)
         except StaleConversation:
-            await self._queues.requeue(entry.ticket_id, lease.claimer)
+            await self._give_back(entry, lease.claimer)
             return None
         except BaseException:
             await self._queues.requeue(entry.ticket_id, lease.claimer)
             raise
-        await self._queues.ack(entry.ticket_id, lease.claimer)
+        await self._settle(entry, lease.claimer)
         await self._journal.patch_ticket(
             entry.ticket_id, status=TicketStatus.ASSIGNED, assigned_to=staff.id, assigned_at=after.updated_at
         )
@@ -298,6 +306,22 @@ class Assigner:
         await self._journal.tell_client(after.id, joined, type="agent_joined")
         await self._journal.announce_joined(after, staff)
         return after
+
+    async def _settle(self, entry: QueueEntry, claimer: str) -> None:
+        """The entry is done with: ack the lease; if it lapsed meanwhile, drop the entry it left in the queue.
+
+        A lease that lapses during a slow move is reclaimed into the queue by any worker's tick;
+        acking then fails and the entry would wait for a conversation that no longer does.
+        """
+        if not await self._queues.ack(entry.ticket_id, claimer):
+            await self.check_waiting(entry)
+
+    async def _give_back(self, entry: QueueEntry, claimer: str) -> None:
+        """A lost compare-and-set: requeue the entry if its conversation still waits on it, else settle it."""
+        if _still_waits(await self._lookups.find_conversation(entry.conversation_id), entry):
+            await self._queues.requeue(entry.ticket_id, claimer)
+        else:
+            await self._settle(entry, claimer)
 
 
 def _still_waits(conversation: Conversation | None, entry: QueueEntry) -> TypeGuard[Conversation]:
