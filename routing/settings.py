@@ -26,6 +26,8 @@ class RoutingSettings(BaseSettings):
     """Online/away presence lapses to offline without a heartbeat within this."""
     claim_lease_seconds: float = Field(30.0, gt=0)
     """A claimed ticket not acknowledged within this returns to its queue."""
+    reconcile_grace_seconds: float = Field(5.0, ge=0)
+    """Reconciliation leaves a conversation queued more recently than this alone (its enqueue may be in flight)."""
     default_handle_seconds: float = Field(300.0, gt=0)
     """Handle time used for wait estimates before any ticket of the queue was resolved."""
     handle_history: int = Field(50, ge=1)

@@ -7,6 +7,7 @@ never overfill a member; whoever loses a race gives the lease or the slot back.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
@@ -131,6 +132,26 @@ class Assigner:
             return None
         await self._queues.requeue(entry.ticket_id, claimer)
         return conversation
+
+    async def verify(self, entry: QueueEntry) -> str:
+        """Hold the entry and check it against the record: "kept", "moved" (to its conversation's queue),
+        "dropped" (nobody waits on it), or "busy" (someone else holds it now)."""
+        claimer = self.claimer(SYSTEM_ACTOR)
+        if await self._queues.claim_ticket(entry.queue, entry.ticket_id, claimer, self._lease_seconds) is None:
+            return "busy"
+        conversation = await self._lookups.find_conversation(entry.conversation_id)
+        if not _still_waits(conversation, entry):
+            await self._settle(entry, claimer)
+            return "dropped"
+        if conversation.queue is not None and conversation.queue != entry.queue:
+            await self._queues.enqueue(dataclasses.replace(entry, queue=conversation.queue))
+            return "moved"
+        await self._queues.requeue(entry.ticket_id, claimer)
+        return "kept"
+
+    async def leased_tickets(self) -> set[str]:
+        """Ids of every ticket under a claim lease."""
+        return {lease.entry.ticket_id for lease in await self._queues.leases()}
 
     async def reclaim_expired(self) -> int:
         """Return lapsed leases (a worker died mid-claim) to their queues; how many."""
