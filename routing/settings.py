@@ -32,6 +32,8 @@ class RoutingSettings(BaseSettings):
     """Handle time used for wait estimates before any ticket of the queue was resolved."""
     handle_history: int = Field(50, ge=1)
     """How many recent resolved tickets the wait estimate averages over."""
+    wait_estimate_cache_seconds: float = Field(2.0, ge=0)
+    """A queue's wait-estimate inputs (online slots, handle times) are reused for this long; 0 reads them every time."""
     timezone: str = "Asia/Shanghai"
     weekday_hours: dict[int, str] = Field(default_factory=lambda: dict.fromkeys(range(5), _WEEKDAY_DEFAULT))
     """Service windows per weekday (0 = Monday), e.g. {"0": "08:30-11:30,13:00-17:00"}; missing = closed."""

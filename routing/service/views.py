@@ -7,7 +7,7 @@ conversation to staff is audited.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from routing.audit import AuditAction
 from routing.eta import estimate_wait_seconds
@@ -32,6 +32,9 @@ from routing.service.journal import Journal
 from routing.service.lookups import Lookups
 from routing.settings import RoutingSettings
 from routing.state_machine import HUMAN_STATES, human_holds
+
+QueueLoad = tuple[list[tuple[int, int]], list[float]]
+"""A queue's online (load, capacity) slots and its recent handle times in seconds."""
 
 QUEUE_VIEW_LIMIT = 200
 READ_AUDIT_WINDOW_SECONDS = 30 * 60
@@ -129,6 +132,7 @@ class Views:
         self._presence = presence
         self._settings = settings
         self._clock = clock
+        self._queue_loads: dict[QueueName, tuple[datetime, QueueLoad]] = {}
 
     async def queue_view(self, queue: QueueName, viewer_id: str) -> list[QueueItem]:
         """The waiting conversations of a queue, in service order, for skilled staff or supervisors."""
@@ -260,6 +264,20 @@ class Views:
 
     async def estimated_wait(self, queue: QueueName, position: int) -> float | None:
         """Seconds until `position` is likely served, from recent handle times and online slots."""
+        slots, history = await self._queue_load(queue)
+        return estimate_wait_seconds(position, history, slots, self._settings.default_handle_seconds)
+
+    async def _queue_load(self, queue: QueueName) -> QueueLoad:
+        """The queue's online slots and recent handle times, read at most once per cache window (per queue).
+
+        Every waiting client's facts need them; without the cache a queue movement read them once per client.
+        """
+        now = self._clock.now()
+        cached = self._queue_loads.get(queue)
+        if cached is not None and now < cached[0]:
+            return cached[1]
         slots = await self._assigner.online_slots(queue)
         history = await self._record.recent_handle_seconds(queue, self._settings.handle_history)
-        return estimate_wait_seconds(position, history, slots, self._settings.default_handle_seconds)
+        until = now + timedelta(seconds=self._settings.wait_estimate_cache_seconds)
+        self._queue_loads[queue] = (until, (slots, history))
+        return slots, history
