@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     api_port: int = 8000
     public_base_url: str = ""
     max_message_chars: int = Field(default=2000, ge=1)
+    widget_max_sockets_per_client: int = Field(default=5, ge=1)
+    """Widget sockets one client may hold in one API worker; a new one closes the oldest (4409)."""
     staff_token_minutes: int = Field(default=30, ge=1)
     client_token_minutes: int = Field(default=60, ge=1)
     """Lifetime of the tokens this API issues itself (the demo page's)."""

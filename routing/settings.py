@@ -26,10 +26,14 @@ class RoutingSettings(BaseSettings):
     """Online/away presence lapses to offline without a heartbeat within this."""
     claim_lease_seconds: float = Field(30.0, gt=0)
     """A claimed ticket not acknowledged within this returns to its queue."""
+    reconcile_grace_seconds: float = Field(5.0, ge=0)
+    """Reconciliation leaves a conversation queued more recently than this alone (its enqueue may be in flight)."""
     default_handle_seconds: float = Field(300.0, gt=0)
     """Handle time used for wait estimates before any ticket of the queue was resolved."""
     handle_history: int = Field(50, ge=1)
     """How many recent resolved tickets the wait estimate averages over."""
+    wait_estimate_cache_seconds: float = Field(2.0, ge=0)
+    """A queue's wait-estimate inputs (online slots, handle times) are reused for this long; 0 reads them every time."""
     timezone: str = "Asia/Shanghai"
     rating_window_seconds: float = Field(900.0, gt=0)
     """How long after 问题已解答 the client may still rate the answer 1–5 (widget stars, a WeCom digit)."""

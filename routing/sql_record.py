@@ -65,6 +65,10 @@ __all__ = [
 ]
 
 
+UPSERT_PARAMETERS = 10_000
+"""Bound parameters per upsert chunk: well below asyncpg's 32,767 and SQLite's 32,766."""
+
+
 class SqlRecord(SqlComplianceSearch, SqlReports):
     """routing.records.Record on SQL. Pass an engine from `create_engine_for`; the caller disposes it."""
 
@@ -86,12 +90,20 @@ class SqlRecord(SqlComplianceSearch, SqlReports):
             return (await conn.execute(statement)).first()
 
     async def _upsert(self, conn: AsyncConnection, table: Table, rows: list[dict[str, Any]]) -> None:
+        """Insert or update `rows` by id: one statement run for many rows, chunk by chunk, in the caller's transaction.
+
+        Each chunk stays well below the drivers' bound-parameter limits (asyncpg: 32,767), however the
+        driver batches it, and a branch-sized file never sits in one giant statement.
+        """
         if not rows:
             return
         dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-        statement = dialect_insert(table).values(rows)
+        statement = dialect_insert(table)
         updated = {name: statement.excluded[name] for name in rows[0] if name != "id"}
-        await conn.execute(statement.on_conflict_do_update(index_elements=["id"], set_=updated))
+        upsert = statement.on_conflict_do_update(index_elements=["id"], set_=updated)
+        per_chunk = max(1, UPSERT_PARAMETERS // len(rows[0]))
+        for start in range(0, len(rows), per_chunk):
+            await conn.execute(upsert, rows[start : start + per_chunk])
 
     # directory
 

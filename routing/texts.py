@@ -50,3 +50,12 @@ RESOLVED_BY_CLIENT = "感谢您的确认，本次服务已结束。如有其他�
 TRANSFERRED = "正在为您转接其他工作人员，请稍候。"
 CLOSED = "本次会话已结束，感谢您的咨询。"
 REOPENED = "您的问题已重新打开，工作人员将继续为您服务。"
+
+
+def agent_left(queue: QueueName, position: int | None) -> str:
+    """Told when the serving agent went offline and the conversation is queued again at its old place."""
+    ahead = f"，您前面还有 {position - 1} 位客户" if position and position > 1 else ""
+    return f"为您服务的{QUEUE_LABELS[queue]}人员已离线，已为您重新排队并保留原排队时间{ahead}，请稍候。"
+
+
+AGENT_LEFT_PREFIX = "为您服务的人员已离线，且当前暂无其他在线人员，"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import io
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, HTTPException, Request, Response, WebSocket
 from pydantic import BaseModel, Field
+from starlette.websockets import WebSocketDisconnect
 
 from handoff_api.client_tokens import InvalidClientToken, issue_client_token, read_client_token
 from handoff_api.container import Container
@@ -31,6 +33,8 @@ log = logging.getLogger(__name__)
 STATIC = AssetDirectory(Path(__file__).resolve().parent / "static")
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403
+CLOSE_REPLACED = 4409
+"""The client opened more widget sockets than WIDGET_MAX_SOCKETS_PER_CLIENT: the oldest is closed."""
 MAX_ID_CHARS = 64
 
 router = APIRouter(tags=["widget"])
@@ -153,4 +157,19 @@ async def widget_socket(websocket: WebSocket, token: str = "", conversation_id: 
         await _refuse(websocket, CLOSE_FORBIDDEN, "conversation belongs to another client", "无权访问该会话。")
         return
     runtime = widget_runtime(websocket, container)
-    await WidgetConnection(websocket, container, runtime, conversation, expires_at=identity.expires_at).run()
+    cap = container.settings.widget_max_sockets_per_client
+    for oldest in runtime.admit(conversation.client_id, websocket, cap):
+        await _replaced(oldest)
+    try:
+        await WidgetConnection(websocket, container, runtime, conversation, expires_at=identity.expires_at).run()
+    finally:
+        runtime.release(conversation.client_id, websocket)
+
+
+async def _replaced(socket: object) -> None:
+    """Close a client's oldest socket beyond the cap: the newest session wins (a new tab or device)."""
+    if not isinstance(socket, WebSocket):
+        return
+    with contextlib.suppress(RuntimeError, WebSocketDisconnect):  # it may be closing already
+        await socket.send_json(envelopes.error("session_replaced", "您已在其他窗口打开会话，此窗口已断开。"))
+        await socket.close(CLOSE_REPLACED, "replaced by a newer session")

@@ -43,6 +43,27 @@ class WidgetRuntime:
         self.limits = limits
         self.message_buckets = BucketRegistry(limits.message_burst, limits.messages_per_second)
         self._recent: OrderedDict[tuple[str, str], int] = OrderedDict()
+        self._sockets: dict[str, list[object]] = {}
+
+    def admit(self, client_id: str, socket: object, cap: int) -> list[object]:
+        """Register a client's new socket; return the oldest ones beyond `cap`, for the caller to close."""
+        sockets = self._sockets.setdefault(client_id, [])
+        sockets.append(socket)
+        excess = sockets[: max(0, len(sockets) - cap)]
+        del sockets[: len(excess)]
+        return excess
+
+    def release(self, client_id: str, socket: object) -> None:
+        """Forget a socket that ended (closed by either side or replaced)."""
+        sockets = self._sockets.get(client_id, [])
+        if socket in sockets:
+            sockets.remove(socket)
+        if not sockets:
+            self._sockets.pop(client_id, None)
+
+    def socket_count(self, client_id: str) -> int:
+        """How many sockets the client holds in this process."""
+        return len(self._sockets.get(client_id, []))
 
     def seen(self, client_id: str, client_msg_id: str) -> int | None:
         """The seq stored for a client message id already handled in this process, if any."""

@@ -7,6 +7,7 @@ never overfill a member; whoever loses a race gives the lease or the slot back.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
@@ -61,6 +62,11 @@ class Assigner:
             raise ValueError(f"ticket {ticket.id} has no queue")
         entry = QueueEntry(ticket.id, ticket.conversation_id, ticket.queue, ticket.priority, ticket.enqueued_at)
         await self._queues.enqueue(entry)
+        # The record was written first; if the conversation moved on meanwhile (a close racing the
+        # escalation), whoever moved it may have looked before this entry existed: drop it here.
+        if not _still_waits(await self._lookups.find_conversation(ticket.conversation_id), entry):
+            await self.check_waiting(entry)
+            return None
         return await self._queues.position(ticket.queue, ticket.id)
 
     async def position(self, queue: QueueName, ticket_id: str) -> int | None:
@@ -92,6 +98,7 @@ class Assigner:
             return
         claimer = self.claimer(SYSTEM_ACTOR)
         ticket_id = conversation.ticket_id
+        entry = QueueEntry(ticket_id, conversation.id, conversation.queue, 0, conversation.updated_at)
         lease = await self._queues.claim_ticket(conversation.queue, ticket_id, claimer, self._lease_seconds)
         if lease is None and await self._queues.location(ticket_id) is not None:
             raise StaleClaim(f"conversation {conversation.id} is being assigned; try again")
@@ -102,7 +109,9 @@ class Assigner:
                 await self._queues.requeue(ticket_id, claimer)
             raise
         if lease is not None:
-            await self._queues.ack(ticket_id, claimer)
+            await self._settle(entry, claimer)
+        else:  # not in the queue yet: an escalation between its record write and its enqueue
+            await self.check_waiting(entry)
 
     async def overdue(self, limit: timedelta, now: datetime) -> list[QueueEntry]:
         """Entries of every queue waiting `limit` or longer, queue by queue in service order."""
@@ -127,6 +136,26 @@ class Assigner:
             return None
         await self._queues.requeue(entry.ticket_id, claimer)
         return conversation
+
+    async def verify(self, entry: QueueEntry) -> str:
+        """Hold the entry and check it against the record: "kept", "moved" (to its conversation's queue),
+        "dropped" (nobody waits on it), or "busy" (someone else holds it now)."""
+        claimer = self.claimer(SYSTEM_ACTOR)
+        if await self._queues.claim_ticket(entry.queue, entry.ticket_id, claimer, self._lease_seconds) is None:
+            return "busy"
+        conversation = await self._lookups.find_conversation(entry.conversation_id)
+        if not _still_waits(conversation, entry):
+            await self._settle(entry, claimer)
+            return "dropped"
+        if conversation.queue is not None and conversation.queue != entry.queue:
+            await self._queues.enqueue(dataclasses.replace(entry, queue=conversation.queue))
+            return "moved"
+        await self._queues.requeue(entry.ticket_id, claimer)
+        return "kept"
+
+    async def leased_tickets(self) -> set[str]:
+        """Ids of every ticket under a claim lease."""
+        return {lease.entry.ticket_id for lease in await self._queues.leases()}
 
     async def reclaim_expired(self) -> int:
         """Return lapsed leases (a worker died mid-claim) to their queues; how many."""
@@ -284,17 +313,17 @@ class Assigner:
         entry = lease.entry
         conversation = await self._lookups.find_conversation(entry.conversation_id)
         if not _still_waits(conversation, entry):
-            await self._queues.ack(entry.ticket_id, lease.claimer)
+            await self._settle(entry, lease.claimer)
             return None
         try:
             after = await self._journal.move(conversation, TransitionName.ASSIGN, actor, reason, assignee_id=staff.id)
         except StaleConversation:
-            await self._queues.requeue(entry.ticket_id, lease.claimer)
+            await self._give_back(entry, lease.claimer)
             return None
         except BaseException:
             await self._queues.requeue(entry.ticket_id, lease.claimer)
             raise
-        await self._queues.ack(entry.ticket_id, lease.claimer)
+        await self._settle(entry, lease.claimer)
         await self._journal.patch_ticket(
             entry.ticket_id, status=TicketStatus.ASSIGNED, assigned_to=staff.id, assigned_at=after.updated_at
         )
@@ -302,6 +331,22 @@ class Assigner:
         await self._journal.tell_client(after.id, joined, type="agent_joined")
         await self._journal.announce_joined(after, staff)
         return after
+
+    async def _settle(self, entry: QueueEntry, claimer: str) -> None:
+        """The entry is done with: ack the lease; if it lapsed meanwhile, drop the entry it left in the queue.
+
+        A lease that lapses during a slow move is reclaimed into the queue by any worker's tick;
+        acking then fails and the entry would wait for a conversation that no longer does.
+        """
+        if not await self._queues.ack(entry.ticket_id, claimer):
+            await self.check_waiting(entry)
+
+    async def _give_back(self, entry: QueueEntry, claimer: str) -> None:
+        """A lost compare-and-set: requeue the entry if its conversation still waits on it, else settle it."""
+        if _still_waits(await self._lookups.find_conversation(entry.conversation_id), entry):
+            await self._queues.requeue(entry.ticket_id, claimer)
+        else:
+            await self._settle(entry, claimer)
 
 
 def _still_waits(conversation: Conversation | None, entry: QueueEntry) -> TypeGuard[Conversation]:

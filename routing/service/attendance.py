@@ -8,6 +8,7 @@ from routing.ports import PresenceStore
 from routing.records import Record
 from routing.service import access
 from routing.service.assigner import Assigner
+from routing.service.departures import Departures
 from routing.service.journal import Journal
 from routing.service.lookups import Lookups
 
@@ -23,6 +24,7 @@ class Attendance:
         assigner: Assigner,
         presence: PresenceStore,
         presence_ttl_seconds: float,
+        departures: Departures,
     ) -> None:
         self._record = record
         self._lookups = lookups
@@ -30,6 +32,7 @@ class Attendance:
         self._assigner = assigner
         self._presence = presence
         self._ttl = presence_ttl_seconds
+        self._departures = departures
 
     async def login_credentials(self, staff_id: str) -> tuple[Staff, str | None] | None:
         """The staff member and their stored password hash, or None for an unknown id."""
@@ -39,7 +42,7 @@ class Attendance:
         return staff, await self._record.get_password_hash(staff.id)
 
     async def set_presence(self, staff_id: str, presence: Presence) -> None:
-        """Online / away / offline; going online pulls waiting work."""
+        """Online / away / offline; going online pulls waiting work, going offline gives one's conversations back."""
         staff = await self._lookups.staff(staff_id)
         skills = staff.skills if access.in_tier2_role(staff) else frozenset()
         await self._presence.set_presence(staff.id, skills, presence, self._ttl)
@@ -47,6 +50,8 @@ class Attendance:
         await self._journal.publish(PresenceChanged(staff.id, presence.value))
         if presence == Presence.ONLINE:
             await self._assigner.fill(skills)
+        elif presence == Presence.OFFLINE and skills:
+            await self._departures.give_back(staff.id, "went offline")
 
     async def heartbeat(self, staff_id: str) -> bool:
         """Keep presence alive; False if it already lapsed (the console should set it again)."""

@@ -1,17 +1,20 @@
-"""Background work every worker may run: lease reclaim, auto-assignment, the wait limit, the ladder, rebuild."""
+"""Background work every worker may run: lease reclaim, reconciliation, departures, auto-assignment, the wait
+limit, the ladder, rebuild."""
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from routing.models import ConversationState, QueueName, Ticket, TicketStatus, Tier
 from routing.ports import IdempotencyStore
 from routing.records import Record
 from routing.service.assigner import Assigner
+from routing.service.departures import Departures
 from routing.service.journal import SYSTEM_ACTOR, Journal
 from routing.service.ladder import Ladder
+from routing.service.reconcile import Reconciler, Repairs
 
 logger = logging.getLogger(__name__)
 
@@ -33,22 +36,36 @@ class TickReport:
     """The fast stores had lost their data (a Redis flush or restart) and were rebuilt from the record."""
     released: int = 0
     """Conversations given back because their holder was disabled (RoutingService.tick)."""
+    given_back: int = 0
+    """Conversations of agents who went offline (or whose heartbeat lapsed), requeued or sent to tier 3."""
+    repairs: Repairs = field(default_factory=Repairs)
+    """Queue entries reconciled with the record (restored, dropped, moved): a metric to count and alert on."""
 
 
 class Background:
     """Periodic and recovery work over the record and the fast stores."""
 
-    def __init__(
-        self, record: Record, journal: Journal, assigner: Assigner, ladder: Ladder, marks: IdempotencyStore
+    def __init__(  # noqa: PLR0917 - the collaborators it coordinates
+        self,
+        record: Record,
+        journal: Journal,
+        assigner: Assigner,
+        ladder: Ladder,
+        departures: Departures,
+        reconciler: Reconciler,
+        marks: IdempotencyStore,
     ) -> None:
         self._record = record
         self._journal = journal
         self._assigner = assigner
         self._ladder = ladder
         self._marks = marks
+        self._departures = departures
+        self._reconciler = reconciler
 
     async def tick(self) -> TickReport:
-        """Reclaim lapsed leases, auto-assign, apply the tier-2 wait limit and the responder ladder.
+        """Reclaim lapsed leases, reconcile the queues with the record, give back the conversations of agents
+        who left, auto-assign, apply the tier-2 wait limit and the responder ladder.
 
         Idempotent and safe to run from many workers at once: every move is a lease or a
         compare-and-set, and the loser of a race skips. First, if the fast stores lost their data since
@@ -57,10 +74,12 @@ class Background:
         """
         rebuilt = await self.rebuild_if_emptied()
         reclaimed = await self._assigner.reclaim_expired()
+        repairs = await self._reconciler.reconcile()
+        given_back = await self._departures.sweep()
         assigned = await self._assigner.fill(QueueName)
         escalated = await self._ladder.apply_wait_limit()
         steps = await self._ladder.advance_overdue()
-        return TickReport(reclaimed, assigned, escalated, steps, rebuilt)
+        return TickReport(reclaimed, assigned, escalated, steps, rebuilt, given_back=given_back, repairs=repairs)
 
     async def rebuild_if_emptied(self) -> bool:
         """Rebuild from the record when the fast stores' mark is missing (set it again first: one worker wins)."""

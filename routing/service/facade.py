@@ -30,11 +30,13 @@ from routing.service.background import Background, TickReport
 from routing.service.canned import CannedReplies
 from routing.service.client import ClientUseCases, OpenedConversation
 from routing.service.compliance import Compliance
+from routing.service.departures import Departures
 from routing.service.intake import Intake
 from routing.service.journal import Journal
 from routing.service.ladder import Ladder
 from routing.service.lookups import Lookups
 from routing.service.outcomes import Outcomes
+from routing.service.reconcile import Reconciler
 from routing.service.reports import Ratings, Reports
 from routing.service.rules import RoutingRules
 from routing.service.staff import StaffUseCases
@@ -94,15 +96,17 @@ class RoutingService:
         self._intake = Intake(lookups, journal, assigner, ladder, self._rules, clock)
         self._client = ClientUseCases(record, lookups, journal, self._intake, outcomes, clock)
         self._staff = StaffUseCases(lookups, journal, assigner, outcomes, clock)
+        departures = Departures(record, lookups, journal, assigner, ladder, self._presence)
         self._attendance = Attendance(
-            record, lookups, journal, assigner, self._presence, self._settings.presence_ttl_seconds
+            record, lookups, journal, assigner, self._presence, self._settings.presence_ttl_seconds, departures
         )
         self._views = Views(
             record, lookups, assigner, self._presence, self._settings, clock, journal, self._idempotency
         )
         self._accounts = Accounts(record, journal, self._attendance, assigner, self._staff, ladder)
         self._journal = journal
-        self._background = Background(record, journal, assigner, ladder, self._idempotency)
+        reconciler = Reconciler(record, assigner, clock, self._settings.reconcile_grace_seconds)
+        self._background = Background(record, journal, assigner, ladder, departures, reconciler, self._idempotency)
         self._stats = Stats(record, self._rules.zone, clock)
         span = timedelta(days=self._settings.compliance_max_range_days)
         self._compliance = Compliance(

@@ -7,7 +7,7 @@ conversation to staff is audited.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from routing.audit import AuditAction
 from routing.eta import estimate_wait_seconds
@@ -32,6 +32,9 @@ from routing.service.journal import Journal
 from routing.service.lookups import Lookups
 from routing.settings import RoutingSettings
 from routing.state_machine import HUMAN_STATES, human_holds
+
+WaitInputs = tuple[list[tuple[int, int]], list[float]]
+"""A queue's online (load, capacity) slots and its recent handle times in seconds (the wait estimate's inputs)."""
 
 QUEUE_VIEW_LIMIT = 200
 READ_AUDIT_WINDOW_SECONDS = 30 * 60
@@ -144,6 +147,7 @@ class Views:
         self._presence = presence
         self._settings = settings
         self._clock = clock
+        self._wait_inputs: dict[QueueName, tuple[datetime, WaitInputs]] = {}
 
     async def queue_view(self, queue: QueueName, viewer_id: str) -> list[QueueItem]:
         """The waiting conversations of a queue, in service order, for skilled staff or supervisors."""
@@ -297,6 +301,20 @@ class Views:
 
     async def estimated_wait(self, queue: QueueName, position: int) -> float | None:
         """Seconds until `position` is likely served, from recent handle times and online slots."""
+        slots, history = await self._cached_wait_inputs(queue)
+        return estimate_wait_seconds(position, history, slots, self._settings.default_handle_seconds)
+
+    async def _cached_wait_inputs(self, queue: QueueName) -> WaitInputs:
+        """The queue's online slots and recent handle times, read at most once per cache window (per queue).
+
+        Every waiting client's facts need them; without the cache a queue movement read them once per client.
+        """
+        now = self._clock.now()
+        cached = self._wait_inputs.get(queue)
+        if cached is not None and now < cached[0]:
+            return cached[1]
         slots = await self._assigner.online_slots(queue)
         history = await self._record.recent_handle_seconds(queue, self._settings.handle_history)
-        return estimate_wait_seconds(position, history, slots, self._settings.default_handle_seconds)
+        until = now + timedelta(seconds=self._settings.wait_estimate_cache_seconds)
+        self._wait_inputs[queue] = (until, (slots, history))
+        return slots, history

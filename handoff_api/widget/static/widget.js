@@ -458,6 +458,10 @@
       renewToken(event.reason);
       return;
     }
+    if (event.code === 4409) {  // a newer session of this client (another tab) took over: never fight it
+      setConnection("已在其他窗口打开，此窗口已断开");
+      return;
+    }
     if (event.code === 4403) {
       forgetConversation();
       state.conversationId = null;

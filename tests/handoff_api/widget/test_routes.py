@@ -90,3 +90,25 @@ def test_a_client_token_longer_lived_than_allowed_is_refused_by_the_socket(clien
         with pytest.raises(WebSocketDisconnect) as closed:
             session.receive_json()
     assert (closed.value.code, closed.value.reason) == (4401, "token lifetime exceeds CLIENT_TOKEN_MAX_MINUTES")
+
+
+def test_a_client_beyond_the_socket_cap_loses_the_oldest_socket(database: Path, token_for) -> None:
+    with TestClient(build_app(database, app_settings(widget_max_sockets_per_client=2), FakeBot())) as client:
+        token = token_for("C10004")
+        runtime = client.app.state  # type: ignore[attr-defined]
+        with client.websocket_connect(f"/ws/widget?token={token}") as first:
+            opened = first.receive_json()["conversation_id"]
+            with client.websocket_connect(f"/ws/widget?token={token}") as second:
+                assert second.receive_json()["conversation_id"] == opened
+                assert runtime.widget_runtime.socket_count("C10004") == 2
+                with client.websocket_connect(f"/ws/widget?token={token}") as third:  # one too many
+                    assert third.receive_json()["conversation_id"] == opened
+                    envelopes = []
+                    with pytest.raises(WebSocketDisconnect) as closed:
+                        while True:
+                            envelopes.append(first.receive_json())
+                    assert (closed.value.code, closed.value.reason) == (4409, "replaced by a newer session")
+                    assert envelopes[-1]["code"] == "session_replaced"
+                    third.send_json({"type": "ping"})
+                    assert third.receive_json()["type"] == "pong"
+        assert runtime.widget_runtime.socket_count("C10004") == 0

@@ -221,7 +221,7 @@ async def test_claim_best_takes_the_highest_priority_head(world: World):
 
 
 async def test_wait_limit_and_responder_ladder(world: World):
-    await world.online("adv1")
+    await world.presence.set_presence("adv1", {ADVISOR}, Presence.ONLINE, 86_400)  # stays online throughout
     await escalate(world, "c-other")
     waiting = await escalate(world, "c-std")
     world.clock.advance(299)
