@@ -103,7 +103,7 @@ async def change_password(
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     if new == body.old_password:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "the new password must differ from the old one")
-    await container.routing.change_password(staff.id, await container.passwords.hash(new), staff.id)
+    await container.routing.accounts.change_password(staff.id, await container.passwords.hash(new), staff.id)
     await container.sessions.revoke_all(staff.id)
     renewed = await container.routing.find_staff(staff.id)
     if renewed is None:
@@ -122,7 +122,7 @@ def _check_admin(session: CurrentSession, staff_id: str) -> None:
 async def disable_member(staff_id: MemberId, session: CurrentSession, container: ContainerDep) -> DisabledOut:
     """Admin: the member cannot sign in, their tokens stop working, their conversations are given back."""
     _check_admin(session, staff_id)
-    disabled = await container.routing.disable_staff(staff_id, session.staff.id)
+    disabled = await container.routing.accounts.disable(staff_id, session.staff.id)
     await container.sessions.revoke_all(staff_id)
     return DisabledOut(
         staff_id=staff_id,
@@ -137,5 +137,5 @@ async def disable_member(staff_id: MemberId, session: CurrentSession, container:
 async def enable_member(staff_id: MemberId, session: CurrentSession, container: ContainerDep) -> MemberOut:
     """Admin: a disabled member may sign in again."""
     _check_admin(session, staff_id)
-    staff = await container.routing.enable_staff(staff_id, session.staff.id)
+    staff = await container.routing.accounts.enable(staff_id, session.staff.id)
     return MemberOut(staff_id=staff.id, active=staff.active)

@@ -105,7 +105,7 @@ class StaffSessions:
 
     async def end_all(self, staff_id: str, actor: str) -> None:
         """Logout everywhere (also after a password change or disabling): every session and token revoked."""
-        await self._routing.sign_out_everywhere(staff_id, actor)
+        await self._routing.accounts.sign_out_everywhere(staff_id, actor)
         await self._store.revoke_staff(staff_id, self._clock.now())
 
     async def revoke_all(self, staff_id: str) -> None:

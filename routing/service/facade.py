@@ -23,7 +23,7 @@ from routing.policy import PriorityRules
 from routing.ports import Clock, EventBus, IdempotencyStore, PresenceStore, QuestionClassifier, QueueStore
 from routing.records import Record, SatisfactionRating
 from routing.reports import Limits, Report, ReportBy
-from routing.service.accounts import Accounts, Disabled
+from routing.service.accounts import Accounts
 from routing.service.assigner import Assigner
 from routing.service.attendance import Attendance
 from routing.service.background import Background, TickReport
@@ -129,6 +129,11 @@ class RoutingService:
     def compliance(self) -> Compliance:
         """Compliance search and transcript export (compliance staff and admins; audited)."""
         return self._compliance
+
+    @property
+    def accounts(self) -> Accounts:
+        """Staff accounts: password changes, signing out everywhere, disabling and enabling (audited)."""
+        return self._accounts
 
     @property
     def canned(self) -> CannedReplies:
@@ -304,24 +309,6 @@ class RoutingService:
     async def heartbeat(self, staff_id: str) -> bool:
         """Keep presence alive; False if it lapsed."""
         return await self._attendance.heartbeat(staff_id)
-
-    # --- accounts ----------------------------------------------------------------------------------
-
-    async def change_password(self, staff_id: str, password_hash: str, actor: str) -> int:
-        """A new password hash; every earlier token is refused. The new token version."""
-        return await self._accounts.change_password(staff_id, password_hash, actor)
-
-    async def sign_out_everywhere(self, staff_id: str, actor: str) -> int:
-        """Every earlier token is refused; the new token version."""
-        return await self._accounts.sign_out_everywhere(staff_id, actor)
-
-    async def disable_staff(self, staff_id: str, actor: str) -> Disabled:
-        """No sign-in, no token, offline, their conversations given back through the ladder."""
-        return await self._accounts.disable(staff_id, actor)
-
-    async def enable_staff(self, staff_id: str, actor: str) -> Staff:
-        """The member may sign in again."""
-        return await self._accounts.enable(staff_id, actor)
 
     # --- views -------------------------------------------------------------------------------------
 

@@ -9,7 +9,8 @@ import pytest
 from routing import sql_rows
 from routing.directory_import import DirectoryImportError, import_clients, import_staff
 from routing.models import Client
-from routing.sql_record import UPSERT_PARAMETERS, SqlRecord
+from routing.sql_directory import UPSERT_PARAMETERS
+from routing.sql_record import SqlRecord
 from tests.routing.test_directory_import import CLIENT_HEADER, GOOD_STAFF, STAFF_HEADER, csv_bytes
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]

@@ -70,11 +70,11 @@ def test_the_socket_closes_soon_after_a_version_bump_or_disabling(client: TestCl
     first, second = signed_in(client, "svc01"), signed_in(client, "svc02")
     with client.websocket_connect(f"/ws/console?token={first.access_token}") as console:
         assert console.receive_json()["type"] == "hello"
-        on_app_loop(client, routing.sign_out_everywhere, "svc01", "svc01")
+        on_app_loop(client, routing.accounts.sign_out_everywhere, "svc01", "svc01")
         assert closed_with(console) == (4401, "token revoked")
     with client.websocket_connect(f"/ws/console?token={second.access_token}") as console:
         assert console.receive_json()["type"] == "hello"
-        on_app_loop(client, routing.disable_staff, "svc02", "admin")
+        on_app_loop(client, routing.accounts.disable, "svc02", "admin")
         assert closed_with(console) == (4401, "staff member disabled")
     with client.websocket_connect(f"/ws/console?token={second.access_token}") as refused:
         assert refused.receive_json()["code"] == "unauthorized"

@@ -25,9 +25,9 @@ async def escalated(service: RoutingService, client_id: str, reason: EscalationR
 
 async def test_password_changes_and_logout_everywhere_bump_the_token_version() -> None:
     w = await world()
-    assert await w.service.change_password("svc1", "$argon2id$new", "svc1") == 1
+    assert await w.service.accounts.change_password("svc1", "$argon2id$new", "svc1") == 1
     assert await w.record.get_password_hash("svc1") == "$argon2id$new"
-    assert await w.service.sign_out_everywhere("svc1", "svc1") == 2
+    assert await w.service.accounts.sign_out_everywhere("svc1", "svc1") == 2
     assert isinstance(w.record, FakeRecord)
     actions = [entry.action for entry in w.record.audit_log]
     assert actions[-2:] == ["staff.password_change", "staff.logout_all"]
@@ -40,7 +40,7 @@ async def test_a_disabled_agent_goes_offline_and_their_conversation_is_requeued(
     held = await w.service.get_conversation(conversation)
     assert (held.state, held.assignee_id) == (S.WITH_AGENT, "adv1")
 
-    disabled = await w.service.disable_staff("adv1", "admin")
+    disabled = await w.service.accounts.disable("adv1", "admin")
     assert (disabled.requeued, disabled.passed_on, disabled.kept) == (1, 0, 0)
     assert not disabled.staff.active and disabled.staff.token_version == 1
     after = await w.service.get_conversation(conversation)
@@ -59,7 +59,7 @@ async def test_a_disabled_responder_hands_tier3_work_to_the_next_rung_and_is_ski
     await w.service.staff_reply("r1", conversation, "您好，我是孙经理")
     assert (await w.service.get_conversation(conversation)).state == S.WITH_RESPONDER
 
-    disabled = await w.service.disable_staff("r1", "admin")
+    disabled = await w.service.accounts.disable("r1", "admin")
     assert (disabled.requeued, disabled.passed_on, disabled.kept) == (0, 1, 0)
     passed = await w.service.get_conversation(conversation)
     assert (passed.state, passed.assignee_id) == (S.AWAITING_RESPONDER, "r2")
@@ -68,6 +68,6 @@ async def test_a_disabled_responder_hands_tier3_work_to_the_next_rung_and_is_ski
         await w.service.staff_reply("r1", conversation, "还在吗")
     later = await escalated(w.service, "c-gold", EscalationReason.ASKED_HUMAN, None)
     assert (await w.service.get_conversation(later)).assignee_id == "r2"  # the ladder skips the disabled responder
-    await w.service.enable_staff("r1", "admin")
+    await w.service.accounts.enable("r1", "admin")
     third = await escalated(w.service, "c-vip", EscalationReason.ASKED_HUMAN, None)
     assert (await w.service.get_conversation(third)).assignee_id == "r1"
