@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from handoff_api.bot_client import BotUnavailable
+from handoff_api.store_outage import is_store_outage
 from routing.errors import (
     AlreadyRated,
     ConversationAlreadyOpen,
@@ -30,6 +31,9 @@ from routing.errors import (
 )
 
 log = logging.getLogger(__name__)
+
+STORE_UNAVAILABLE = "the service is briefly unavailable; nothing already sent was lost, please send it again"
+STORE_RETRY_SECONDS = 2
 
 STATUS_BY_ERROR: tuple[tuple[type[RoutingError], int], ...] = (
     (NotFound, 404),
@@ -121,6 +125,10 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    if is_store_outage(exc):
+        log.warning("%s %s: a store is unavailable: %s", request.method, request.url.path, type(exc).__name__)
+        body = _error_body("ServiceUnavailable", STORE_UNAVAILABLE)
+        return JSONResponse(body, status_code=503, headers={"Retry-After": str(STORE_RETRY_SECONDS)})
     log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
     return JSONResponse(_error_body("InternalError", INTERNAL_ERROR), status_code=500)
 

@@ -27,7 +27,7 @@ from handoff_api.classifier import FixedQueueClassifier, NearestEntriesClassifie
 from handoff_api.console import router as console_router
 from handoff_api.container import Container
 from handoff_api.conversations.routes import router as conversations_router
-from handoff_api.errors import install_error_handlers
+from handoff_api.errors import error_responses, install_error_handlers
 from handoff_api.flow import ConversationFlow
 from handoff_api.health import router as health_router
 from handoff_api.health_checks import (
@@ -360,6 +360,7 @@ def create_app(
         docs_url="/docs" if docs else None,
         redoc_url="/redoc" if docs else None,
         openapi_url="/openapi.json" if docs else None,
+        responses=error_responses(503),  # any route, while a store (PostgreSQL, Redis) is briefly unreachable
     )
     install_error_handlers(app)
     own_limits = {"/webhook": settings.action_max_body_bytes, DEFAULT_CALLBACK_PATH: settings.wecom.max_body_bytes}

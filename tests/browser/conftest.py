@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -80,11 +81,12 @@ def screens(browser: Browser) -> Iterator[Screens]:
 
 
 def screenshot(page: Page, name: str, committed: str | None = None) -> Path:
-    """Save under artifacts/screenshots (git-ignored); optionally refresh the committed README copy."""
+    """Save under artifacts/screenshots (git-ignored); with REFRESH_README_SCREENSHOTS=1, also refresh the
+    committed README copy `committed` (a test run leaves the repository as it found it)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path))
-    if committed:
+    if committed and os.environ.get("REFRESH_README_SCREENSHOTS") == "1":
         COMMITTED.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, COMMITTED / committed)
     return path

@@ -109,6 +109,7 @@ async def run_scenario(stack: Stack, name: str, fault: Fault) -> None:
             f"{dict(ledger.server_errors)}, fault handled in {time.monotonic() - started:.1f} s"
         )
         assert ledger.refused == [], ledger.refused
+        assert 500 not in ledger.server_errors, "a failing store must be a 503 to retry, never a 500"
         assert counts.clean, counts.notes[:20]
     finally:
         stop.set()

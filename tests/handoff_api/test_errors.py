@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import asyncpg
 import pytest
 from fastapi import FastAPI, HTTPException
 from fastapi.testclient import TestClient
+from redis.exceptions import ConnectionError as RedisConnectionError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from handoff_api.bot_client import BotUnavailable
-from handoff_api.errors import BOT_UNAVAILABLE, INTERNAL_ERROR, install_error_handlers
+from handoff_api.errors import (
+    BOT_UNAVAILABLE,
+    INTERNAL_ERROR,
+    STORE_RETRY_SECONDS,
+    STORE_UNAVAILABLE,
+    install_error_handlers,
+)
 from routing.errors import ConversationAlreadyOpen, NotFound
 
 
@@ -66,3 +75,41 @@ def test_domain_and_http_errors_keep_their_status_message_and_headers() -> None:
         assert limited.json() == {"error": "RateLimited", "detail": "too many requests; retry after 7 seconds"}
         unknown_route = client.get("/nowhere")
         assert unknown_route.status_code == 404 and unknown_route.json()["error"] == "NotFound"
+
+
+def app_losing_a_store(error: Exception) -> FastAPI:
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/write")
+    async def write() -> None:
+        raise error
+
+    return app
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        OperationalError(
+            "INSERT ...", {}, asyncpg.exceptions.CannotConnectNowError("the database system is starting up")
+        ),
+        DBAPIError("SELECT 1", {}, asyncpg.exceptions.AdminShutdownError("terminating connection")),
+        RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused."),
+        ConnectionRefusedError(111, "Connection refused"),
+    ],
+    ids=["postgres-starting", "postgres-shutdown", "redis-refused", "socket-refused"],
+)
+def test_a_store_that_is_briefly_unreachable_is_a_503_to_retry_not_a_500(
+    error: Exception, caplog: pytest.LogCaptureFixture
+) -> None:
+    with TestClient(app_losing_a_store(error), raise_server_exceptions=False) as client:
+        response = client.get("/write")
+    assert response.status_code == 503 and response.headers["retry-after"] == str(STORE_RETRY_SECONDS)
+    assert response.json() == {"error": "ServiceUnavailable", "detail": STORE_UNAVAILABLE}
+    assert "127.0.0.1" not in response.text and "a store is unavailable" in caplog.text
+
+
+def test_an_error_that_only_mentions_a_connection_is_still_a_500() -> None:
+    with TestClient(app_raising(), raise_server_exceptions=False) as client:
+        assert client.get("/crash").status_code == 500
