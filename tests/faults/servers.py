@@ -14,14 +14,14 @@ import signal
 import subprocess
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from handoff_api.launcher import api_server_argv
-from tests.handoff_api.multiworker_harness import rasa_replies
+from tests.handoff_api.multiworker_harness import FakeRasaHandler, rasa_replies
 from tests.net import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -141,8 +141,8 @@ class PrivateRedis:
 # ---------------------------------------------------------------- a fake Rasa that can fail
 
 
-class FaultyRasaHandler(BaseHTTPRequestHandler):
-    """Rasa's REST channel with the contract payloads, answering after `server.delay` seconds."""
+class FaultyRasaHandler(FakeRasaHandler):
+    """The fake Rasa REST channel, answering after `server.delay` seconds and counting what it was sent."""
 
     server: FaultyRasaServer
 
@@ -151,20 +151,6 @@ class FaultyRasaHandler(BaseHTTPRequestHandler):
         time.sleep(self.server.delay)
         self.server.count(str(body.get("message", "")))
         self._answer(200, rasa_replies(str(body.get("sender", "")), str(body.get("message", ""))))
-
-    def do_GET(self) -> None:
-        self._answer(200 if self.path == "/status" else 404, {"model_file": "fault-suite"})
-
-    def _answer(self, status: int, body: object) -> None:
-        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet."""
 
 
 class FaultyRasaServer(ThreadingHTTPServer):
