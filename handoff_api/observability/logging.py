@@ -107,8 +107,8 @@ def configure_logging(settings: Settings) -> StderrHandler:
         logger = logging.getLogger(name)
         for stock in [item for item in logger.handlers if _is_uvicorn_stock(item)]:
             logger.removeHandler(stock)
-        if not logger.handlers:
-            logger.propagate = True
+        logger.propagate = True  # the root's structured, masked handler writes uvicorn's lines too
+        logger.setLevel(logging.NOTSET)  # and LOG_LEVEL decides, whatever level an earlier configuration left
     structlog.configure(
         processors=[*shared_processors(), ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
