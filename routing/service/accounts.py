@@ -104,9 +104,16 @@ class Accounts:
     async def _release(self, staff: Staff, held: list[Conversation]) -> Disabled:
         """Offline, then tier 2 back to its queue (auto-assigned to whoever is online, else the wait limit
         hands it to tier 3) and tier 3 to the next active rung of the ladder."""
-        await self._attendance.set_presence(staff.id, Presence.OFFLINE)
+        await self._attendance.set_presence(staff.id, Presence.OFFLINE)  # going offline gives tier 2 back
+        still_held = {c.id: c for c in await self._held({staff.id})}
         requeued = passed_on = kept = 0
-        for conversation in held:
+        for before in held:
+            conversation = still_held.get(before.id)
+            if conversation is None:  # given back by going offline: to its queue, or to tier 3 with nobody online
+                now = await self._record.get_conversation(before.id)
+                queued = now is not None and now.state == S.QUEUED
+                requeued, passed_on = requeued + queued, passed_on + (not queued)
+                continue
             try:
                 if conversation.state == S.WITH_AGENT and conversation.queue is not None:
                     await self._staff.transfer_to_queue(staff.id, conversation.id, conversation.queue)

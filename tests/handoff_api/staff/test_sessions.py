@@ -121,13 +121,14 @@ def test_disabling_refuses_the_member_and_gives_their_conversation_back(
     assert client.post("/api/v1/staff/members/adv01/disable", headers=auth(sign_in(client, "dm-sh"))).status_code == 403
     disabled = client.post("/api/v1/staff/members/adv01/disable", headers=admin)
     assert disabled.status_code == 200, disabled.text
-    assert disabled.json() == {"staff_id": "adv01", "active": False, "requeued": 1, "passed_on": 0, "kept": 0}
+    # nobody else of tier 2 is online: like an agent going offline, it goes to the client's responder
+    assert disabled.json() == {"staff_id": "adv01", "active": False, "requeued": 0, "passed_on": 1, "kept": 0}
     assert me(client, agent) == 401
     assert refresh(client, agent["refresh_token"]).status_code == 401
     refused = client.post("/api/v1/staff/login", json={"staff_id": "adv01", "password": "demo1234"})
     assert refused.status_code == 403
     view = client.get(f"/api/v1/staff/conversations/{conversation}", headers=admin).json()
-    assert (view["conversation"]["state"], view["conversation"]["assignee_id"]) == ("queued", None)
+    assert (view["conversation"]["state"], view["conversation"]["assignee_id"]) == ("awaiting_responder", "rsp01")
 
     assert client.post("/api/v1/staff/members/adv01/enable", headers=admin).json() == {
         "staff_id": "adv01",
@@ -148,5 +149,5 @@ def test_a_member_disabled_elsewhere_is_released_by_the_tick(client: TestClient,
     report = on_app_loop(client, routing.tick)
     assert report.released == 1
     moved = on_app_loop(client, routing.get_conversation, conversation)
-    assert (moved.state.value, moved.assignee_id) == ("queued", None)
+    assert (moved.state.value, moved.assignee_id) == ("awaiting_responder", "rsp01")  # nobody else in tier 2
     assert on_app_loop(client, routing.tick).released == 0

@@ -40,6 +40,10 @@ async def test_a_disabled_agent_goes_offline_and_their_conversation_is_requeued(
     held = await w.service.get_conversation(conversation)
     assert (held.state, held.assignee_id) == (S.WITH_AGENT, "adv1")
 
+    await w.online("adv2")  # a colleague online, but full (capacity 2)
+    for client_id in ("c-gold", "c-other"):
+        await escalated(w.service, client_id, EscalationReason.ADVICE_REQUEST, QueueName.ADVISOR)
+
     disabled = await w.service.accounts.disable("adv1", "admin")
     assert (disabled.requeued, disabled.passed_on, disabled.kept) == (1, 0, 0)
     assert not disabled.staff.active and disabled.staff.token_version == 1
@@ -47,8 +51,19 @@ async def test_a_disabled_agent_goes_offline_and_their_conversation_is_requeued(
     assert (after.state, after.assignee_id, after.queue) == (S.QUEUED, None, QueueName.ADVISOR)
     assert await w.presence.presence("adv1") == Presence.OFFLINE
 
-    await w.online("adv2")  # a colleague coming online takes it
+    await w.service.resolve("adv2", (await w.service.staff_conversations("adv2"))[0].id)  # a slot frees
+    await w.service.tick()
     assert (await w.service.get_conversation(conversation)).assignee_id == "adv2"
+
+
+async def test_a_disabled_agent_with_nobody_else_in_tier2_hands_over_to_tier3() -> None:
+    w = await world()
+    await w.online("adv1")
+    conversation = await escalated(w.service, "c-std", EscalationReason.ADVICE_REQUEST, QueueName.ADVISOR)
+    disabled = await w.service.accounts.disable("adv1", "admin")
+    assert (disabled.requeued, disabled.passed_on, disabled.kept) == (0, 1, 0)
+    after = await w.service.get_conversation(conversation)
+    assert (after.state, after.assignee_id) == (S.AWAITING_RESPONDER, "r1")
 
 
 async def test_a_disabled_responder_hands_tier3_work_to_the_next_rung_and_is_skipped_after() -> None:
