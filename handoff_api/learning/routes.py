@@ -9,10 +9,12 @@ from dataclasses import asdict
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from handoff_api.container import Container
 from handoff_api.deps import ContainerDep
+from handoff_api.errors import error_responses
+from handoff_api.inputs import CleanText, RequestBody
 from handoff_api.learning.gaps import list_gaps
 from handoff_api.learning.models import Source, Status
 from handoff_api.learning.review import Decision
@@ -22,45 +24,47 @@ from knowledge_base.gaps import DEFAULT_THRESHOLD
 from routing.errors import Forbidden, NotFound, ValidationFailed
 from routing.models import Staff
 
-router = APIRouter(prefix="/api/v1/staff/learning", tags=["learning"])
+router = APIRouter(
+    prefix="/api/v1/staff/learning", tags=["learning"], responses=error_responses(400, 401, 403, 404, 409, 413, 422)
+)
 ID_FIELD = Field(min_length=1, max_length=64)
 
 
-class LabelIn(BaseModel):
+class LabelIn(RequestBody):
     """使用此答案 (agent assist) or the entry marked as the answer when resolving."""
 
-    conversation_id: str = ID_FIELD
-    faq_id: str = ID_FIELD
+    conversation_id: CleanText = ID_FIELD
+    faq_id: CleanText = ID_FIELD
     source: Literal["agent_assist", "resolve_marked"] = "agent_assist"
 
 
-class DecisionIn(BaseModel):
+class DecisionIn(RequestBody):
     """One review decision."""
 
-    id: int
+    id: int = Field(ge=1, le=2**31 - 1)
     action: Literal["approve", "reject", "edit", "move"]
-    text: str | None = Field(default=None, max_length=500)
-    faq_id: str | None = Field(default=None, max_length=64)
+    text: CleanText | None = Field(default=None, max_length=500)
+    faq_id: CleanText | None = Field(default=None, max_length=64)
     entry: dict[str, Any] | None = None
 
 
-class ReviewIn(BaseModel):
+class ReviewIn(RequestBody):
     """A review batch."""
 
     decisions: list[DecisionIn] = Field(min_length=1, max_length=200)
 
 
-class DraftIn(BaseModel):
+class DraftIn(RequestBody):
     """起草FAQ: a draft entry from a gap cluster and a human answer."""
 
-    id: str | None = Field(default=None, max_length=64)
-    category: str = Field(min_length=1, max_length=32)
-    queue: str = Field(min_length=1, max_length=16)
-    question: str = Field(min_length=1, max_length=500)
-    similar: list[str] = Field(default_factory=list, max_length=50)
-    answer: str = Field(min_length=1, max_length=4000)
-    valid_from: str | None = None
-    valid_to: str | None = None
+    id: CleanText | None = Field(default=None, max_length=64)
+    category: CleanText = Field(min_length=1, max_length=32)
+    queue: CleanText = Field(min_length=1, max_length=16)
+    question: CleanText = Field(min_length=1, max_length=500)
+    similar: list[CleanText] = Field(default_factory=list, max_length=50)
+    answer: CleanText = Field(min_length=1, max_length=4000)
+    valid_from: CleanText | None = Field(default=None, max_length=10)
+    valid_to: CleanText | None = Field(default=None, max_length=10)
 
 
 def _loop(container: Container) -> LearningLoop:

@@ -27,7 +27,9 @@ from routing.passwords import WeakPassword, check_password_rules
 
 MemberId = Annotated[str, Path(min_length=1, max_length=64)]
 
-router = APIRouter(prefix="/api/v1/staff", tags=["staff"], responses=error_responses(400, 401, 403, 404, 409, 422, 429))
+router = APIRouter(
+    prefix="/api/v1/staff", tags=["staff"], responses=error_responses(400, 401, 403, 404, 409, 413, 422, 429)
+)
 
 
 def _address(request: Request) -> str:
