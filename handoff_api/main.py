@@ -256,7 +256,7 @@ async def start_engine(
         limits,
         canned=SqlCannedReplies(engine),
     )
-    await routing.rebuild_queues()
+    await routing.rebuild_if_emptied()  # not when another worker already serves from intact stores
     rasa = bot or RasaRestClient(
         settings.rasa_urls, settings.rasa_timeout_seconds, auth_token=_secret(settings.rasa_auth_token)
     )

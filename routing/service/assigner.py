@@ -203,6 +203,13 @@ class Assigner:
             if access.in_tier2_role(member):
                 await self._presence.set_load(member.id, active.get(member.id, 0))
 
+    async def restore_presence(self, members: Iterable[Staff], ttl_seconds: float) -> None:
+        """Online again, for one presence lifetime, each member the stores forgot (a Redis flush or restart)."""
+        for member in members:
+            if await self._presence.presence(member.id) == Presence.OFFLINE:
+                skills = member.skills if access.in_tier2_role(member) else frozenset()
+                await self._presence.set_presence(member.id, skills, Presence.ONLINE, ttl_seconds)
+
     # --- assignment ------------------------------------------------------------------------------
 
     async def fill(self, queues: Iterable[QueueName]) -> int:

@@ -54,12 +54,14 @@ class Background:
         departures: Departures,
         reconciler: Reconciler,
         marks: IdempotencyStore,
+        presence_ttl_seconds: float,
     ) -> None:
         self._record = record
         self._journal = journal
         self._assigner = assigner
         self._ladder = ladder
         self._marks = marks
+        self._presence_ttl = presence_ttl_seconds
         self._departures = departures
         self._reconciler = reconciler
 
@@ -90,15 +92,21 @@ class Background:
         return True
 
     async def rebuild_queues(self) -> int:
-        """After a Redis flush or restart: re-enqueue waiting tickets, reset agent loads, mark the stores."""
+        """After a Redis flush or restart: presence of whoever serves, agent loads, waiting tickets; mark the stores.
+
+        Presence first: it was lost with the stores, not given up, so whoever serves gets one presence lifetime to
+        heartbeat again (a live console does) before their conversations are given back as after any lapse.
+        """
         await self._marks.claim(FAST_STORES_MARK, MARK_SECONDS)
+        with_agent = await self._record.conversations_in_states({ConversationState.WITH_AGENT})
+        active = Counter(c.assignee_id for c in with_agent if c.assignee_id)
+        members = await self._record.list_staff()
+        await self._assigner.restore_presence([m for m in members if active.get(m.id)], self._presence_ttl)
+        await self._assigner.reset_loads(members, active)
         restored = 0
         for ticket in await self._record.open_tickets():
             if await self._waits_in_queue(ticket) and await self._assigner.restore(ticket):
                 restored += 1
-        with_agent = await self._record.conversations_in_states({ConversationState.WITH_AGENT})
-        active = Counter(c.assignee_id for c in with_agent if c.assignee_id)
-        await self._assigner.reset_loads(await self._record.list_staff(), active)
         await self._journal.audit(SYSTEM_ACTOR, "queues.rebuild", "queues", {"restored": restored})
         return restored
 

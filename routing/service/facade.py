@@ -106,7 +106,8 @@ class RoutingService:
         self._accounts = Accounts(record, journal, self._attendance, assigner, self._staff, ladder)
         self._journal = journal
         reconciler = Reconciler(record, assigner, clock, self._settings.reconcile_grace_seconds)
-        self._background = Background(record, journal, assigner, ladder, departures, reconciler, self._idempotency)
+        marks, ttl = self._idempotency, self._settings.presence_ttl_seconds
+        self._background = Background(record, journal, assigner, ladder, departures, reconciler, marks, ttl)
         self._stats = Stats(record, self._rules.zone, clock)
         span = timedelta(days=self._settings.compliance_max_range_days)
         self._compliance = Compliance(
@@ -376,19 +377,21 @@ class RoutingService:
         """The client may rate now: the latest answer was 问题已解答, within the rating window."""
         return await self._ratings.due(conversation_id)
 
-    # --- the audit log -----------------------------------------------------------------------------
+    # --- the audit log and background work ---------------------------------------------------------
 
     async def audit(self, actor: str, action: str, subject: str, detail: dict[str, object] | None = None) -> None:
         """Append an entry stamped now (routing.audit.AuditAction names the actions: logins, exports, KB edits)."""
         await self._journal.audit(actor, action, subject, dict(detail or {}))
-
-    # --- background --------------------------------------------------------------------------------
 
     async def tick(self) -> TickReport:
         """Leases, auto-assignment, the wait limit and the ladder, once; and what disabled members held."""
         report = await self._background.tick()
         released = await self._accounts.release_disabled()
         return dataclasses.replace(report, released=released) if released else report
+
+    async def rebuild_if_emptied(self) -> bool:
+        """At start-up and every tick: rebuild from the record only if the fast stores lost their data."""
+        return await self._background.rebuild_if_emptied()
 
     async def rebuild_queues(self) -> int:
         """Re-enqueue waiting tickets and reset loads after a Redis flush."""

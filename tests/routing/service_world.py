@@ -87,4 +87,5 @@ async def build_world(record: Record, settings: RoutingSettings = SETTINGS) -> W
     service = RoutingService(
         record, queues, presence, events, MemoryIdempotencyStore(clock), clock, KeywordClassifier(), settings
     )
+    await service.rebuild_if_emptied()  # marks the stores, as a worker's start-up does
     return World(service, record, clock, queues, presence, events, feed)

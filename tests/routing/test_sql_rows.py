@@ -45,7 +45,8 @@ def test_directory_round_trips() -> None:
     client = Client("k1", "客户", "黄金", True, "上海", "r1", wecom_id="wm-1")
     staff = Staff("a1", "顾问", Role.ADVISOR, frozenset({QueueName.ADVISOR}), 3, "上海", "S1", "a2", "wu1")
     assert sql_rows.client_from_row(as_row(sql_rows.client_to_row(client))) == client
-    assert sql_rows.staff_from_row(as_row(sql_rows.staff_to_row(staff))) == staff
+    stored = {**sql_rows.staff_to_row(staff), "token_version": 0}  # the column imports never write
+    assert sql_rows.staff_from_row(as_row(stored)) == staff
 
 
 def test_conversation_and_transition_round_trip() -> None:

@@ -55,6 +55,7 @@ async def setup(request: pytest.FixtureRequest) -> AsyncIterator[Setup]:
     await world.online("adv1", "svc1")  # online, but busy: escalations wait in their queues
     await world.presence.set_load("adv1", 1)
     await world.presence.set_load("svc1", 2)
+    await world.service.rebuild_if_emptied()  # marks the stores, as a worker's start-up does
     try:
         yield Setup(world, queues)
     finally:
