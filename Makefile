@@ -104,6 +104,8 @@ bench: setup
 lock: venv-dev
 	$(LOCK) --output-file requirements.txt pyproject.toml
 	$(LOCK) --extra dev --extra st --constraint requirements.txt --output-file requirements-dev.txt pyproject.toml
+	@# a machine's local CPU build (torch 2.13.0+cpu) is pinned by its public version, which any machine can install
+	sed -i -E 's/^torch==([0-9.]+)\+[a-z0-9]+$$/torch==\1/' requirements-dev.txt
 
 lint:
 	$(VENV)/bin/ruff check .
