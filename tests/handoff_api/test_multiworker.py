@@ -43,7 +43,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.postgres, pytest.
 
 CLIENTS = ["C10001", "C10002", "C10003", "C10004", "C10005", "C10006", "C10007", "C10008", "C10009", "C10010"]
 ONLINE_AGENT = "svc01"  # 8 slots: takes 8 of the 10 conversations by auto-assignment
-COLLEAGUE = "svc02"  # offline: claims the rest over REST
+COLLEAGUE = "svc02"  # away (present, takes nothing by itself): claims the rest over REST
 SUPERVISOR = "dm-sh"
 WAIT_SECONDS = 30.0
 
@@ -254,7 +254,12 @@ async def drive_the_scenario(base: str, tokens: dict[str, str]) -> None:
         for client, peer in widgets.items():
             await peer.wait_for(lambda e: e["type"] == "handoff" and e["state"] in {"queued", "with_agent"}, client)
 
-        # the online agent got 8 by auto-assignment; the colleague claims the rest over REST
+        # the online agent got 8 by auto-assignment; the colleague claims the rest over REST, present but away (so
+        # nothing is auto-assigned to them, and nothing they hold is given back as if they had gone offline)
+        away = await http.post(
+            f"{base}/api/v1/staff/presence", json={"presence": "away"}, headers=bearer(staff_tokens[COLLEAGUE])
+        )
+        assert away.status_code == 204, away.text
         assignee: dict[str, str] = {}
         for client, conversation_id in conversation_of.items():
             response = await http.get(f"{base}/api/v1/conversations/{conversation_id}", headers=bearer(tokens[client]))
