@@ -3,34 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 
 from routing.errors import Forbidden, NotFound
 from routing.models import Channel, ConversationState
-from routing.sql_engine import create_engine_for
-from routing.sql_record import SqlRecord
 from tests.routing.fakes import FakeRecord
 from tests.routing.service_world import World, build_world
-
-
-@pytest.fixture
-def backend() -> str:
-    """SQLite for the SQL record here (the record's own tests run PostgreSQL too)."""
-    return "sqlite"
-
-
-@pytest.fixture(params=["fake", "sql"])
-async def world(request: pytest.FixtureRequest) -> AsyncIterator[World]:
-    if request.param == "fake":
-        yield await build_world(FakeRecord())
-        return
-    engine = create_engine_for(request.getfixturevalue("migrated_database_url"))
-    try:
-        yield await build_world(SqlRecord(engine))
-    finally:
-        await engine.dispose()
 
 
 async def test_opening_again_returns_the_open_conversation(world: World) -> None:

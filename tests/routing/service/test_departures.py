@@ -2,35 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-
 from routing.models import Channel, Conversation, ConversationState, EscalationReason, Presence, QueueName, SenderKind
-from routing.sql_engine import create_engine_for
-from routing.sql_record import SqlRecord
-from tests.routing.fakes import FakeRecord
-from tests.routing.service_world import SETTINGS, World, build_world
+from tests.routing.service_world import SETTINGS, World
 
 S = ConversationState
 ADVISOR = QueueName.ADVISOR
-
-
-@pytest.fixture
-def backend() -> str:
-    return "sqlite"
-
-
-@pytest.fixture(params=["fake", "sql"])
-async def world(request: pytest.FixtureRequest) -> AsyncIterator[World]:
-    if request.param == "fake":
-        yield await build_world(FakeRecord())
-        return
-    engine = create_engine_for(request.getfixturevalue("migrated_database_url"))
-    try:
-        yield await build_world(SqlRecord(engine))
-    finally:
-        await engine.dispose()
 
 
 async def escalate(world: World, client_id: str) -> Conversation:

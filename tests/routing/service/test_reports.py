@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 
 import pytest
@@ -12,30 +11,12 @@ from routing.audit import AuditAction
 from routing.errors import AlreadyRated, NotFound, ValidationFailed
 from routing.models import Channel, EscalationReason, QueueName, Tier
 from routing.reports import ReportBy
-from routing.sql_engine import create_engine_for
 from routing.sql_record import SqlRecord
 from tests.routing.fakes import FakeRecord
-from tests.routing.service_world import World, build_world
+from tests.routing.service_world import World
 
 T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 DAY = date(2026, 3, 2)
-
-
-@pytest.fixture
-def backend() -> str:
-    return "sqlite"
-
-
-@pytest.fixture(params=["fake", "sql"])
-async def world(request: pytest.FixtureRequest) -> AsyncIterator[World]:
-    if request.param == "fake":
-        yield await build_world(FakeRecord())
-        return
-    engine = create_engine_for(request.getfixturevalue("migrated_database_url"))
-    try:
-        yield await build_world(SqlRecord(engine))
-    finally:
-        await engine.dispose()
 
 
 async def a_day(world: World) -> None:

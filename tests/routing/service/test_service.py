@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -29,32 +28,11 @@ from routing.models import (
     Tier,
 )
 from routing.ports import QueueEntry
-from routing.sql_engine import create_engine_for
-from routing.sql_record import SqlRecord
 from tests.routing.fakes import FakeRecord
 from tests.routing.service_world import World, build_world
 
 S = ConversationState
 ADVISOR, SERVICE = QueueName.ADVISOR, QueueName.SERVICE
-
-
-@pytest.fixture
-def backend() -> str:
-    """Service tests use SQLite for the SQL record (PostgreSQL is covered by the record's own tests)."""
-    return "sqlite"
-
-
-@pytest.fixture(params=["fake", "sql"])
-async def world(request: pytest.FixtureRequest) -> AsyncIterator[World]:
-    if request.param == "fake":
-        yield await build_world(FakeRecord())
-        return
-    url = request.getfixturevalue("migrated_database_url")
-    engine = create_engine_for(url)
-    try:
-        yield await build_world(SqlRecord(engine))
-    finally:
-        await engine.dispose()
 
 
 async def ticket_of(world: World, ticket_id: str | None) -> Ticket:

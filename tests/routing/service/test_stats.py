@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
-
-import pytest
 
 from routing.models import Channel, EscalationReason, QueueName, Ticket, Tier
 from routing.records import Activity
 from routing.service.stats import DayStats, UnresolvedQuestion, day_bounds, summarize_day
-from routing.sql_engine import create_engine_for
-from routing.sql_record import SqlRecord
 from tests.routing.fakes import FakeRecord
 from tests.routing.service_world import SETTINGS, World, build_world
 
@@ -76,23 +71,6 @@ def test_figures_from_tickets_and_ratings() -> None:
     assert (stats.conversations, stats.escalated_from_bot, stats.bot_resolution_rate) == (9, 5, 0.375)
     assert (stats.median_first_response_seconds, stats.median_wait_seconds) == (40.0, 20.0)
     assert stats.top_unresolved == (UnresolvedQuestion("开户", 2),)
-
-
-@pytest.fixture
-def backend() -> str:
-    return "sqlite"
-
-
-@pytest.fixture(params=["fake", "sql"])
-async def world(request: pytest.FixtureRequest) -> AsyncIterator[World]:
-    if request.param == "fake":
-        yield await build_world(FakeRecord())
-        return
-    engine = create_engine_for(request.getfixturevalue("migrated_database_url"))
-    try:
-        yield await build_world(SqlRecord(engine))
-    finally:
-        await engine.dispose()
 
 
 async def a_day(world: World) -> None:
