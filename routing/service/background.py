@@ -87,7 +87,7 @@ class Background:
         """Rebuild from the record when the fast stores' mark is missing (set it again first: one worker wins)."""
         if not await self._marks.claim(FAST_STORES_MARK, MARK_SECONDS):
             return False
-        restored = await self.rebuild_queues()
+        restored = await self._rebuild()
         logger.warning("the fast stores had lost their data: rebuilt from the record (%d tickets queued)", restored)
         return True
 
@@ -98,6 +98,10 @@ class Background:
         heartbeat again (a live console does) before their conversations are given back as after any lapse.
         """
         await self._marks.claim(FAST_STORES_MARK, MARK_SECONDS)
+        return await self._rebuild()
+
+    async def _rebuild(self) -> int:
+        """The rebuild itself (the caller has set the stores' mark); how many tickets were queued again."""
         with_agent = await self._record.conversations_in_states({ConversationState.WITH_AGENT})
         active = Counter(c.assignee_id for c in with_agent if c.assignee_id)
         members = await self._record.list_staff()
