@@ -149,9 +149,13 @@ def health_checks(
     return checks
 
 
-async def tick_until(stop: asyncio.Event, routing: RoutingService, seconds: float) -> None:
+async def tick_until(stop: asyncio.Event, routing: RoutingService, seconds: float, metrics: Metrics) -> None:
     """Auto-assignment, wait limits and the responder ladder, run periodically until `stop` is set."""
-    await run_every(seconds, stop, routing.tick, "routing tick")
+
+    async def one_tick() -> None:
+        metrics.count_repairs((await routing.tick()).repairs)
+
+    await run_every(seconds, stop, one_tick, "routing tick")
 
 
 async def open_record(settings: Settings) -> tuple[AsyncEngine, Record]:
@@ -286,7 +290,7 @@ async def start_engine(
     if wecom is not None:
         await wecom.start()
     stop_ticking = asyncio.Event()
-    ticker = asyncio.create_task(tick_until(stop_ticking, routing, settings.tick_seconds))
+    ticker = asyncio.create_task(tick_until(stop_ticking, routing, settings.tick_seconds, metrics))
     return Running(container, engine, stores, rasa, wecom, stop_ticking, ticker, clock)
 
 

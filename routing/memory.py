@@ -236,6 +236,13 @@ class MemoryPresenceStore:
         """Overwrite a counter."""
         self._loads[staff_id] = max(count, 0)
 
+    async def correct_load(self, staff_id: str, expected: int, count: int) -> bool:
+        """Set the counter only if it still reads `expected`."""
+        if self._loads.get(staff_id, 0) != expected:
+            return False
+        self._loads[staff_id] = max(count, 0)
+        return True
+
     async def next_round_robin(self, key: str) -> int:
         """A growing counter."""
         value = self._counters.get(key, 0)

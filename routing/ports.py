@@ -154,6 +154,10 @@ class PresenceStore(Protocol):
         """Overwrite a counter (used when rebuilding from the record)."""
         ...
 
+    async def correct_load(self, staff_id: str, expected: int, count: int) -> bool:
+        """Set the counter to `count` only if it still reads `expected` (a repair that loses to live work)."""
+        ...
+
     async def next_round_robin(self, key: str) -> int:
         """A shared, ever-growing counter used to break ties fairly across workers."""
         ...

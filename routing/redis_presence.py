@@ -65,6 +65,13 @@ end
 return redis.call('HINCRBY', KEYS[1], ARGV[1], -1)
 """
 
+_CORRECT = """
+local current = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+if current ~= tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return 1
+"""
+
 
 def _ms(at: datetime) -> int:
     return int(at.timestamp() * 1000)
@@ -86,6 +93,7 @@ class RedisPresenceStore:
         self._heartbeat = client.register_script(_HEARTBEAT)
         self._reserve = client.register_script(_RESERVE)
         self._release = client.register_script(_RELEASE)
+        self._correct = client.register_script(_CORRECT)
 
     def _expiry_ms(self, ttl_seconds: float) -> int:
         return _ms(self._clock.now() + timedelta(seconds=ttl_seconds))
@@ -146,6 +154,11 @@ class RedisPresenceStore:
     async def set_load(self, staff_id: str, count: int) -> None:
         """Overwrite a counter."""
         await self._redis.hset(self._keys.staff_load, staff_id, max(count, 0))
+
+    async def correct_load(self, staff_id: str, expected: int, count: int) -> bool:
+        """Set the counter to `count` only if it still reads `expected`."""
+        args: list[Any] = [staff_id, expected, max(count, 0)]
+        return bool(await self._correct(keys=[self._keys.staff_load], args=args))
 
     async def next_round_robin(self, key: str) -> int:
         """A shared, growing counter."""

@@ -20,6 +20,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
+from routing.service.reconcile import Repairs
+
 NAMESPACE = "tre"
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 NO_BAND = "none"
@@ -99,6 +101,20 @@ class Metrics:
             namespace=NAMESPACE,
             registry=registry,
         )
+
+        self.store_repairs = Counter(
+            "store_repairs",
+            "Disagreements of the fast stores with the record, repaired by the routing tick, by kind.",
+            ["kind"],
+            namespace=NAMESPACE,
+            registry=registry,
+        )
+
+    def count_repairs(self, repairs: Repairs) -> None:
+        """Count one tick's repairs by kind (queue entries restored, dropped, moved; load counters set)."""
+        for kind in ("restored", "dropped", "moved", "loads"):
+            if count := getattr(repairs, kind):
+                self.store_repairs.labels(kind=kind).inc(count)
 
     def scrape_registry(self, scraped: Collector) -> CollectorRegistry:
         """The registry /metrics renders: this one, or in multiprocess mode every worker's files summed.

@@ -53,6 +53,15 @@ class Attendance:
         elif presence == Presence.OFFLINE and skills:
             await self._departures.give_back(staff.id, "went offline")
 
+    async def present_for_claim(self, staff_id: str) -> None:
+        """Claiming is being at work: an offline claimant becomes away (present, nothing auto-assigned).
+
+        Without it the next sweep would give the claimed conversation back, as offline holders' work is.
+        """
+        staff = await self._lookups.staff(staff_id)
+        if await self._presence.presence(staff.id) == Presence.OFFLINE:
+            await self.set_presence(staff.id, Presence.AWAY)
+
     async def heartbeat(self, staff_id: str) -> bool:
         """Keep presence alive; False if it already lapsed (the console should set it again)."""
         staff = await self._lookups.staff(staff_id)

@@ -105,7 +105,7 @@ class RoutingService:
         )
         self._accounts = Accounts(record, journal, self._attendance, assigner, self._staff, ladder)
         self._journal = journal
-        reconciler = Reconciler(record, assigner, clock, self._settings.reconcile_grace_seconds)
+        reconciler = Reconciler(record, assigner, self._presence, clock, self._settings.reconcile_grace_seconds)
         marks, ttl = self._idempotency, self._settings.presence_ttl_seconds
         self._background = Background(record, journal, assigner, ladder, departures, reconciler, marks, ttl)
         self._stats = Stats(record, self._rules.zone, clock)
@@ -264,7 +264,8 @@ class RoutingService:
         return await self._staff.staff_reply(staff_id, conversation_id, text, reply_id)
 
     async def claim(self, staff_id: str, conversation_id: str | None = None) -> Conversation:
-        """Take the best waiting conversation, or a specific one."""
+        """Take the best waiting conversation, or a specific one; an offline claimant becomes present (away)."""
+        await self._attendance.present_for_claim(staff_id)
         return await self._staff.claim(staff_id, conversation_id)
 
     async def resolve(self, staff_id: str, conversation_id: str) -> Conversation:

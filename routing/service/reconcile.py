@@ -1,8 +1,8 @@
-"""Reconciliation: SQL is the record, and every tick makes the queue store agree with it.
+"""Reconciliation: SQL is the record, and every tick makes the queue store and the agents' loads agree with it.
 
 Entries are read before the record is re-read (the record is always written first), and every
 repair holds the entry under a lease while it checks, so a repair never races a live escalation,
-claim or move: at worst it leaves something for the next tick.
+claim or move: at worst it leaves something for the next tick. Load counters: `routing.service.load_repair`.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from routing.models import Conversation, ConversationState, QueueName
-from routing.ports import Clock
+from routing.ports import Clock, PresenceStore
 from routing.records import Record
 from routing.service.assigner import QUEUE_SCAN_LIMIT, Assigner
+from routing.service.load_repair import LoadRepair
 
 logger = logging.getLogger(__name__)
 
@@ -30,21 +31,27 @@ class Repairs:
     """Entries no conversation waits on (moved on, closed, another ticket): removed."""
     moved: int = 0
     """Entries in the wrong queue: moved to their conversation's queue."""
+    loads: int = 0
+    """Agents' load counters that disagreed with the conversations they hold: set to that number."""
 
     @property
     def total(self) -> int:
         """Every repair."""
-        return self.restored + self.dropped + self.moved
+        return self.restored + self.dropped + self.moved + self.loads
 
 
 class Reconciler:
     """Repairs the queue store from the record."""
 
-    def __init__(self, record: Record, assigner: Assigner, clock: Clock, grace_seconds: float) -> None:
+    def __init__(
+        self, record: Record, assigner: Assigner, presence: PresenceStore, clock: Clock, grace_seconds: float
+    ) -> None:
         self._record = record
         self._assigner = assigner
+        self._presence = presence
         self._clock = clock
         self._grace = timedelta(seconds=grace_seconds)
+        self._loads = LoadRepair(record, presence, clock, grace_seconds)
 
     async def reconcile(self) -> Repairs:
         """Drop or move entries the record disagrees with, then restore the missing ones."""
@@ -63,7 +70,8 @@ class Reconciler:
                     outcomes[outcome] += 1
                     logger.warning("queue repair: %s ticket %s of %s", outcome, entry.ticket_id, entry.conversation_id)
         restored = await self._restore_missing(waiting, present)
-        return Repairs(restored, outcomes["dropped"], outcomes["moved"])
+        loads = await self._loads.correct()
+        return Repairs(restored, outcomes["dropped"], outcomes["moved"], loads)
 
     async def _restore_missing(self, waiting: dict[str, Conversation], present: set[str]) -> int:
         """Enqueue again every settled queued conversation whose ticket is nowhere in the queue store."""

@@ -10,6 +10,7 @@ from handoff_api.observability.instrument import CountingBot, CountingEventBus, 
 from handoff_api.observability.metrics import Metrics, band_of
 from routing.events import AgentJoined, Escalated, MessageAdded, Queued, RoutingEvent
 from routing.memory import MemoryEventBus
+from routing.service.reconcile import Repairs
 from tests.handoff_api.observability.scrape import value
 
 
@@ -97,3 +98,14 @@ async def test_turns_are_counted_by_the_band_of_their_reply() -> None:
 )
 def test_band_of_a_turn(payloads: list[BotPayload], band: str) -> None:
     assert band_of(payloads) == band
+
+
+def test_store_repairs_are_counted_by_kind() -> None:
+    metrics = Metrics()
+    metrics.count_repairs(Repairs(restored=2, loads=1))
+    metrics.count_repairs(Repairs())
+    metrics.count_repairs(Repairs(loads=3))
+    text = rendered(metrics)
+    assert value(text, "tre_store_repairs_total", kind="restored") == 2
+    assert value(text, "tre_store_repairs_total", kind="loads") == 4
+    assert value(text, "tre_store_repairs_total", kind="dropped") is None

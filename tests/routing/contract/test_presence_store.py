@@ -61,6 +61,18 @@ async def test_loads_and_set_load(stores: Stores):
     assert await stores.presence.load("a") == 0
 
 
+async def test_correct_load_only_from_the_value_it_saw(stores: Stores):
+    await stores.presence.set_load("a", 3)
+    assert not await stores.presence.correct_load("a", 2, 5)  # it moved on since it was read: left alone
+    assert await stores.presence.load("a") == 3
+    assert await stores.presence.correct_load("a", 3, 1)
+    assert await stores.presence.load("a") == 1
+    assert await stores.presence.correct_load("never-seen", 0, 2)  # an absent counter reads 0
+    assert await stores.presence.load("never-seen") == 2
+    assert await stores.presence.correct_load("a", 1, -3)
+    assert await stores.presence.load("a") == 0
+
+
 async def test_round_robin_counter_grows(stores: Stores):
     assert [await stores.presence.next_round_robin("x") for _ in range(3)] == [0, 1, 2]
     assert await stores.presence.next_round_robin("y") == 0

@@ -78,3 +78,16 @@ async def test_away_keeps_the_conversations(world: World) -> None:
     await world.service.set_presence("adv1", Presence.AWAY)
     assert (await world.service.tick()).given_back == 0
     assert (await world.service.get_conversation(served.id)).assignee_id == "adv1"
+
+
+async def test_a_claim_while_offline_makes_one_away_so_the_next_tick_keeps_it(world: World) -> None:
+    await world.online("adv2")
+    await world.presence.set_load("adv2", 2)  # adv2 is full: the escalation waits for a claim
+    waiting = await escalate(world, "c-std")
+    assert waiting.state == S.QUEUED
+    assert await world.presence.presence("adv1") == Presence.OFFLINE
+    claimed = await world.service.claim("adv1", waiting.id)
+    assert claimed.assignee_id == "adv1"
+    assert await world.presence.presence("adv1") == Presence.AWAY  # present, yet given nothing automatically
+    assert (await world.service.tick()).given_back == 0
+    assert (await world.service.get_conversation(waiting.id)).assignee_id == "adv1"

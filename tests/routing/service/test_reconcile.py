@@ -52,10 +52,10 @@ async def setup(request: pytest.FixtureRequest) -> AsyncIterator[Setup]:
     if client is not None:
         queues = RedisQueueStore(client, world.clock, RedisKeys(prefix))
         world.service.queues = queues
-    await world.online("adv1", "svc1")  # online, but busy: escalations wait in their queues
-    await world.presence.set_load("adv1", 1)
-    await world.presence.set_load("svc1", 2)
     await world.service.rebuild_if_emptied()  # marks the stores, as a worker's start-up does
+    await world.online("adv1")
+    busy = await queued_or_served(world, "c-other")  # adv1 is online, but busy: advisor escalations wait
+    assert busy.assignee_id == "adv1"
     try:
         yield Setup(world, queues)
     finally:
@@ -66,11 +66,15 @@ async def setup(request: pytest.FixtureRequest) -> AsyncIterator[Setup]:
             await engine.dispose()
 
 
-async def queued(world: World, client_id: str, queue: QueueName = ADVISOR) -> Conversation:
+async def queued_or_served(world: World, client_id: str, queue: QueueName = ADVISOR) -> Conversation:
     conversation = await world.service.start_conversation(client_id, Channel.WIDGET)
     text = "这只股票能买吗" if queue == ADVISOR else "怎么改密码"
     await world.service.record_client_message(conversation.id, text)
-    after = await world.service.escalate_from_bot(conversation.id, EscalationReason.LOW_SCORE, queue, text)
+    return await world.service.escalate_from_bot(conversation.id, EscalationReason.LOW_SCORE, queue, text)
+
+
+async def queued(world: World, client_id: str, queue: QueueName = ADVISOR) -> Conversation:
+    after = await queued_or_served(world, client_id, queue)
     assert after.state == ConversationState.QUEUED
     return after
 
@@ -126,6 +130,31 @@ async def test_a_leased_entry_is_left_to_its_claimer(setup: Setup) -> None:
     assert await setup.queues.location(waiting.ticket_id or "") == "lease"
     still = await setup.world.record.get_conversation(waiting.id)
     assert still is not None and still.state == ConversationState.QUEUED
+
+
+async def test_a_load_that_disagrees_with_the_record_is_corrected_once_settled(setup: Setup) -> None:
+    presence = setup.world.presence
+    await presence.set_load("adv1", 3)  # a flush and a rebuild raced a resolve: adv1 holds 1
+    await presence.set_load("adv2", 1)  # a worker died between a claim's reserve and the record
+    assert (await setup.world.service.tick()).repairs == Repairs()  # maybe work in flight
+    setup.world.clock.advance(GRACE / 2)
+    await presence.release("adv1")  # it moved meanwhile: the disagreement starts again
+    setup.world.clock.advance(GRACE / 2 + 1)
+    assert (await setup.world.service.tick()).repairs == Repairs(loads=1)  # adv2 waited out the grace
+    assert await presence.loads(["adv1", "adv2"]) == {"adv1": 2, "adv2": 0}
+    setup.world.clock.advance(GRACE + 1)
+    assert (await setup.world.service.tick()).repairs == Repairs(loads=1)
+    assert await presence.loads(["adv1", "adv2"]) == {"adv1": 1, "adv2": 0}
+    setup.world.clock.advance(GRACE + 1)
+    assert (await setup.world.service.tick()).repairs == Repairs()
+
+
+async def test_a_load_below_what_is_held_is_corrected_at_once(setup: Setup) -> None:
+    await setup.world.presence.set_load("adv1", 0)  # a claim raced a rebuild: adv1 could be given a second one
+    assert (await setup.world.service.tick()).repairs == Repairs(loads=1)
+    assert await setup.world.presence.load("adv1") == 1
+    waiting = await queued(setup.world, "c-std")  # so adv1 is full again, and the escalation waits
+    assert waiting.assignee_id is None
 
 
 async def test_a_stale_entry_left_by_a_move_is_dropped_in_one_tick(setup: Setup) -> None:
