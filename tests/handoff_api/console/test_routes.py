@@ -85,13 +85,13 @@ def test_agent_sees_own_queue_and_conversation_but_not_other_queue(client: TestC
             "改手机号",
         )
         seen = events_until(console, lambda e: e["type"] == "queued")
-        assert all(e["conversation_id"] != advisor_conversation.id for e in seen)
+        assert all(e.get("conversation_id") != advisor_conversation.id for e in seen)
         assert seen[-1]["conversation_id"] == service_conversation.id and seen[-1]["queue"] == "service"
         on_app_loop(client, container.routing.claim, "svc01", service_conversation.id)
         on_app_loop(client, container.flow.client_message, service_conversation.id, "请问怎么改手机号")
         seen = events_until(console, lambda e: e["type"] == "message" and e["sender"] == "client")
         assert seen[-1]["text"] == "请问怎么改手机号"
-        assert all(e["conversation_id"] != advisor_conversation.id for e in seen)
+        assert all(e.get("conversation_id") != advisor_conversation.id for e in seen)
 
 
 def test_supervisor_sees_every_event(client: TestClient, app) -> None:
