@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -112,9 +112,9 @@ class Metrics:
 
     def count_repairs(self, repairs: Repairs) -> None:
         """Count one tick's repairs by kind (queue entries restored, dropped, moved; load counters set)."""
-        for kind in ("restored", "dropped", "moved", "loads"):
-            if count := getattr(repairs, kind):
-                self.store_repairs.labels(kind=kind).inc(count)
+        for kind in fields(repairs):
+            if count := getattr(repairs, kind.name):
+                self.store_repairs.labels(kind=kind.name).inc(count)
 
     def scrape_registry(self, scraped: Collector) -> CollectorRegistry:
         """The registry /metrics renders: this one, or in multiprocess mode every worker's files summed.

@@ -58,9 +58,8 @@ class Attendance:
 
         Without it the next sweep would give the claimed conversation back, as offline holders' work is.
         """
-        staff = await self._lookups.staff(staff_id)
-        if await self._presence.presence(staff.id) == Presence.OFFLINE:
-            await self.set_presence(staff.id, Presence.AWAY)
+        if await self._presence.presence(staff_id) == Presence.OFFLINE:
+            await self.set_presence(staff_id, Presence.AWAY)  # an unknown id is refused there, as by the claim
 
     async def heartbeat(self, staff_id: str) -> bool:
         """Keep presence alive; False if it already lapsed (the console should set it again)."""

@@ -62,10 +62,10 @@ class LoadRepair:
                 continue
             if load > len(holding):
                 seen = self._high.get(staff_id)
-                same = seen is not None and (seen.load, seen.held) == (load, holding)
-                sighting = seen if same and seen is not None else Sighting(load, holding, now)
-                if now - sighting.since < self._grace:
-                    high[staff_id] = sighting
+                if seen is None or (seen.load, seen.held) != (load, holding):
+                    seen = Sighting(load, holding, now)
+                if now - seen.since < self._grace:
+                    high[staff_id] = seen
                     continue
             if await self._presence.correct_load(staff_id, load, len(holding)):
                 corrected += 1
