@@ -164,10 +164,11 @@ class MessageReplies(BaseModel):
 
 
 class Transcript(BaseModel):
-    """Messages in order."""
+    """One page of messages, in seq order."""
 
     conversation_id: str
     messages: list[MessageOut]
+    has_older: bool = Field(default=False, description="messages before this page exist: ask again with before")
 
 
 class RatingIn(RequestBody):

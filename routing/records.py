@@ -204,9 +204,9 @@ class Record(Protocol):
         ...
 
     async def latest_messages(
-        self, conversation_id: str, limit: int = 50, sender: SenderKind | None = None
+        self, conversation_id: str, limit: int = 50, sender: SenderKind | None = None, before_seq: int | None = None
     ) -> list[Message]:
-        """The newest `limit` messages (of one sender if given), in seq order."""
+        """The newest `limit` messages (of one sender if given, below `before_seq` if given), in seq order."""
         ...
 
     async def list_transitions(self, conversation_id: str) -> list[Transition]:

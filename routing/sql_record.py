@@ -180,9 +180,11 @@ class SqlRecord(SqlDirectory, SqlComplianceSearch, SqlReports):
         return [sql_rows.message_from_row(row) for row in rows]
 
     async def latest_messages(
-        self, conversation_id: str, limit: int = 50, sender: SenderKind | None = None
+        self, conversation_id: str, limit: int = 50, sender: SenderKind | None = None, before_seq: int | None = None
     ) -> list[Message]:
         statement = select(t.messages).where(t.messages.c.conversation_id == conversation_id)
+        if before_seq is not None:
+            statement = statement.where(t.messages.c.seq < before_seq)
         if sender is not None:
             statement = statement.where(t.messages.c.sender == sender.value)
         rows = await self._fetch_all(statement.order_by(t.messages.c.seq.desc()).limit(limit))

@@ -6,7 +6,7 @@ channel is always `api`, and opening again returns the client's open one (200 in
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, HTTPException, Query, Response, status
 
 from handoff_api.conversations.auth import (
     CLIENT_NOT_FOUND,
@@ -38,6 +38,8 @@ router = APIRouter(
     prefix="/api/v1/conversations", tags=["conversations"], responses=error_responses(401, 403, 404, 422, 429)
 )
 WITH_BODY = error_responses(400, 413)
+TRANSCRIPT_PAGE = 200
+MAX_TRANSCRIPT_PAGE = 500
 
 
 @router.post(
@@ -114,8 +116,20 @@ async def send_rating(conversation: WritableConversation, body: RatingIn, contai
 async def transcript(
     conversation: ReadableConversation,
     container: ContainerDep,
-    after: int = Query(default=0, ge=0, le=MAX_SEQ, description="only messages with a larger seq"),
+    after: int = Query(default=0, ge=0, le=MAX_SEQ, description="only messages with a larger seq (resuming)"),
+    before: int | None = Query(default=None, ge=1, le=MAX_SEQ, description="only messages with a smaller seq"),
+    limit: int = Query(default=TRANSCRIPT_PAGE, ge=1, le=MAX_TRANSCRIPT_PAGE, description="messages in the page"),
 ) -> Transcript:
-    """The transcript in order, optionally after a seen message seq (for resuming)."""
-    messages = await container.routing.messages(conversation.id, after_seq=after)
-    return Transcript(conversation_id=conversation.id, messages=[MessageOut.of(m) for m in messages])
+    """A page of the transcript in seq order: the newest messages (below `before`), or those after `after`.
+
+    Without `after` the page is the newest `limit` messages, so a long conversation opens on its latest
+    messages; `has_older` says whether to ask again with `before` set to the first seq shown.
+    """
+    if after and before is not None:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "after and before cannot be combined")
+    if after:
+        page = await container.routing.record.list_messages(conversation.id, after_seq=after, limit=limit)
+    else:
+        page = await container.routing.record.latest_messages(conversation.id, limit=limit, before_seq=before)
+    has_older = not after and bool(page) and page[0].seq > 1
+    return Transcript(conversation_id=conversation.id, messages=[MessageOut.of(m) for m in page], has_older=has_older)

@@ -62,8 +62,10 @@ def test_routes_document_what_they_return(spec: dict[str, Any]) -> None:
 
 
 def test_the_transcript_cursor_and_request_bodies_are_bounded_in_the_spec(spec: dict[str, Any]) -> None:
-    [after] = spec["paths"]["/api/v1/conversations/{conversation_id}/messages"]["get"]["parameters"][1:]
-    assert after["name"] == "after" and after["schema"]["maximum"] == 2**31 - 1
+    parameters = spec["paths"]["/api/v1/conversations/{conversation_id}/messages"]["get"]["parameters"][1:]
+    bounds = {parameter["name"]: parameter["schema"] for parameter in parameters}
+    assert bounds["after"]["maximum"] == 2**31 - 1 and bounds["limit"]["maximum"] == 500
+    assert [option["maximum"] for option in bounds["before"]["anyOf"] if "maximum" in option] == [2**31 - 1]
     schemas = spec["components"]["schemas"]
     for body in ("NewConversation", "NewMessage", "Feedback", "Login", "Reply", "Transfer", "PresenceIn"):
         assert schemas[body]["additionalProperties"] is False, body

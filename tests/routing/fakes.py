@@ -207,9 +207,13 @@ class FakeRecord:
         return [m for m in self.messages.get(conversation_id, []) if m.seq > after_seq][:limit]
 
     async def latest_messages(
-        self, conversation_id: str, limit: int = 50, sender: SenderKind | None = None
+        self, conversation_id: str, limit: int = 50, sender: SenderKind | None = None, before_seq: int | None = None
     ) -> list[Message]:
-        found = [m for m in self.messages.get(conversation_id, []) if sender is None or m.sender == sender]
+        found = [
+            m
+            for m in self.messages.get(conversation_id, [])
+            if (sender is None or m.sender == sender) and (before_seq is None or m.seq < before_seq)
+        ]
         return found[-limit:] if limit > 0 else []
 
     async def list_transitions(self, conversation_id: str) -> list[Transition]:

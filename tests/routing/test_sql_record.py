@@ -307,6 +307,9 @@ async def test_latest_messages_are_the_newest_in_seq_order(record: SqlRecord) ->
     assert [m.text for m in await record.latest_messages("c1", limit=2, sender=SenderKind.CLIENT)] == ["第5条", "第7条"]
     assert await record.latest_messages("c1", limit=100) == stored
     assert await record.latest_messages("other") == []
+    assert await record.latest_messages("c1", limit=2, before_seq=4) == stored[1:3]
+    assert await record.latest_messages("c1", limit=5, before_seq=3) == stored[:2]
+    assert await record.latest_messages("c1", before_seq=1) == []
 
 
 async def test_append_message_to_unknown_conversation(record: SqlRecord) -> None:
