@@ -247,12 +247,14 @@ class Record(Protocol):
         ...
 
     # figures
-    async def activity_between(self, start: datetime, end: datetime) -> Activity:
-        """Conversations created, resolved bot ratings given and tickets enqueued at or after `start`, before `end`."""
+    async def activity_between(self, start: datetime, end: datetime, branch: str | None = None) -> Activity:
+        """Conversations created, resolved bot ratings given and tickets enqueued at or after `start`, before `end`
+        (only of clients of `branch` when given)."""
         ...
 
-    async def report_source(self, start: datetime, end: datetime) -> ReportSource:
-        """Conversations, tickets, feedback, transfers and ratings of [start, end) (created, enqueued, given)."""
+    async def report_source(self, start: datetime, end: datetime, branch: str | None = None) -> ReportSource:
+        """Conversations, tickets, feedback, transfers and ratings of [start, end) (created, enqueued, given),
+        only of clients of `branch` when given."""
         ...
 
     # feedback, ratings and audit

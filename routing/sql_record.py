@@ -32,7 +32,6 @@ from routing.models import (
     Tier,
     Transition,
 )
-from routing.records import Activity
 from routing.sql_audit import append_entry
 from routing.sql_compliance import SqlComplianceSearch
 from routing.sql_directory import SqlDirectory
@@ -264,39 +263,6 @@ class SqlRecord(SqlDirectory, SqlComplianceSearch, SqlReports):
             .limit(limit)
         )
         return [max(0.0, (row.resolved_at - row.assigned_at).total_seconds()) for row in rows]
-
-    # figures
-
-    async def activity_between(self, start: datetime, end: datetime) -> Activity:
-        conversations = t.conversations.c
-        feedback = t.feedback.c
-        tickets = t.tickets.c
-        async with self._reader.connect() as conn:
-            started = await conn.scalar(
-                select(func.count())
-                .select_from(t.conversations)
-                .where(conversations.created_at >= start, conversations.created_at < end)
-            )
-            bot_resolved = await conn.scalar(
-                select(func.count())
-                .select_from(t.feedback)
-                .where(
-                    feedback.at >= start,
-                    feedback.at < end,
-                    feedback.tier == int(Tier.BOT),
-                    feedback.resolved.is_(True),
-                )
-            )
-            opened = (
-                await conn.execute(
-                    select(t.tickets)
-                    .where(tickets.enqueued_at >= start, tickets.enqueued_at < end)
-                    .order_by(tickets.enqueued_at, tickets.id)
-                )
-            ).all()
-        return Activity(
-            int(started or 0), int(bot_resolved or 0), tuple(sql_rows.ticket_from_row(row) for row in opened)
-        )
 
     # feedback and audit
 

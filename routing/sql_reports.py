@@ -1,4 +1,5 @@
-"""The record's reporting side in SQL: satisfaction ratings, the latest feedback, and a report's source rows.
+"""The record's reporting side in SQL: satisfaction ratings, the latest feedback, the day's activity and a
+report's source rows, of the whole firm or of one branch's clients.
 
 `SqlReports` is a mixin of routing.sql_record.SqlRecord (it uses the record's engine and reader).
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, insert, select
+from sqlalchemy import ColumnElement, Row, func, insert, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -16,10 +17,25 @@ from routing import sql_rows
 from routing import sql_tables as t
 from routing.errors import AlreadyRated
 from routing.models import Channel, QueueName, Tier
-from routing.records import FeedbackEntry, ReportSource, SatisfactionRating
+from routing.records import Activity, FeedbackEntry, ReportSource, SatisfactionRating
 from routing.state_machine import TransitionName
 
 TRANSFERS = (TransitionName.TRANSFER_QUEUE.value, TransitionName.TRANSFER_AGENT.value)
+
+
+def of_clients_in(client_id: ColumnElement[Any], branch: str | None) -> ColumnElement[bool]:
+    """`client_id` names a client of `branch` (always true without a branch)."""
+    if branch is None:
+        return true()
+    return client_id.in_(select(t.clients.c.id).where(t.clients.c.branch == branch))
+
+
+def of_conversations_in(conversation_id: ColumnElement[Any], branch: str | None) -> ColumnElement[bool]:
+    """`conversation_id` names a conversation of a client of `branch` (always true without a branch)."""
+    if branch is None:
+        return true()
+    conversations = t.conversations.c
+    return conversation_id.in_(select(conversations.id).where(of_clients_in(conversations.client_id, branch)))
 
 
 def feedback_from_row(row: Row[Any]) -> FeedbackEntry:
@@ -89,36 +105,84 @@ class SqlReports:
                 raise
             raise AlreadyRated(f"conversation {rating.conversation_id} is already rated for this resolution") from error
 
-    async def report_source(self, start: datetime, end: datetime) -> ReportSource:
+    async def activity_between(self, start: datetime, end: datetime, branch: str | None = None) -> Activity:
+        conversations, feedback, tickets = t.conversations.c, t.feedback.c, t.tickets.c
+        async with self._reader.connect() as conn:
+            started = await conn.scalar(
+                select(func.count())
+                .select_from(t.conversations)
+                .where(
+                    conversations.created_at >= start,
+                    conversations.created_at < end,
+                    of_clients_in(conversations.client_id, branch),
+                )
+            )
+            bot_resolved = await conn.scalar(
+                select(func.count())
+                .select_from(t.feedback)
+                .where(
+                    feedback.at >= start,
+                    feedback.at < end,
+                    feedback.tier == int(Tier.BOT),
+                    feedback.resolved.is_(True),
+                    of_conversations_in(feedback.conversation_id, branch),
+                )
+            )
+            opened = await _rows(
+                conn,
+                select(t.tickets)
+                .where(
+                    tickets.enqueued_at >= start, tickets.enqueued_at < end, of_clients_in(tickets.client_id, branch)
+                )
+                .order_by(tickets.enqueued_at, tickets.id),
+            )
+        return Activity(
+            int(started or 0), int(bot_resolved or 0), tuple(sql_rows.ticket_from_row(row) for row in opened)
+        )
+
+    async def report_source(self, start: datetime, end: datetime, branch: str | None = None) -> ReportSource:
         conversations, tickets = t.conversations.c, t.tickets.c
         feedback, transitions, ratings = t.feedback.c, t.transitions.c, t.satisfaction_ratings.c
         async with self._reader.connect() as conn:
             started = await _rows(
                 conn,
                 select(t.conversations)
-                .where(conversations.created_at >= start, conversations.created_at < end)
+                .where(
+                    conversations.created_at >= start,
+                    conversations.created_at < end,
+                    of_clients_in(conversations.client_id, branch),
+                )
                 .order_by(conversations.created_at, conversations.id),
             )
             enqueued = await _rows(
                 conn,
                 select(t.tickets)
-                .where(tickets.enqueued_at >= start, tickets.enqueued_at < end)
+                .where(
+                    tickets.enqueued_at >= start, tickets.enqueued_at < end, of_clients_in(tickets.client_id, branch)
+                )
                 .order_by(tickets.enqueued_at, tickets.id),
             )
             given = await _rows(
                 conn,
-                select(t.feedback).where(feedback.at >= start, feedback.at < end).order_by(feedback.at, feedback.id),
+                select(t.feedback)
+                .where(feedback.at >= start, feedback.at < end, of_conversations_in(feedback.conversation_id, branch))
+                .order_by(feedback.at, feedback.id),
             )
             moved = await _rows(
                 conn,
                 select(t.transitions)
-                .where(transitions.at >= start, transitions.at < end, transitions.name.in_(TRANSFERS))
+                .where(
+                    transitions.at >= start,
+                    transitions.at < end,
+                    transitions.name.in_(TRANSFERS),
+                    of_conversations_in(transitions.conversation_id, branch),
+                )
                 .order_by(transitions.at, transitions.id),
             )
             rated = await _rows(
                 conn,
                 select(t.satisfaction_ratings)
-                .where(ratings.at >= start, ratings.at < end)
+                .where(ratings.at >= start, ratings.at < end, of_conversations_in(ratings.conversation_id, branch))
                 .order_by(ratings.at, ratings.id),
             )
         return ReportSource(

@@ -1,8 +1,9 @@
 """Which live events a staff member's console may receive.
 
-Supervisors (duty manager, admin) see everything. Others see their own presence, events naming them,
-queue movements of the queues they serve, and events of conversations they may open (checked against
-routing's access rules, cached briefly per connection and dropped when the conversation changes hands).
+An admin sees everything. A duty manager sees everyone's presence and the events of their own branch's
+conversations. Others see their own presence, events naming them, queue movements of the queues they serve,
+and events of conversations they may open. Conversations are checked against routing's access rules (which
+scope a duty manager to their branch), cached briefly per connection and dropped when they change hands.
 
 What they receive (`wire`): queue events carry no text; a message event keeps its text only for the staff
 member who serves the conversation (or wrote the message). Everyone else watching (a queue, a supervisor's
@@ -29,6 +30,7 @@ from routing.events import (
 from routing.models import Role, Staff
 
 SUPERVISORS = frozenset({Role.DUTY_MANAGER, Role.ADMIN})
+FIRM_WIDE = frozenset({Role.ADMIN})
 TIER2 = frozenset({Role.ADVISOR, Role.SERVICE})
 CACHE_SECONDS = 10.0
 
@@ -54,15 +56,20 @@ class Visibility:
 
     @property
     def supervisor(self) -> bool:
-        """Sees every event."""
+        """Sees everyone's presence (and, firm-wide or for their branch, the conversations)."""
         return self.staff.role in SUPERVISORS
+
+    @property
+    def firm_wide(self) -> bool:
+        """Sees every event of every branch."""
+        return self.staff.role in FIRM_WIDE
 
     def quick(self, event: RoutingEvent) -> bool:
         """A cheap first filter (no I/O): could this event concern the staff member at all?"""
-        if self.supervisor:
+        if self.firm_wide:
             return True
         if isinstance(event, PresenceChanged):
-            return event.staff_id == self.staff.id
+            return self.supervisor or event.staff_id == self.staff.id
         return conversation_of(event) is not None
 
     async def allows(self, event: RoutingEvent) -> bool:
@@ -73,7 +80,7 @@ class Visibility:
         if conversation_id is not None and event.kind in HAND_OVER_EVENTS:
             self._cache.pop(conversation_id, None)
             self._serving.pop(conversation_id, None)
-        if self.supervisor or conversation_id is None:
+        if self.firm_wide or conversation_id is None:
             return True
         if getattr(event, "staff_id", None) == self.staff.id:
             return True

@@ -6,7 +6,7 @@ channel is always `api`, and opening again returns the client's open one (200 in
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from handoff_api.conversations.auth import (
     CLIENT_NOT_FOUND,
@@ -125,11 +125,6 @@ async def transcript(
     Without `after` the page is the newest `limit` messages, so a long conversation opens on its latest
     messages; `has_older` says whether to ask again with `before` set to the first seq shown.
     """
-    if after and before is not None:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "after and before cannot be combined")
-    if after:
-        page = await container.routing.record.list_messages(conversation.id, after_seq=after, limit=limit)
-    else:
-        page = await container.routing.record.latest_messages(conversation.id, limit=limit, before_seq=before)
-    has_older = not after and bool(page) and page[0].seq > 1
-    return Transcript(conversation_id=conversation.id, messages=[MessageOut.of(m) for m in page], has_older=has_older)
+    page = await container.routing.transcript(conversation.id, after=after, before=before, limit=limit)
+    messages = [MessageOut.of(m) for m in page.messages]
+    return Transcript(conversation_id=conversation.id, messages=messages, has_older=page.has_older)

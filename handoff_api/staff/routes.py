@@ -197,10 +197,8 @@ async def kb_search(
 
 @router.get("/stats/today", responses=error_responses(403))
 async def stats_today(staff: CurrentStaff, container: ContainerDep) -> TodayStats:
-    """Today's figures per tier (supervisors only)."""
-    if staff.role.value not in {"duty_manager", "admin"}:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "only duty managers and admins see the figures")
-    return TodayStats.from_day(await container.routing.today_stats())
+    """Today's figures per tier (supervisors only: an admin's of the firm, a duty manager's of their branch)."""
+    return TodayStats.from_day(await container.routing.figures.today(staff.id))
 
 
 router.include_router(canned_router)

@@ -12,12 +12,24 @@ from routing.models import Client, Conversation, ConversationState, QueueName, R
 from routing.state_machine import in_tier2_queue_or_service
 
 SUPERVISOR_ROLES = frozenset({Role.ADMIN, Role.DUTY_MANAGER})
-"""Roles that may see and act on every conversation."""
+"""Roles that oversee conversations: an admin the whole firm's, a duty manager their own branch's."""
 
 
 def is_supervisor(staff: Staff) -> bool:
-    """An admin or a duty manager."""
+    """An admin or a duty manager (sees the figures, manages canned replies)."""
     return staff.role in SUPERVISOR_ROLES
+
+
+def supervised_branch(staff: Staff) -> str | None:
+    """The branch whose clients a supervisor oversees; None for an admin (every branch)."""
+    return None if staff.role == Role.ADMIN else staff.branch
+
+
+def supervises(staff: Staff, client: Client) -> bool:
+    """An admin, or a duty manager of the client's branch: may see and act on the client's conversations."""
+    if staff.role == Role.ADMIN:
+        return True
+    return staff.role == Role.DUTY_MANAGER and staff.branch == client.branch
 
 
 def in_tier2_role(staff: Staff) -> bool:
@@ -46,8 +58,8 @@ def is_responder_of(staff: Staff, client: Client) -> bool:
 
 
 def may_view(staff: Staff, conversation: Conversation, client: Client) -> bool:
-    """Supervisors, the holder, the client's responder, and skilled staff while it is in their tier-2 queue."""
-    if is_supervisor(staff) or holds(staff, conversation) or is_responder_of(staff, client):
+    """The client's supervisors, the holder, the client's responder, and skilled staff while in their queue."""
+    if supervises(staff, client) or holds(staff, conversation) or is_responder_of(staff, client):
         return True
     queue = conversation.queue
     return queue is not None and in_tier2_queue_or_service(conversation.state) and serves_queue(staff, queue)
@@ -64,9 +76,9 @@ def check_can_view(staff: Staff, conversation: Conversation, client: Client) -> 
         raise Forbidden(f"{staff.id} may not see conversation {conversation.id}")
 
 
-def check_holder(staff: Staff, conversation: Conversation) -> None:
-    """Only the holder (or a supervisor) acts on an assigned conversation."""
-    if not (holds(staff, conversation) or is_supervisor(staff)):
+def check_holder(staff: Staff, conversation: Conversation, client: Client) -> None:
+    """Only the holder (or the client's supervisor) acts on an assigned conversation."""
+    if not (holds(staff, conversation) or supervises(staff, client)):
         raise Forbidden(f"{staff.id} does not hold conversation {conversation.id}")
 
 
@@ -77,8 +89,8 @@ def check_replier(staff: Staff, conversation: Conversation) -> None:
 
 
 def check_tier3_actor(staff: Staff, conversation: Conversation, client: Client) -> None:
-    """The ladder's current rung, the client's own responder, or a supervisor."""
-    if not (holds(staff, conversation) or is_supervisor(staff) or is_responder_of(staff, client)):
+    """The ladder's current rung, the client's own responder, or the client's supervisor."""
+    if not (holds(staff, conversation) or supervises(staff, client) or is_responder_of(staff, client)):
         raise Forbidden(f"{staff.id} is not the responder of this client")
 
 
@@ -100,23 +112,24 @@ def check_serves_queue(staff: Staff, queue: QueueName) -> None:
         raise Forbidden(f"{staff.id} is not skilled for the {queue.value} queue")
 
 
-def check_may_escalate(staff: Staff, conversation: Conversation) -> None:
-    """A waiting conversation is escalated by a supervisor only; a served one by its holder (or a supervisor)."""
+def check_may_escalate(staff: Staff, conversation: Conversation, client: Client) -> None:
+    """A waiting conversation is escalated by the client's supervisor only; a served one by its holder too."""
     if conversation.state == ConversationState.QUEUED:
-        if not is_supervisor(staff):
-            raise Forbidden("only a supervisor escalates a conversation still in the queue")
+        if not supervises(staff, client):
+            raise Forbidden("only the client's supervisor escalates a conversation still in the queue")
         return
-    check_holder(staff, conversation)
+    check_holder(staff, conversation, client)
 
 
-def check_may_requeue(staff: Staff, conversation: Conversation) -> None:
-    """A waiting conversation is moved by a supervisor or staff skilled for its queue; a served one by its holder."""
+def check_may_requeue(staff: Staff, conversation: Conversation, client: Client) -> None:
+    """A waiting conversation is moved by the client's supervisor or staff skilled for its queue; a served one
+    by its holder (or the client's supervisor)."""
     if conversation.state == ConversationState.QUEUED:
         queue = conversation.queue
-        if not (is_supervisor(staff) or (queue is not None and can_serve_queue(staff, queue))):
+        if not (supervises(staff, client) or (queue is not None and can_serve_queue(staff, queue))):
             raise Forbidden(f"{staff.id} may not move conversations of this queue")
         return
-    check_holder(staff, conversation)
+    check_holder(staff, conversation, client)
 
 
 COMPLIANCE_ROLES = frozenset({Role.COMPLIANCE, Role.ADMIN})
@@ -127,6 +140,12 @@ def check_may_search_records(staff: Staff) -> None:
     """Only compliance staff and admins search and export conversations."""
     if staff.role not in COMPLIANCE_ROLES:
         raise Forbidden(f"{staff.id} may not search or export conversations (compliance and admins only)")
+
+
+def check_may_see_figures(staff: Staff) -> None:
+    """Only supervisors see the day's figures and the reports (a duty manager their branch's)."""
+    if not is_supervisor(staff):
+        raise Forbidden("only duty managers and admins see the figures")
 
 
 def check_may_manage_canned(staff: Staff) -> None:

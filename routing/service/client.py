@@ -38,6 +38,14 @@ class OpenedConversation:
     created: bool
 
 
+@dataclass(frozen=True)
+class TranscriptPage:
+    """Messages of a conversation in seq order, and whether older ones remain before the first."""
+
+    messages: list[Message]
+    has_older: bool
+
+
 class ClientUseCases:
     """What the client's channels (widget, WeCom) call."""
 
@@ -96,10 +104,28 @@ class ClientUseCases:
             access.check_can_view(viewer, conversation, await self._lookups.client_of(conversation))
         return conversation
 
-    async def messages(self, conversation_id: str, viewer_id: str | None = None, after_seq: int = 0) -> list[Message]:
-        """The transcript after `after_seq` (access-checked when a staff viewer is given)."""
+    async def transcript(
+        self,
+        conversation_id: str,
+        viewer_id: str | None = None,
+        *,
+        after_seq: int = 0,
+        before_seq: int | None = None,
+        limit: int = 200,
+    ) -> TranscriptPage:
+        """A page of the transcript (access-checked when a staff viewer is given).
+
+        With `after_seq`: up to `limit` messages after it (resuming forwards). Otherwise the newest `limit`
+        messages below `before_seq` (or the newest of all), so a long conversation opens on its latest words.
+        """
+        if after_seq and before_seq is not None:
+            raise ValidationFailed("after and before cannot be combined")
         await self.get_conversation(conversation_id, viewer_id)
-        return await self._record.list_messages(conversation_id, after_seq=after_seq)
+        if after_seq:
+            forward = await self._record.list_messages(conversation_id, after_seq=after_seq, limit=limit)
+            return TranscriptPage(forward, has_older=False)
+        page = await self._record.latest_messages(conversation_id, limit=limit, before_seq=before_seq)
+        return TranscriptPage(page, has_older=bool(page) and page[0].seq > 1)
 
     async def record_client_message(self, conversation_id: str, text: str, client_msg_id: str | None = None) -> Message:
         """Store a client message in any open state (it never changes the state: see `next_question`).

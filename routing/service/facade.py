@@ -13,24 +13,24 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 
 from routing.calendar import ServiceCalendar
 from routing.canned import CannedReplyStore
 from routing.memory_canned import MemoryCannedReplies
 from routing.models import Channel, Client, Conversation, EscalationReason, Message, Presence, QueueName, Staff
-from routing.policy import PriorityRules
 from routing.ports import Clock, EventBus, IdempotencyStore, PresenceStore, QuestionClassifier, QueueStore
 from routing.records import Record, SatisfactionRating
-from routing.reports import Limits, Report, ReportBy
+from routing.reports import Limits
 from routing.service.accounts import Accounts
 from routing.service.assigner import Assigner
 from routing.service.attendance import Attendance
 from routing.service.background import Background, TickReport
 from routing.service.canned import CannedReplies
-from routing.service.client import ClientUseCases, OpenedConversation
+from routing.service.client import ClientUseCases, OpenedConversation, TranscriptPage
 from routing.service.compliance import Compliance
 from routing.service.departures import Departures
+from routing.service.figures import Figures
 from routing.service.intake import Intake
 from routing.service.journal import Journal
 from routing.service.ladder import Ladder
@@ -40,7 +40,7 @@ from routing.service.reconcile import Reconciler
 from routing.service.reports import Ratings, Reports
 from routing.service.rules import RoutingRules
 from routing.service.staff import StaffUseCases
-from routing.service.stats import DayStats, Stats
+from routing.service.stats import Stats
 from routing.service.views import (
     ClientFacts,
     Colleague,
@@ -108,14 +108,14 @@ class RoutingService:
         reconciler = Reconciler(record, assigner, self._presence, clock, self._settings.reconcile_grace_seconds)
         marks, ttl = self._idempotency, self._settings.presence_ttl_seconds
         self._background = Background(record, journal, assigner, ladder, departures, reconciler, marks, ttl)
-        self._stats = Stats(record, self._rules.zone, clock)
         span = timedelta(days=self._settings.compliance_max_range_days)
         self._compliance = Compliance(
             record, lookups, journal, self._rules.zone, span, self._settings.compliance_page_size
         )
         self._canned = CannedReplies(self._canned_store, lookups, journal, clock, self._rules.zone)
         limits = Limits(self._rules.wait_limit, self._rules.responder_limit)
-        self._reports = Reports(record, limits, self._rules.zone, clock)
+        reports = Reports(record, limits, self._rules.zone, clock)
+        self._figures = Figures(Stats(record, self._rules.zone, clock), reports, lookups)
         window = timedelta(seconds=self._settings.rating_window_seconds)
         self._ratings = Ratings(record, lookups, journal, window, clock)
 
@@ -130,6 +130,11 @@ class RoutingService:
     def compliance(self) -> Compliance:
         """Compliance search and transcript export (compliance staff and admins; audited)."""
         return self._compliance
+
+    @property
+    def figures(self) -> Figures:
+        """The supervisors' day figures and reports, of the branch each oversees."""
+        return self._figures
 
     @property
     def accounts(self) -> Accounts:
@@ -182,19 +187,9 @@ class RoutingService:
         return self._settings
 
     @property
-    def classifier(self) -> QuestionClassifier:
-        """Which queue a free-text question belongs to."""
-        return self._rules.classifier
-
-    @property
     def calendar(self) -> ServiceCalendar:
         """Tier 2's service hours."""
         return self._rules.calendar
-
-    @property
-    def priorities(self) -> PriorityRules:
-        """Queue priorities of the directory's client tiers."""
-        return self._rules.priorities
 
     @property
     def worker_id(self) -> str:
@@ -223,9 +218,19 @@ class RoutingService:
         """The conversation (access-checked for a staff viewer)."""
         return await self._client.get_conversation(conversation_id, viewer_id)
 
-    async def messages(self, conversation_id: str, viewer_id: str | None = None, after_seq: int = 0) -> list[Message]:
-        """The transcript after `after_seq` (access-checked for a staff viewer)."""
-        return await self._client.messages(conversation_id, viewer_id, after_seq)
+    async def transcript(
+        self,
+        conversation_id: str,
+        viewer_id: str | None = None,
+        *,
+        after: int = 0,
+        before: int | None = None,
+        limit: int = 200,
+    ) -> TranscriptPage:
+        """A page of the transcript: after `after`, else the newest below `before` (access-checked for staff)."""
+        return await self._client.transcript(
+            conversation_id, viewer_id, after_seq=after, before_seq=before, limit=limit
+        )
 
     async def record_client_message(self, conversation_id: str, text: str, client_msg_id: str | None = None) -> Message:
         """Store a client message (DuplicateClientMessage for a resend of a stored `client_msg_id`)."""
@@ -361,14 +366,6 @@ class RoutingService:
     async def estimated_wait(self, queue: QueueName, position: int) -> float | None:
         """Seconds until `position` is likely served."""
         return await self._views.estimated_wait(queue, position)
-
-    async def today_stats(self, now: datetime | None = None) -> DayStats:
-        """The supervisor's figures for the branch's day containing `now` (default: now)."""
-        return await self._stats.today(now)
-
-    async def report(self, first: date, last: date, by: ReportBy) -> Report:
-        """The supervisor's figures per tier, queue or staff member for local dates `first`..`last`."""
-        return await self._reports.report(first, last, by)
 
     async def rate(self, conversation_id: str, score: int, channel: Channel | None = None) -> SatisfactionRating:
         """The client's 1–5 rating of the latest resolved question."""

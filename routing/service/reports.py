@@ -33,14 +33,15 @@ class Reports:
         self._zone = zone
         self._clock = clock
 
-    async def report(self, first: date, last: date, by: ReportBy) -> Report:
-        """The report of local dates `first`..`last`; ValidationFailed for a reversed or too long range."""
+    async def report(self, first: date, last: date, by: ReportBy, branch: str | None = None) -> Report:
+        """The report of local dates `first`..`last` (of one branch's clients if given); ValidationFailed for a
+        reversed or too long range."""
         try:
             check_range(first, last)
         except ValueError as error:
             raise ValidationFailed(str(error)) from error
         start, end = range_bounds(first, last, self._zone)
-        source = await self._record.report_source(start, end)
+        source = await self._record.report_source(start, end, branch)
         now = self._clock.now()
         if by == ReportBy.TIER:
             rows = by_tier(source, self._limits, now)

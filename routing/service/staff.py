@@ -126,7 +126,7 @@ class StaffUseCases:
         conversation = await self._lookups.conversation(conversation_id)
         if not in_tier2_queue_or_service(conversation.state):
             raise IllegalTransition(T.ESCALATE_TO_RESPONDER.value, conversation.state.value)
-        access.check_may_escalate(staff, conversation)
+        access.check_may_escalate(staff, conversation, await self._lookups.client_of(conversation))
         return await self._outcomes.unresolved(conversation, staff.id, reason)
 
     async def transfer_to_queue(self, staff_id: str, conversation_id: str, queue: QueueName) -> Conversation:
@@ -135,7 +135,7 @@ class StaffUseCases:
         conversation = await self._lookups.conversation(conversation_id)
         if not in_tier2_queue_or_service(conversation.state):
             raise IllegalTransition(T.TRANSFER_QUEUE.value, conversation.state.value)
-        access.check_may_requeue(staff, conversation)
+        access.check_may_requeue(staff, conversation, await self._lookups.client_of(conversation))
         async with self._assigner.out_of_queue(conversation):
             after = await self._journal.move(
                 conversation, T.TRANSFER_QUEUE, staff.id, f"to {queue.value}", queue=queue, assignee_id=None
@@ -170,7 +170,7 @@ class StaffUseCases:
         conversation = await self._lookups.conversation(conversation_id)
         if conversation.state != S.WITH_AGENT or conversation.queue is None:
             raise IllegalTransition(T.TRANSFER_AGENT.value, conversation.state.value)
-        access.check_holder(staff, conversation)
+        await self._check_holder(staff, conversation)
         if target.id == conversation.assignee_id:
             raise ValidationFailed("the conversation is already with that staff member")
         access.check_serves_queue(target, conversation.queue)
@@ -213,11 +213,16 @@ class StaffUseCases:
         return True
 
     async def _held(self, staff_id: str, conversation_id: str) -> tuple[Staff, Conversation]:
-        """The staff member and the conversation they hold (or, as a supervisor, act on); Forbidden otherwise."""
+        """The staff member and the conversation they hold (or supervise the client of); Forbidden otherwise."""
         staff = await self._lookups.staff(staff_id)
         conversation = await self._lookups.conversation(conversation_id)
-        access.check_holder(staff, conversation)
+        await self._check_holder(staff, conversation)
         return staff, conversation
+
+    async def _check_holder(self, staff: Staff, conversation: Conversation) -> None:
+        """Forbidden unless the staff member holds it or supervises its client (read only when needed)."""
+        if not access.holds(staff, conversation):
+            access.check_holder(staff, conversation, await self._lookups.client_of(conversation))
 
 
 def _sender_of(conversation: Conversation) -> SenderKind:

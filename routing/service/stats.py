@@ -96,7 +96,7 @@ class Stats:
         self._zone = zone
         self._clock = clock
 
-    async def today(self, now: datetime | None = None) -> DayStats:
-        """The figures of the branch's day containing `now` (default: the clock's now)."""
+    async def today(self, now: datetime | None = None, branch: str | None = None) -> DayStats:
+        """The figures of the day containing `now` (default: the clock's now), of one branch's clients if given."""
         start, end = day_bounds(now or self._clock.now(), self._zone)
-        return summarize_day(start.date(), await self._record.activity_between(start, end))
+        return summarize_day(start.date(), await self._record.activity_between(start, end, branch))

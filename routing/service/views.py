@@ -150,21 +150,29 @@ class Views:
         self._wait_inputs: dict[QueueName, tuple[datetime, WaitInputs]] = {}
 
     async def queue_view(self, queue: QueueName, viewer_id: str) -> list[QueueItem]:
-        """The waiting conversations of a queue, in service order, for skilled staff or supervisors."""
-        access.check_may_see_queue(await self._lookups.staff(viewer_id), queue)
+        """The waiting conversations of a queue, in service order, for skilled staff or supervisors.
+
+        A duty manager sees their own branch's clients in it (at their true positions); others the whole queue.
+        """
+        viewer = await self._lookups.staff(viewer_id)
+        access.check_may_see_queue(viewer, queue)
+        branch = access.supervised_branch(viewer) if access.is_supervisor(viewer) else None
         now = self._clock.now()
         items = []
         for position, entry in enumerate(await self._assigner.waiting(queue, QUEUE_VIEW_LIMIT), start=1):
-            item = await self._queue_item(entry, position, now)
+            item = await self._queue_item(entry, position, now, branch)
             if item is not None:
                 items.append(item)
         return items
 
-    async def _queue_item(self, entry: QueueEntry, position: int, now: datetime) -> QueueItem | None:
-        """The console's line for one queue entry; None if its ticket or client is gone."""
+    async def _queue_item(
+        self, entry: QueueEntry, position: int, now: datetime, branch: str | None = None
+    ) -> QueueItem | None:
+        """The console's line for one queue entry; None if its ticket or client is gone, or is of another
+        branch than `branch` (when given)."""
         ticket = await self._record.get_ticket(entry.ticket_id)
         client = await self._record.get_client(ticket.client_id) if ticket else None
-        if ticket is None or client is None:
+        if ticket is None or client is None or (branch is not None and client.branch != branch):
             return None
         return QueueItem(
             ticket_id=ticket.id,
@@ -266,21 +274,28 @@ class Views:
         return await self._record.list_messages(conversation_id, after_seq=after_seq, limit=limit)
 
     async def staff_conversations(self, staff_id: str) -> list[Conversation]:
-        """Live conversations a staff member holds (supervisors: all; responders: also their clients')."""
+        """Live conversations a staff member holds, in the record's order; an admin sees all, a duty manager
+        also their branch's, a responder also their own clients' at tier 3."""
         staff = await self._lookups.staff(staff_id)
         live = await self._record.conversations_in_states(HUMAN_STATES)
-        if access.is_supervisor(staff):
+        if access.is_supervisor(staff) and access.supervised_branch(staff) is None:
             return live
-        mine = [c for c in live if access.holds(staff, c)]
-        if staff.role != Role.RESPONDER:
-            return mine
+        follows_clients = access.is_supervisor(staff) or staff.role == Role.RESPONDER
+        clients: dict[str, Client | None] = {}
+        shown = []
         for conversation in live:
-            if access.holds(staff, conversation) or conversation.tier != Tier.RESPONDER:
-                continue
-            client = await self._record.get_client(conversation.client_id)
-            if client is not None and access.sees_as_responder(staff, conversation, client):
-                mine.append(conversation)
-        return mine
+            if not access.holds(staff, conversation):
+                if not follows_clients:
+                    continue
+                if conversation.client_id not in clients:
+                    clients[conversation.client_id] = await self._record.get_client(conversation.client_id)
+                client = clients[conversation.client_id]
+                if client is None or not (
+                    access.supervises(staff, client) or access.sees_as_responder(staff, conversation, client)
+                ):
+                    continue
+            shown.append(conversation)
+        return shown
 
     async def client_facts(self, conversation_id: str) -> ClientFacts:
         """State, queue position, estimated wait and who serves, for the client's screen."""

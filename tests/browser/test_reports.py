@@ -24,7 +24,7 @@ def test_supervisor_reports_draw_charts_for_a_seeded_week(server: LiveServer, sc
     written = server.run(seed_a_week(container.routing.record, container.clock.now()), timeout=300)
     assert written > 60
     manager = screens.page(WIDE)
-    console_login(manager, server.url, "dm-sh")
+    console_login(manager, server.url, "admin")  # the week spans both branches: the firm-wide view
     expect(manager.locator("#tab-reports")).to_be_visible()
     manager.click("#tab-reports")
     charts = manager.locator("#report-charts svg")

@@ -176,7 +176,7 @@ async def test_a_resent_message_is_stored_once_and_gets_the_replies_it_already_h
     assert bot.calls == [(conversation_id, "科创板门槛是多少")]
     assert again.client_message.id == first.client_message.id
     assert [reply.id for reply in again.replies] == [reply.id for reply in first.replies]
-    transcript = await world.service.messages(conversation_id)
+    transcript = (await world.service.transcript(conversation_id)).messages
     assert [m.sender for m in transcript] == [SenderKind.CLIENT, SenderKind.BOT]
 
 
@@ -203,7 +203,7 @@ async def test_the_same_words_with_another_id_or_none_are_a_new_message(
     await flow.client_message(conversation_id, "科创板门槛是多少", client_msg_id="m-2")
     await flow.client_message(conversation_id, "科创板门槛是多少")
     assert len(bot.calls) == 3
-    clients = [m for m in await world.service.messages(conversation_id) if m.sender == SenderKind.CLIENT]
+    clients = [m for m in (await world.service.transcript(conversation_id)).messages if m.sender == SenderKind.CLIENT]
     assert [m.client_msg_id for m in clients] == ["m-1", "m-2", None]
 
 

@@ -258,13 +258,18 @@ class FakeRecord:
             ((t.resolved_at - t.assigned_at).total_seconds()) for t in done[:limit] if t.resolved_at and t.assigned_at
         ]
 
-    async def activity_between(self, start: datetime, end: datetime) -> Activity:
-        conversations = sum(1 for c in self.conversations.values() if start <= c.created_at < end)
-        bot_resolved = sum(1 for f in self.feedback if start <= f.at < end and f.tier == Tier.BOT and f.resolved)
-        tickets = sorted(
-            (t for t in self.tickets.values() if start <= t.enqueued_at < end), key=lambda t: (t.enqueued_at, t.id)
-        )
-        return Activity(conversations, bot_resolved, tuple(tickets))
+    def _in_branch(self, client_id: str | None, branch: str | None) -> bool:
+        client = self.clients.get(client_id or "")
+        return branch is None or (client is not None and client.branch == branch)
+
+    def _conversation_in_branch(self, conversation_id: str, branch: str | None) -> bool:
+        conversation = self.conversations.get(conversation_id)
+        return branch is None or (conversation is not None and self._in_branch(conversation.client_id, branch))
+
+    async def activity_between(self, start: datetime, end: datetime, branch: str | None = None) -> Activity:
+        source = await self.report_source(start, end, branch)
+        bot_resolved = sum(1 for f in source.feedback if f.tier == Tier.BOT and f.resolved)
+        return Activity(len(source.conversations), bot_resolved, source.tickets)
 
     async def add_feedback(  # noqa: PLR0917
         self,
@@ -277,33 +282,49 @@ class FakeRecord:
     ) -> None:
         self.feedback.append(Feedback(conversation_id, ticket_id, tier, staff_id, resolved, at))
 
-    async def report_source(self, start: datetime, end: datetime) -> ReportSource:
+    async def report_source(self, start: datetime, end: datetime, branch: str | None = None) -> ReportSource:
+        in_branch = self._conversation_in_branch
         transfers = [
             move
             for moves in self.transitions.values()
             for move in moves
-            if start <= move.at < end and move.name in {"transfer_queue", "transfer_agent"}
+            if start <= move.at < end
+            and move.name in {"transfer_queue", "transfer_agent"}
+            and in_branch(move.conversation_id, branch)
         ]
         return ReportSource(
             conversations=tuple(
                 sorted(
-                    (c for c in self.conversations.values() if start <= c.created_at < end),
+                    (
+                        c
+                        for c in self.conversations.values()
+                        if start <= c.created_at < end and self._in_branch(c.client_id, branch)
+                    ),
                     key=lambda c: (c.created_at, c.id),
                 )
             ),
             tickets=tuple(
                 sorted(
-                    (t for t in self.tickets.values() if start <= t.enqueued_at < end),
+                    (
+                        t
+                        for t in self.tickets.values()
+                        if start <= t.enqueued_at < end and self._in_branch(t.client_id, branch)
+                    ),
                     key=lambda t: (t.enqueued_at, t.id),
                 )
             ),
             feedback=tuple(
                 FeedbackEntry(f.conversation_id, f.ticket_id, f.tier, f.staff_id, f.resolved, f.at)
                 for f in sorted(self.feedback, key=lambda f: f.at)
-                if start <= f.at < end
+                if start <= f.at < end and in_branch(f.conversation_id, branch)
             ),
             transfers=tuple(sorted(transfers, key=lambda move: move.at)),
-            ratings=tuple(sorted((r for r in self.ratings if start <= r.at < end), key=lambda r: r.at)),
+            ratings=tuple(
+                sorted(
+                    (r for r in self.ratings if start <= r.at < end and in_branch(r.conversation_id, branch)),
+                    key=lambda r: r.at,
+                )
+            ),
         )
 
     async def last_feedback(self, conversation_id: str) -> FeedbackEntry | None:

@@ -36,6 +36,13 @@ STAFF = [
     Staff("dm", "何值班", Role.DUTY_MANAGER, frozenset(), 10, BRANCH),
     Staff("admin", "管理员", Role.ADMIN, frozenset(), 1, BRANCH),
 ]
+OTHER_BRANCH = "bj01"
+OTHER_BRANCH_CLIENTS = [Client("c-bj", "周北京", "standard", False, OTHER_BRANCH, "r-bj")]
+OTHER_BRANCH_STAFF = [
+    Staff("r-bj", "吴经理", Role.RESPONDER, frozenset(), 10, OTHER_BRANCH),
+    Staff("dm-bj", "郑值班", Role.DUTY_MANAGER, frozenset(), 10, OTHER_BRANCH),
+]
+"""A second branch (its client, responder and duty manager), added by `add_other_branch` where a test needs it."""
 SETTINGS = RoutingSettings(
     tier2_wait_limit_seconds=300,
     responder_limit_seconds=600,
@@ -74,6 +81,12 @@ class World:
     async def online(self, *staff_ids: str) -> None:
         for staff_id in staff_ids:
             await self.service.set_presence(staff_id, Presence.ONLINE)
+
+
+async def add_other_branch(world: World) -> None:
+    """Give the world's firm a second branch: one client with their responder and a duty manager."""
+    await world.record.replace_clients(CLIENTS + OTHER_BRANCH_CLIENTS)
+    await world.record.replace_staff(STAFF + OTHER_BRANCH_STAFF)
 
 
 async def build_world(record: Record, settings: RoutingSettings = SETTINGS) -> World:

@@ -95,3 +95,38 @@ async def test_report_source_takes_what_happened_in_the_span(record: Record) -> 
     assert source.feedback == (FeedbackEntry("c1", "t1", Tier.ONLINE, "a1", True, at(5)),)
     assert source.transfers == (a_transfer("transfer_agent", 3),)  # only transfers
     assert source.ratings == (a_rating(),)
+
+
+async def record_two_branches(record: Record) -> None:
+    """In the span: c1 (k1, 上海分公司) and c-bj (k-bj, 北京分公司), each with a ticket, feedback, a transfer
+    and a rating."""
+    await record.replace_clients([make_client("k1"), make_client("k2"), make_client("k-bj", branch="北京分公司")])
+    for conversation_id, client_id in (("c1", "k1"), ("c-bj", "k-bj")):
+        before = make_conversation(conversation_id, client_id)
+        await record.create_conversation(before)
+        await record.open_ticket(make_ticket(f"t-{conversation_id}", conversation_id, client_id=client_id))
+        await record.add_feedback(conversation_id, None, Tier.BOT, None, True, at(2))
+        moved = dataclasses.replace(before, state=ConversationState.WITH_AGENT, tier=Tier.ONLINE, version=1)
+        move = dataclasses.replace(a_transfer("transfer_agent", 3), conversation_id=conversation_id)
+        await record.save_transition(before, moved, move)
+        await record.add_rating(a_rating(conversation_id))
+
+
+async def test_report_source_and_activity_keep_to_a_branch_when_given(record: Record) -> None:
+    await record_two_branches(record)
+    firm = await record.report_source(at(0), at(60))
+    beijing = await record.report_source(at(0), at(60), "北京分公司")
+    nowhere = await record.report_source(at(0), at(60), "广州分公司")
+    assert {c.id for c in firm.conversations} == {"c1", "c-bj"}
+    assert [c.id for c in beijing.conversations] == ["c-bj"]
+    assert [ticket.id for ticket in beijing.tickets] == ["t-c-bj"]
+    assert [entry.conversation_id for entry in beijing.feedback] == ["c-bj"]
+    assert [move.conversation_id for move in beijing.transfers] == ["c-bj"]
+    assert [rating.conversation_id for rating in beijing.ratings] == ["c-bj"]
+    assert (len(firm.tickets), len(firm.feedback), len(firm.transfers), len(firm.ratings)) == (2, 2, 2, 2)
+    assert nowhere == type(nowhere)((), (), (), (), ())
+
+    shanghai = await record.activity_between(at(0), at(60), "上海分公司")
+    assert (shanghai.conversations, shanghai.bot_resolved, [t.id for t in shanghai.tickets]) == (1, 1, ["t-c1"])
+    everyone = await record.activity_between(at(0), at(60))
+    assert (everyone.conversations, everyone.bot_resolved, len(everyone.tickets)) == (2, 2, 2)

@@ -15,13 +15,30 @@ def member(role: Role, skills: frozenset[QueueName] = frozenset()) -> Staff:
     return Staff("s1", "测试", role, skills, 5, "上海浦东营业部")
 
 
-async def test_supervisor_sees_everything_without_lookups() -> None:
+async def test_an_admin_sees_everything_without_lookups() -> None:
     async def never(_: str) -> bool:
         raise AssertionError("no lookup expected")
 
-    visibility = Visibility(member(Role.DUTY_MANAGER), never)
+    visibility = Visibility(member(Role.ADMIN), never)
     assert await visibility.allows(message("c1"))
+    assert await visibility.allows(Queued("x", "advisor", 1))
     assert await visibility.allows(PresenceChanged("other", "online"))
+
+
+async def test_a_duty_manager_sees_everyones_presence_and_their_branch_conversations() -> None:
+    asked: list[str] = []
+
+    async def may_view(conversation_id: str) -> bool:  # routing's rule: the duty manager's own branch
+        asked.append(conversation_id)
+        return conversation_id.startswith("sh-")
+
+    visibility = Visibility(member(Role.DUTY_MANAGER), may_view)
+    assert await visibility.allows(PresenceChanged("other", "online"))
+    assert await visibility.allows(message("sh-1"))
+    assert await visibility.allows(Queued("sh-2", "service", 1))
+    assert not await visibility.allows(message("bj-1"))
+    assert not await visibility.allows(Queued("bj-2", "advisor", 1))
+    assert asked == ["sh-1", "sh-2", "bj-1", "bj-2"]
 
 
 async def test_agent_sees_own_presence_and_queue_but_asks_for_other_conversations() -> None:
@@ -105,10 +122,10 @@ async def test_a_hand_over_drops_the_cached_holder_answer_even_for_supervisors()
     async def serves(conversation_id: str) -> bool:
         return holder[conversation_id]
 
-    async def never(_: str) -> bool:
-        raise AssertionError("supervisors need no view check")
+    async def own_branch(_: str) -> bool:
+        return True
 
-    visibility = Visibility(member(Role.DUTY_MANAGER), never, serves=serves)
+    visibility = Visibility(member(Role.DUTY_MANAGER), own_branch, serves=serves)
     assert (await visibility.wire(client_message("c")))["text"] == MASKED_TEXT
     holder["c"] = True  # the ladder reached the duty manager
     assert await visibility.allows(Escalated("c", 3, "s1", "responder_timeout"))

@@ -20,8 +20,8 @@ def around_today(client: TestClient) -> str:
     return f"from={(today - timedelta(days=1)).isoformat()}&to={(today + timedelta(days=1)).isoformat()}"
 
 
-def a_rated_bot_answer(client: TestClient, auth: dict[str, str]) -> str:
-    conversation = open_conversation(client, "C10002", auth=auth)
+def a_rated_bot_answer(client: TestClient, auth: dict[str, str], client_id: str = "C10002") -> str:
+    conversation = open_conversation(client, client_id, auth=auth)
     say(client, conversation, "科创板开通条件", auth=auth)
     response = client.post(f"/api/v1/conversations/{conversation}/feedback", json={"resolved": True}, headers=auth)
     assert response.status_code == 200, response.text
@@ -58,6 +58,23 @@ def test_reports_per_tier_for_supervisors(client: TestClient, integration: dict[
     assert (
         client.get(f"/api/v1/staff/reports?{around_today(client)}", headers=login(client, "admin")).status_code == 200
     )
+
+
+def test_a_duty_manager_sees_the_figures_of_their_own_branch(client: TestClient, integration: dict[str, str]) -> None:
+    a_rated_bot_answer(client, integration, "C20002")  # a client of 北京金融街营业部
+
+    def bot_volume(staff_id: str) -> tuple[int, int]:
+        auth = login(client, staff_id)
+        report = client.get(f"/api/v1/staff/reports?{around_today(client)}&by=tier", headers=auth)
+        today = client.get("/api/v1/staff/stats/today", headers=auth)
+        assert (report.status_code, today.status_code) == (200, 200), (report.text, today.text)
+        return report.json()["rows"][0]["volume"], today.json()["conversations"]
+
+    assert bot_volume("dm-bj") == (1, 1)
+    assert bot_volume("admin") == (1, 1)
+    assert bot_volume("dm-sh") == (0, 0)
+    refused = client.get("/api/v1/staff/stats/today", headers=login(client, "rsp03"))
+    assert (refused.status_code, refused.json()["error"]) == (403, "Forbidden")
 
 
 def test_reports_refuse_others_and_bad_ranges(client: TestClient) -> None:

@@ -64,7 +64,7 @@ async def test_a_digit_after_resolved_rates_once_and_other_numbers_get_a_hint(st
     assert [text for _, text in stack.bot.calls] == ["科创板门槛", "/feedback_resolved"]  # the digits never reach it
 
     today = NOW.date()
-    (bot, *_) = (await stack.routing.report(today, today, ReportBy.TIER)).rows
+    (bot, *_) = (await stack.routing.figures.report("admin", today, today, ReportBy.TIER)).rows
     assert (bot.ratings, bot.average_rating, bot.rating_counts) == (1, 4.0, (0, 0, 0, 1, 0))
     source = await stack.record.report_source(NOW.replace(hour=0), NOW.replace(hour=23))
     assert [(r.conversation_id, r.channel, r.tier) for r in source.ratings] == [

@@ -41,6 +41,36 @@ def test_supervisors_are_admins_and_duty_managers() -> None:
     assert not any(access.is_supervisor(s) for s in (ADVISOR, SERVICE, RESPONDER))
 
 
+OTHER_BRANCH_DUTY = dataclasses.replace(DUTY, id="dm-bj", branch="bj")
+
+
+def test_a_duty_manager_supervises_their_branch_and_an_admin_every_branch() -> None:
+    assert access.supervises(DUTY, CLIENT) and access.supervises(ADMIN, CLIENT)
+    assert not access.supervises(OTHER_BRANCH_DUTY, CLIENT)
+    assert not any(access.supervises(s, CLIENT) for s in (ADVISOR, SERVICE, RESPONDER))
+    assert (access.supervised_branch(DUTY), access.supervised_branch(ADMIN)) == ("sh", None)
+    other_admin = dataclasses.replace(ADMIN, branch="bj")
+    assert access.supervises(other_admin, CLIENT)
+
+
+def test_another_branchs_duty_manager_neither_sees_nor_acts() -> None:
+    for seen in (QUEUED, WITH_ADV, WITH_R2):
+        with pytest.raises(Forbidden, match="may not see"):
+            access.check_can_view(OTHER_BRANCH_DUTY, seen, CLIENT)
+    with pytest.raises(Forbidden, match="does not hold"):
+        access.check_holder(OTHER_BRANCH_DUTY, WITH_ADV, CLIENT)
+    with pytest.raises(Forbidden, match="supervisor"):
+        access.check_may_escalate(OTHER_BRANCH_DUTY, QUEUED, CLIENT)
+    with pytest.raises(Forbidden, match="may not move"):
+        access.check_may_requeue(OTHER_BRANCH_DUTY, QUEUED, CLIENT)
+    awaiting = conversation(S.AWAITING_RESPONDER, ticket_id="t2", assignee_id="r2")
+    with pytest.raises(Forbidden, match="not the responder"):
+        access.check_tier3_actor(OTHER_BRANCH_DUTY, awaiting, CLIENT)
+    access.check_may_see_figures(OTHER_BRANCH_DUTY)  # their own branch's figures
+    with pytest.raises(Forbidden, match="figures"):
+        access.check_may_see_figures(RESPONDER)
+
+
 def test_tier2_roles_and_skills() -> None:
     assert access.in_tier2_role(UNSKILLED) and not access.serves_tier2_queues(UNSKILLED)
     assert access.serves_tier2_queues(ADVISOR) and not access.serves_tier2_queues(RESPONDER)
@@ -75,10 +105,10 @@ def test_who_may_view(staff: Staff, seen: Conversation, expected: bool) -> None:
 
 
 def test_holder_rules() -> None:
-    access.check_holder(ADVISOR, WITH_ADV)
-    access.check_holder(DUTY, WITH_ADV)
+    access.check_holder(ADVISOR, WITH_ADV, CLIENT)
+    access.check_holder(DUTY, WITH_ADV, CLIENT)
     with pytest.raises(Forbidden, match="does not hold"):
-        access.check_holder(SERVICE, WITH_ADV)
+        access.check_holder(SERVICE, WITH_ADV, CLIENT)
     access.check_replier(ADVISOR, WITH_ADV)
     with pytest.raises(Forbidden, match="does not hold"):
         access.check_replier(ADMIN, WITH_ADV)  # supervisors do not talk over the holder
@@ -112,19 +142,19 @@ def test_queue_claim_and_skill_checks() -> None:
 
 
 def test_escalating_from_the_queue_takes_a_supervisor() -> None:
-    access.check_may_escalate(DUTY, QUEUED)
-    with pytest.raises(Forbidden, match="only a supervisor"):
-        access.check_may_escalate(ADVISOR, QUEUED)
-    access.check_may_escalate(ADVISOR, WITH_ADV)
+    access.check_may_escalate(DUTY, QUEUED, CLIENT)
+    with pytest.raises(Forbidden, match="only the client's supervisor"):
+        access.check_may_escalate(ADVISOR, QUEUED, CLIENT)
+    access.check_may_escalate(ADVISOR, WITH_ADV, CLIENT)
     with pytest.raises(Forbidden, match="does not hold"):
-        access.check_may_escalate(SERVICE, WITH_ADV)
+        access.check_may_escalate(SERVICE, WITH_ADV, CLIENT)
 
 
 def test_moving_a_queued_conversation_takes_the_skill_or_a_supervisor() -> None:
-    access.check_may_requeue(ADVISOR, QUEUED)
-    access.check_may_requeue(ADMIN, QUEUED)
+    access.check_may_requeue(ADVISOR, QUEUED, CLIENT)
+    access.check_may_requeue(ADMIN, QUEUED, CLIENT)
     with pytest.raises(Forbidden, match="may not move"):
-        access.check_may_requeue(SERVICE, QUEUED)
-    access.check_may_requeue(ADVISOR, WITH_ADV)
+        access.check_may_requeue(SERVICE, QUEUED, CLIENT)
+    access.check_may_requeue(ADVISOR, WITH_ADV, CLIENT)
     with pytest.raises(Forbidden, match="does not hold"):
-        access.check_may_requeue(SERVICE, WITH_ADV)
+        access.check_may_requeue(SERVICE, WITH_ADV, CLIENT)

@@ -46,7 +46,7 @@ async def a_day(world: World) -> None:
 
 async def test_report_per_tier(world: World) -> None:
     await a_day(world)
-    bot, online, responder = (await world.service.report(DAY, DAY, ReportBy.TIER)).rows
+    bot, online, responder = (await world.service.figures.report("admin", DAY, DAY, ReportBy.TIER)).rows
     assert (bot.volume, bot.bot_confirmed, bot.bot_assumed, bot.average_rating) == (4, 1, 1, 5.0)
     assert (online.volume, online.wait_seconds, online.first_response_seconds, online.handle_seconds) == (
         2,
@@ -60,10 +60,10 @@ async def test_report_per_tier(world: World) -> None:
 
 async def test_report_per_queue_and_agent(world: World) -> None:
     await a_day(world)
-    advisor, service = (await world.service.report(DAY, DAY, ReportBy.QUEUE)).rows
+    advisor, service = (await world.service.figures.report("admin", DAY, DAY, ReportBy.QUEUE)).rows
     assert (advisor.volume, advisor.sla_breaches, advisor.average_rating) == (2, 1, 4.0)
     assert (service.volume, service.sla_breaches, service.average_rating) == (0, 0, None)
-    (adv1,) = (await world.service.report(DAY, DAY, ReportBy.AGENT)).rows
+    (adv1,) = (await world.service.figures.report("admin", DAY, DAY, ReportBy.AGENT)).rows
     assert (adv1.key, adv1.label, adv1.volume, adv1.ratings, adv1.rating_counts) == (
         "adv1",
         "陈顾问",
@@ -75,14 +75,14 @@ async def test_report_per_queue_and_agent(world: World) -> None:
 
 async def test_ranges_are_local_days(world: World) -> None:
     await a_day(world)
-    before = await world.service.report(date(2026, 3, 1), date(2026, 3, 1), ReportBy.TIER)
+    before = await world.service.figures.report("admin", date(2026, 3, 1), date(2026, 3, 1), ReportBy.TIER)
     assert before.rows[0].volume == 1  # 23:50 in Shanghai on 1 March
-    both = await world.service.report(date(2026, 3, 1), DAY, ReportBy.TIER)
+    both = await world.service.figures.report("admin", date(2026, 3, 1), DAY, ReportBy.TIER)
     assert (both.first, both.last, both.rows[0].volume) == (date(2026, 3, 1), DAY, 5)
     with pytest.raises(ValidationFailed, match="at most 366 days"):
-        await world.service.report(date(2025, 1, 1), DAY, ReportBy.TIER)
+        await world.service.figures.report("admin", date(2025, 1, 1), DAY, ReportBy.TIER)
     with pytest.raises(ValidationFailed, match="before it starts"):
-        await world.service.report(DAY, date(2026, 3, 1), ReportBy.TIER)
+        await world.service.figures.report("admin", DAY, date(2026, 3, 1), ReportBy.TIER)
 
 
 async def test_a_rating_needs_a_resolution_and_comes_once(world: World) -> None:

@@ -372,7 +372,7 @@ async def test_access_rules_for_viewing(world: World):
     await world.service.get_conversation(mine.id, viewer_id="admin")
     for outsider in ("r2", "adv1"):
         with pytest.raises(Forbidden):
-            await world.service.messages(mine.id, viewer_id=outsider)
+            await world.service.transcript(mine.id, viewer_id=outsider)
     with pytest.raises(Forbidden):
         await world.service.queue_view(SERVICE, "adv1")
     with pytest.raises(Forbidden):

@@ -95,7 +95,7 @@ async def a_day(world: World) -> None:
 
 async def test_today_stats_counts_the_branch_day(world: World) -> None:
     await a_day(world)
-    stats = await world.service.today_stats()
+    stats = await world.service.figures.today("admin")
     assert stats.day == date(2026, 3, 2)
     assert stats.conversations == 3  # the one started before midnight is yesterday's
     assert stats.resolved_by_tier == {Tier.BOT: 1, Tier.ONLINE: 2, Tier.RESPONDER: 0}
@@ -108,5 +108,5 @@ async def test_today_stats_follows_the_routing_time_zone() -> None:
     utc_branch = SETTINGS.model_copy(update={"timezone": "UTC"})
     world = await build_world(FakeRecord(), utc_branch)
     await a_day(world)
-    stats = await world.service.today_stats(datetime(2026, 3, 1, 23, 0, tzinfo=UTC))
+    stats = await world.service.figures.today("admin", datetime(2026, 3, 1, 23, 0, tzinfo=UTC))
     assert (stats.day, stats.conversations, stats.resolved_by_tier[Tier.BOT]) == (date(2026, 3, 1), 2, 2)
