@@ -31,6 +31,7 @@ class EventName(StrEnum):
     CLOSED = "closed"
     PRESENCE = "presence"
     TYPING = "typing"
+    IDLE_WARNING = "idle_warning"
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,16 @@ class Typing:
     name: str | None = None
 
 
+@dataclass(frozen=True)
+class IdleWarning:
+    """The client has waited long for the agent holding the conversation; at `seconds_left` it is requeued."""
+
+    kind: ClassVar[EventName] = EventName.IDLE_WARNING
+    conversation_id: str
+    staff_id: str
+    seconds_left: int
+
+
 RoutingEvent = (
     MessageAdded
     | Queued
@@ -166,6 +177,7 @@ RoutingEvent = (
     | Closed
     | PresenceChanged
     | Typing
+    | IdleWarning
 )
 """Any event on the bus."""
 

@@ -28,6 +28,11 @@ class RoutingSettings(BaseSettings):
     """A claimed ticket not acknowledged within this returns to its queue."""
     reconcile_grace_seconds: float = Field(5.0, ge=0)
     """Reconciliation leaves a conversation queued more recently than this alone (its enqueue may be in flight)."""
+    agent_idle_limit_seconds: float = Field(600.0, ge=0)
+    """A client who waits this long for an answer from the agent holding the conversation is requeued at their
+    original place (or sent to tier 3 when nobody else is online), and the agent is set away; 0: no limit."""
+    agent_idle_warning_seconds: float = Field(480.0, ge=0)
+    """After this long without an answer the agent is warned once (before the limit; 0: no warning)."""
     default_handle_seconds: float = Field(300.0, gt=0)
     """Handle time used for wait estimates before any ticket of the queue was resolved."""
     handle_history: int = Field(50, ge=1)
@@ -71,6 +76,13 @@ class RoutingSettings(BaseSettings):
     """Conversations per page of a compliance search."""
 
     _trading_days: TradingDays | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _warning_before_the_idle_limit(self) -> RoutingSettings:
+        limit, warning = self.agent_idle_limit_seconds, self.agent_idle_warning_seconds
+        if limit and warning >= limit:
+            raise ValueError("agent_idle_warning_seconds must be below agent_idle_limit_seconds")
+        return self
 
     @model_validator(mode="after")
     def _add_exchange_closures(self) -> RoutingSettings:

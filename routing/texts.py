@@ -11,8 +11,7 @@ FEEDBACK_OPTIONS = ("问题已解答", "问题未解答")
 
 def queued(queue: QueueName, position: int | None) -> str:
     """Told when the conversation enters a tier-2 queue."""
-    ahead = f"，您前面还有 {position - 1} 位客户" if position and position > 1 else ""
-    return f"正在为您转接{QUEUE_LABELS[queue]}{ahead}，请稍候。"
+    return f"正在为您转接{QUEUE_LABELS[queue]}{_ahead(position)}，请稍候。"
 
 
 def agent_joined(queue: QueueName | None, name: str, practice_number: str | None) -> str:
@@ -54,8 +53,18 @@ REOPENED = "您的问题已重新打开，工作人员将继续为您服务。"
 
 def agent_left(queue: QueueName, position: int | None) -> str:
     """Told when the serving agent went offline and the conversation is queued again at its old place."""
-    ahead = f"，您前面还有 {position - 1} 位客户" if position and position > 1 else ""
-    return f"为您服务的{QUEUE_LABELS[queue]}人员已离线，已为您重新排队并保留原排队时间{ahead}，请稍候。"
+    return f"为您服务的{QUEUE_LABELS[queue]}人员已离线，已为您重新排队并保留原排队时间{_ahead(position)}，请稍候。"
 
 
+def agent_idle(queue: QueueName, position: int | None) -> str:
+    """Told when the serving agent did not answer in time and the conversation is queued again at its old place."""
+    label = QUEUE_LABELS[queue]
+    return f"为您服务的{label}人员暂时未能回复，已为您重新排队并保留原排队时间{_ahead(position)}，请稍候。"
+
+
+def _ahead(position: int | None) -> str:
+    return f"，您前面还有 {position - 1} 位客户" if position and position > 1 else ""
+
+
+AGENT_IDLE_PREFIX = "为您服务的人员暂时未能回复，且当前暂无其他在线人员，"
 AGENT_LEFT_PREFIX = "为您服务的人员已离线，且当前暂无其他在线人员，"

@@ -12,6 +12,7 @@ from routing.ports import IdempotencyStore
 from routing.records import Record
 from routing.service.assigner import Assigner
 from routing.service.departures import Departures
+from routing.service.idle import IdleAgents
 from routing.service.journal import SYSTEM_ACTOR, Journal
 from routing.service.ladder import Ladder
 from routing.service.reconcile import Reconciler, Repairs
@@ -38,6 +39,10 @@ class TickReport:
     """Conversations given back because their holder was disabled (RoutingService.tick)."""
     given_back: int = 0
     """Conversations of agents who went offline (or whose heartbeat lapsed), requeued or sent to tier 3."""
+    idle_warned: int = 0
+    """Agents warned that a client has waited long for their answer."""
+    idle_given_back: int = 0
+    """Conversations requeued (or sent to tier 3) because their agent left the client unanswered too long."""
     repairs: Repairs = field(default_factory=Repairs)
     """Queue entries reconciled with the record (restored, dropped, moved): a metric to count and alert on."""
 
@@ -55,6 +60,7 @@ class Background:
         reconciler: Reconciler,
         marks: IdempotencyStore,
         presence_ttl_seconds: float,
+        idle: IdleAgents,
     ) -> None:
         self._record = record
         self._journal = journal
@@ -64,10 +70,11 @@ class Background:
         self._presence_ttl = presence_ttl_seconds
         self._departures = departures
         self._reconciler = reconciler
+        self._idle = idle
 
     async def tick(self) -> TickReport:
         """Reclaim lapsed leases, reconcile the queues with the record, give back the conversations of agents
-        who left, auto-assign, apply the tier-2 wait limit and the responder ladder.
+        who left (or left a client unanswered too long), auto-assign, apply the tier-2 wait limit and the ladder.
 
         Idempotent and safe to run from many workers at once: every move is a lease or a
         compare-and-set, and the loser of a race skips. First, if the fast stores lost their data since
@@ -78,10 +85,21 @@ class Background:
         reclaimed = await self._assigner.reclaim_expired()
         repairs = await self._reconciler.reconcile()
         given_back = await self._departures.sweep()
+        idle = await self._idle.sweep()
         assigned = await self._assigner.fill(QueueName)
         escalated = await self._ladder.apply_wait_limit()
         steps = await self._ladder.advance_overdue()
-        return TickReport(reclaimed, assigned, escalated, steps, rebuilt, given_back=given_back, repairs=repairs)
+        return TickReport(
+            reclaimed,
+            assigned,
+            escalated,
+            steps,
+            rebuilt,
+            given_back=given_back,
+            idle_warned=idle.warned,
+            idle_given_back=idle.given_back,
+            repairs=repairs,
+        )
 
     async def rebuild_if_emptied(self) -> bool:
         """Rebuild from the record when the fast stores' mark is missing (set it again first: one worker wins)."""

@@ -1,4 +1,5 @@
-"""Departures: an agent who goes offline, or whose heartbeat lapses, gives their conversations back.
+"""Departures: an agent who goes offline, or whose heartbeat lapses, gives their conversations back (and one who
+leaves a client unanswered too long gives that conversation back: routing.service.idle).
 
 Each conversation goes back to its queue at its original place (the ticket keeps its priority and
 enqueue time, so VIP first and waiting time kept), or to tier 3 when nobody of tier 2 is online for
@@ -55,7 +56,7 @@ class Departures:
 
     async def give_back(self, staff_id: str, why: str) -> int:
         """Requeue every tier-2 conversation the agent holds; how many moved."""
-        return sum([await self._give_back_one(c, why) for c in await self._held(staff_id)])
+        return sum([await self.give_back_one(c, why) for c in await self._held(staff_id)])
 
     async def sweep(self) -> int:
         """Give back the conversations of every agent whose presence is offline (set or lapsed); how many."""
@@ -66,15 +67,18 @@ class Departures:
         moved = 0
         for staff_id, conversations in sorted(by_agent.items()):
             if await self._presence.presence(staff_id) == Presence.OFFLINE:
-                moved += sum([await self._give_back_one(c, "presence lapsed") for c in conversations])
+                moved += sum([await self.give_back_one(c, "presence lapsed") for c in conversations])
         return moved
 
     async def _held(self, staff_id: str) -> list[Conversation]:
         with_agent = await self._record.conversations_in_states({ConversationState.WITH_AGENT})
         return [c for c in with_agent if c.assignee_id == staff_id]
 
-    async def _give_back_one(self, conversation: Conversation, why: str) -> int:
-        """1 if the conversation moved (queue or tier 3), 0 if it moved on meanwhile (resolved, transferred)."""
+    async def give_back_one(self, conversation: Conversation, why: str, idle: bool = False) -> int:
+        """1 if the conversation moved (queue or tier 3), 0 if it moved on meanwhile (resolved, transferred).
+
+        `idle`: the agent is still here but did not answer; the client is told so rather than that they left.
+        """
         queue = conversation.queue
         ticket = await self._lookups.ticket(conversation.ticket_id)
         if queue is None or ticket is None:
@@ -83,7 +87,8 @@ class Departures:
             if not await self._assigner.online_staff(queue):
                 client = await self._lookups.client_of(conversation)
                 reason = EscalationReason.NO_STAFF_ONLINE
-                await self._ladder.hand_over(conversation, client, SYSTEM_ACTOR, reason, prefix=texts.AGENT_LEFT_PREFIX)
+                prefix = texts.AGENT_IDLE_PREFIX if idle else texts.AGENT_LEFT_PREFIX
+                await self._ladder.hand_over(conversation, client, SYSTEM_ACTOR, reason, prefix=prefix)
                 moved_to = "tier 3"
             else:
                 await self._journal.move(
@@ -94,21 +99,20 @@ class Departures:
             logger.info("conversation %s not given back: %s", conversation.id, error)
             return 0
         if moved_to == queue.value:
-            await self._requeued(conversation, ticket, queue)
+            await self._requeued(conversation, ticket, queue, idle)
         logger.warning(
             "conversation %s given back by %s (%s): to %s", conversation.id, conversation.assignee_id, why, moved_to
         )
         return 1
 
-    async def _requeued(self, conversation: Conversation, ticket: Ticket, queue: QueueName) -> None:
+    async def _requeued(self, conversation: Conversation, ticket: Ticket, queue: QueueName, idle: bool) -> None:
         """The ticket waits again at its old place; the client hears so; the agent's slot is freed."""
         reopened = dataclasses.replace(
             ticket, queue=queue, status=TicketStatus.OPEN, assigned_to=None, assigned_at=None
         )
         await self._journal.save_ticket(reopened)
         position = await self._assigner.enqueue(reopened)
-        await self._journal.tell_client(
-            conversation.id, texts.agent_left(queue, position), type="queued", position=position
-        )
+        told = texts.agent_idle(queue, position) if idle else texts.agent_left(queue, position)
+        await self._journal.tell_client(conversation.id, told, type="queued", position=position)
         await self._journal.publish(Queued(conversation.id, queue.value, position, ticket.vip))
         await self._assigner.free_agent_of(conversation)  # frees the slot and lets the queues fill

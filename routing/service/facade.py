@@ -31,6 +31,7 @@ from routing.service.client import ClientUseCases, OpenedConversation, Transcrip
 from routing.service.compliance import Compliance
 from routing.service.departures import Departures
 from routing.service.figures import Figures
+from routing.service.idle import IdleAgents
 from routing.service.intake import Intake
 from routing.service.journal import Journal
 from routing.service.ladder import Ladder
@@ -107,7 +108,8 @@ class RoutingService:
         self._journal = journal
         reconciler = Reconciler(record, assigner, self._presence, clock, self._settings.reconcile_grace_seconds)
         marks, ttl = self._idempotency, self._settings.presence_ttl_seconds
-        self._background = Background(record, journal, assigner, ladder, departures, reconciler, marks, ttl)
+        idle = IdleAgents(record, lookups, journal, departures, self._attendance, marks, clock, self._rules.idle)
+        self._background = Background(record, journal, assigner, ladder, departures, reconciler, marks, ttl, idle)
         span = timedelta(days=self._settings.compliance_max_range_days)
         self._compliance = Compliance(
             record, lookups, journal, self._rules.zone, span, self._settings.compliance_page_size

@@ -14,6 +14,14 @@ from routing.settings import RoutingSettings
 
 
 @dataclass(frozen=True)
+class IdleLimits:
+    """How long a client may wait for the agent holding the conversation: a warning, then the limit (0: never)."""
+
+    warning: timedelta = timedelta(0)
+    limit: timedelta = timedelta(0)
+
+
+@dataclass(frozen=True)
 class RoutingRules:
     """What decides where a question goes and how long each tier may take."""
 
@@ -24,6 +32,8 @@ class RoutingRules:
     """A queued conversation waiting this long goes to tier 3."""
     responder_limit: timedelta
     """A tier-3 rung without a first reply within this (from the next opening) hands over to the next."""
+    idle: IdleLimits = IdleLimits()
+    """When an agent who leaves a client unanswered is warned, and when the conversation is given back."""
 
     @classmethod
     def from_settings(cls, settings: RoutingSettings, classifier: QuestionClassifier) -> RoutingRules:
@@ -37,6 +47,10 @@ class RoutingRules:
             classifier,
             timedelta(seconds=settings.tier2_wait_limit_seconds),
             timedelta(seconds=settings.responder_limit_seconds),
+            IdleLimits(
+                timedelta(seconds=settings.agent_idle_warning_seconds),
+                timedelta(seconds=settings.agent_idle_limit_seconds),
+            ),
         )
 
     @property

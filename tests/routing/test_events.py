@@ -12,6 +12,7 @@ from routing.events import (
     Closed,
     Escalated,
     EventName,
+    IdleWarning,
     MessageAdded,
     PresenceChanged,
     Queued,
@@ -30,6 +31,7 @@ SAMPLES: list[RoutingEvent] = [
     Closed("c1"),
     PresenceChanged("adv1", "online"),
     Typing("c1", "agent", "张伟"),
+    IdleWarning("c1", "adv1", 120),
 ]
 
 

@@ -598,6 +598,10 @@ function onEvent(event) {
     }
     return;
   }
+  if (event.type === "idle_warning") {
+    if (event.staff_id === state.staff.id) { notify(`客户已等待您回复较长时间，${duration(event.seconds_left)}后该会话将重新排队`, "error"); }
+    return;
+  }
   if (event.type === "presence") { refreshMe(); return; }
   if (REFRESH_EVENTS.has(event.type)) {
     if (id) { state.details.delete(id); }
