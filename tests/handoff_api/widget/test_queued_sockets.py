@@ -70,9 +70,8 @@ def test_an_assignment_costs_each_waiting_socket_one_facts_read_at_most(
         app.state.record.reset()
         claimed = on_app_loop(client, routing.claim, "svc01")
         settle(client, app, sessions)
-        print(
-            f"\none assignment, {WAITING} queued sockets: {facts_reads} facts reads, {app.state.record.reads} record reads"
-        )
+        record_reads = app.state.record.reads
+        print(f"\none assignment, {WAITING} queued sockets: {facts_reads} facts reads, {record_reads} record reads")
         assert claimed.id == sessions[0][1]
         assert facts_reads <= WAITING
         assert app.state.record.reads <= 3 * WAITING
