@@ -6,7 +6,7 @@ channel is always `api`, and opening again returns the client's open one (200 in
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Response, status
 
 from handoff_api.conversations.auth import (
     CLIENT_NOT_FOUND,
@@ -18,7 +18,7 @@ from handoff_api.conversations.auth import (
 )
 from handoff_api.deps import ContainerDep
 from handoff_api.errors import error_responses
-from handoff_api.inputs import MAX_SEQ
+from handoff_api.paging import TranscriptPageQuery
 from handoff_api.schemas import (
     ConversationOut,
     FactsOut,
@@ -38,8 +38,6 @@ router = APIRouter(
     prefix="/api/v1/conversations", tags=["conversations"], responses=error_responses(401, 403, 404, 422, 429)
 )
 WITH_BODY = error_responses(400, 413)
-TRANSCRIPT_PAGE = 200
-MAX_TRANSCRIPT_PAGE = 500
 
 
 @router.post(
@@ -116,15 +114,13 @@ async def send_rating(conversation: WritableConversation, body: RatingIn, contai
 async def transcript(
     conversation: ReadableConversation,
     container: ContainerDep,
-    after: int = Query(default=0, ge=0, le=MAX_SEQ, description="only messages with a larger seq (resuming)"),
-    before: int | None = Query(default=None, ge=1, le=MAX_SEQ, description="only messages with a smaller seq"),
-    limit: int = Query(default=TRANSCRIPT_PAGE, ge=1, le=MAX_TRANSCRIPT_PAGE, description="messages in the page"),
+    page: TranscriptPageQuery,
 ) -> Transcript:
     """A page of the transcript in seq order: the newest messages (below `before`), or those after `after`.
 
     Without `after` the page is the newest `limit` messages, so a long conversation opens on its latest
     messages; `has_older` says whether to ask again with `before` set to the first seq shown.
     """
-    page = await container.routing.transcript(conversation.id, after=after, before=before, limit=limit)
-    messages = [MessageOut.of(m) for m in page.messages]
-    return Transcript(conversation_id=conversation.id, messages=messages, has_older=page.has_older)
+    shown = await container.routing.transcript(conversation.id, page=page)
+    messages = [MessageOut.of(m) for m in shown.messages]
+    return Transcript(conversation_id=conversation.id, messages=messages, has_older=shown.has_older)

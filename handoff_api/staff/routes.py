@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 
 from handoff_api.deps import ContainerDep
 from handoff_api.errors import error_responses
+from handoff_api.paging import TranscriptPageQuery
 from handoff_api.schemas import ConversationOut, MessageOut
 from handoff_api.staff.auth import CurrentStaff
 from handoff_api.staff.canned import router as canned_router
@@ -28,6 +29,7 @@ from handoff_api.staff.schemas import (
 )
 from handoff_api.staff.stats import TodayStats
 from routing.models import QueueName, Staff
+from routing.service.pages import PageRequest
 
 router = APIRouter(prefix="/api/v1/staff", tags=["staff"], responses=error_responses(401, 422))
 WITH_BODY = error_responses(400, 413)
@@ -68,14 +70,18 @@ async def conversation_detail(
     conversation_id: str,
     staff: CurrentStaff,
     container: ContainerDep,
+    page: TranscriptPageQuery,
     opened: bool = Query(default=False, description="the staff member opens it (audited each time)"),
 ) -> ConversationDetail:
-    """Transcript (with the bot's part), client card and ticket, if the staff member may see it; audited."""
-    return await _detail(container, staff, conversation_id, opened)
+    """A transcript page (the newest by default, with the bot's part), client card and ticket, if the staff member
+    may see it; audited. `has_older`: ask again with `before` set to the first seq shown."""
+    return await _detail(container, staff, conversation_id, opened, page)
 
 
-async def _detail(container: ContainerDep, staff: Staff, conversation_id: str, opened: bool) -> ConversationDetail:
-    view = await container.routing.conversation_view(staff.id, conversation_id, opened)
+async def _detail(
+    container: ContainerDep, staff: Staff, conversation_id: str, opened: bool, page: PageRequest
+) -> ConversationDetail:
+    view = await container.routing.conversation_view(staff.id, conversation_id, opened, page)
     conversation, messages, client, ticket = view.conversation, view.messages, view.client, view.ticket
     return ConversationDetail(
         conversation=ConversationOut.of(conversation),
@@ -94,6 +100,7 @@ async def _detail(container: ContainerDep, staff: Staff, conversation_id: str, o
         if ticket
         else None,
         transcript=[MessageOut.of(m) for m in messages],
+        has_older=view.has_older,
     )
 
 

@@ -154,6 +154,9 @@ class ConversationDetail(BaseModel):
     client: ClientCard
     ticket: TicketOut | None
     transcript: list[MessageOut]
+    """A page of the transcript in seq order: the newest by default."""
+    has_older: bool = False
+    """Older messages remain: ask again with `before` set to the first seq shown."""
 
 
 class Reply(RequestBody):

@@ -25,6 +25,7 @@ from routing.service.intake import Intake
 from routing.service.journal import CLIENT_ACTOR, Journal
 from routing.service.lookups import Lookups
 from routing.service.outcomes import Outcomes
+from routing.service.pages import NEWEST, PageRequest, TranscriptPage, read_page
 from routing.state_machine import TransitionName, can_rate, is_open
 
 S = ConversationState
@@ -36,14 +37,6 @@ class OpenedConversation:
 
     conversation: Conversation
     created: bool
-
-
-@dataclass(frozen=True)
-class TranscriptPage:
-    """Messages of a conversation in seq order, and whether older ones remain before the first."""
-
-    messages: list[Message]
-    has_older: bool
 
 
 class ClientUseCases:
@@ -105,27 +98,11 @@ class ClientUseCases:
         return conversation
 
     async def transcript(
-        self,
-        conversation_id: str,
-        viewer_id: str | None = None,
-        *,
-        after_seq: int = 0,
-        before_seq: int | None = None,
-        limit: int = 200,
+        self, conversation_id: str, viewer_id: str | None = None, page: PageRequest = NEWEST
     ) -> TranscriptPage:
-        """A page of the transcript (access-checked when a staff viewer is given).
-
-        With `after_seq`: up to `limit` messages after it (resuming forwards). Otherwise the newest `limit`
-        messages below `before_seq` (or the newest of all), so a long conversation opens on its latest words.
-        """
-        if after_seq and before_seq is not None:
-            raise ValidationFailed("after and before cannot be combined")
+        """A page of the transcript, the newest by default (access-checked when a staff viewer is given)."""
         await self.get_conversation(conversation_id, viewer_id)
-        if after_seq:
-            forward = await self._record.list_messages(conversation_id, after_seq=after_seq, limit=limit)
-            return TranscriptPage(forward, has_older=False)
-        page = await self._record.latest_messages(conversation_id, limit=limit, before_seq=before_seq)
-        return TranscriptPage(page, has_older=bool(page) and page[0].seq > 1)
+        return await read_page(self._record, conversation_id, page)
 
     async def record_client_message(self, conversation_id: str, text: str, client_msg_id: str | None = None) -> Message:
         """Store a client message in any open state (it never changes the state: see `next_question`).

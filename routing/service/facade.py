@@ -27,7 +27,7 @@ from routing.service.assigner import Assigner
 from routing.service.attendance import Attendance
 from routing.service.background import Background, TickReport
 from routing.service.canned import CannedReplies
-from routing.service.client import ClientUseCases, OpenedConversation, TranscriptPage
+from routing.service.client import ClientUseCases, OpenedConversation
 from routing.service.compliance import Compliance
 from routing.service.departures import Departures
 from routing.service.figures import Figures
@@ -37,6 +37,9 @@ from routing.service.journal import Journal
 from routing.service.ladder import Ladder
 from routing.service.lookups import Lookups
 from routing.service.outcomes import Outcomes
+from routing.service.pages import NEWEST
+from routing.service.pages import PageRequest as Page
+from routing.service.pages import TranscriptPage as Transcript
 from routing.service.reconcile import Reconciler
 from routing.service.reports import Ratings, Reports
 from routing.service.rules import RoutingRules
@@ -220,19 +223,9 @@ class RoutingService:
         """The conversation (access-checked for a staff viewer)."""
         return await self._client.get_conversation(conversation_id, viewer_id)
 
-    async def transcript(
-        self,
-        conversation_id: str,
-        viewer_id: str | None = None,
-        *,
-        after: int = 0,
-        before: int | None = None,
-        limit: int = 200,
-    ) -> TranscriptPage:
-        """A page of the transcript: after `after`, else the newest below `before` (access-checked for staff)."""
-        return await self._client.transcript(
-            conversation_id, viewer_id, after_seq=after, before_seq=before, limit=limit
-        )
+    async def transcript(self, conversation_id: str, viewer_id: str | None = None, page: Page = NEWEST) -> Transcript:
+        """A page of the transcript, the newest by default (access-checked for a staff viewer)."""
+        return await self._client.transcript(conversation_id, viewer_id, page)
 
     async def record_client_message(self, conversation_id: str, text: str, client_msg_id: str | None = None) -> Message:
         """Store a client message (DuplicateClientMessage for a resend of a stored `client_msg_id`)."""
@@ -349,9 +342,11 @@ class RoutingService:
         """Tier-2 colleagues who can take a transfer."""
         return await self._views.colleagues(staff_id)
 
-    async def conversation_view(self, viewer_id: str, conversation_id: str, opened: bool = False) -> ConversationView:
-        """Transcript, client and ticket (access-checked; audited: each open, re-reads once per window)."""
-        return await self._views.conversation_view(viewer_id, conversation_id, opened)
+    async def conversation_view(
+        self, viewer_id: str, conversation_id: str, opened: bool = False, page: Page = NEWEST
+    ) -> ConversationView:
+        """Transcript page, client and ticket (access-checked; audited: each open, re-reads once per window)."""
+        return await self._views.conversation_view(viewer_id, conversation_id, opened, page)
 
     async def messages_after(self, conversation_id: str, after_seq: int, limit: int = 200) -> list[Message]:
         """Messages after `after_seq`."""

@@ -30,6 +30,7 @@ from routing.service import access
 from routing.service.assigner import Assigner
 from routing.service.journal import Journal
 from routing.service.lookups import Lookups
+from routing.service.pages import NEWEST, PageRequest, read_page
 from routing.settings import RoutingSettings
 from routing.state_machine import HUMAN_STATES, human_holds
 
@@ -121,8 +122,11 @@ class ConversationView:
 
     conversation: Conversation
     messages: list[Message]
+    """A page of the transcript: the newest by default."""
     client: Client
     ticket: Ticket | None
+    has_older: bool = False
+    """Messages older than the page's first remain (ask again with `before` set to its seq)."""
 
 
 class Views:
@@ -238,8 +242,11 @@ class Views:
         ]
         return [Colleague(member, await self._presence.presence(member.id)) for member in members]
 
-    async def conversation_view(self, viewer_id: str, conversation_id: str, opened: bool = False) -> ConversationView:
-        """Transcript, client and ticket of a conversation the viewer may see (Forbidden otherwise), audited.
+    async def conversation_view(
+        self, viewer_id: str, conversation_id: str, opened: bool = False, page: PageRequest = NEWEST
+    ) -> ConversationView:
+        """A transcript page (the newest by default), client and ticket of a conversation the viewer may see
+        (Forbidden otherwise), audited.
 
         `opened`: the staff member opened it (one audit entry each time); other reads of the same conversation
         (the console refreshing what it shows) are audited once per viewer and conversation per read window.
@@ -248,9 +255,10 @@ class Views:
         conversation = await self._lookups.conversation(conversation_id)
         client = await self._lookups.client_of(conversation)
         access.check_can_view(viewer, conversation, client)
-        messages = await self._record.list_messages(conversation_id)
+        transcript = await read_page(self._record, conversation_id, page)
         await self._audit_view(viewer, conversation, opened)
-        return ConversationView(conversation, messages, client, await self._lookups.ticket(conversation.ticket_id))
+        ticket = await self._lookups.ticket(conversation.ticket_id)
+        return ConversationView(conversation, transcript.messages, client, ticket, transcript.has_older)
 
     async def _audit_view(self, viewer: Staff, conversation: Conversation, opened: bool) -> None:
         """Note who saw a client's conversation: every open, and unopened reads once per window."""

@@ -117,8 +117,8 @@ export const api = {
   colleagues: () => call("GET", "/colleagues"),
   queue: (name) => call("GET", `/queues/${name}`),
   conversations: () => call("GET", "/conversations"),
-  conversation: (id, opened = false) =>
-    call("GET", `/conversations/${encodeURIComponent(id)}${opened ? "?opened=true" : ""}`),
+  conversation: (id, opened = false, before = null) =>
+    call("GET", `/conversations/${encodeURIComponent(id)}${opened ? "?opened=true" : before ? `?before=${before}` : ""}`),
   claim: (id) => call("POST", `/conversations/${encodeURIComponent(id)}/claim`),
   reply: (id, text) => call("POST", `/conversations/${encodeURIComponent(id)}/reply`, { text }),
   resolve: (id) => call("POST", `/conversations/${encodeURIComponent(id)}/resolve`),

@@ -4,6 +4,7 @@ import { api, renew, scheduleRenewal, session, whenRenewed, whenUnauthorized } f
 import { barChart, rankChart, ratioRing } from "./charts.js";
 import { initCanned, loadPicker } from "./canned.js";
 import { initCompliance } from "./compliance.js";
+import { showOlder } from "./older.js";
 import { openReports } from "./reports.js";
 
 const $ = (id) => document.getElementById(id);
@@ -345,6 +346,8 @@ function renderConversation(detail) {
   const transcript = $("transcript");
   transcript.textContent = "";
   detail.transcript.forEach((message) => appendMessage(message));
+  const older = (before) => attempt(() => api.conversation(conversation.id, false, before));
+  showOlder(transcript, detail.has_older, older, appendMessage);
   renderProfile(client, conversation);
   renderActions(conversation);
   tick();
