@@ -41,6 +41,7 @@ from handoff_api.widget.frames import (
     ClientTyping,
     GiveFeedback,
     GiveRating,
+    LoadOlder,
     Ping,
     Resume,
     SendText,
@@ -61,6 +62,7 @@ from routing.events import (
     conversation_of,
 )
 from routing.models import Channel, Conversation, ConversationState, SenderKind
+from routing.service.pages import PageRequest, TranscriptPage
 from routing.state_machine import bot_owns, can_rate
 
 log = logging.getLogger(__name__)
@@ -107,7 +109,7 @@ class WidgetConnection(SocketSession):
         self.client_id = conversation.client_id
         self.conversation_id = conversation.id
         routing = container.routing
-        self.transcript = TranscriptFeed(self.send, partial(routing.messages_after, conversation.id))
+        self.transcript = TranscriptFeed(self.send, partial(routing.messages_after, conversation.id), self._page_before)
         self.facts = ClientStateFeed(self.send, partial(routing.client_facts, conversation.id), conversation.state)
         self.turns = TurnRunner(
             container.flow,
@@ -188,6 +190,8 @@ class WidgetConnection(SocketSession):
             await self.send({"type": "pong"})
         elif isinstance(frame, Resume):
             await self._on_resume(frame.last_seq)
+        elif isinstance(frame, LoadOlder):
+            await self.transcript.older(frame.before)
         elif isinstance(frame, ClientTyping):
             await self._on_typing()
         elif isinstance(frame, SendText):
@@ -201,8 +205,15 @@ class WidgetConnection(SocketSession):
 
     async def _on_resume(self, last_seq: int) -> None:
         await self.transcript.resume(last_seq)
-        await self.send({"type": "resumed", "last_seq": self.transcript.sent_seq})
+        await self.send(
+            {"type": "resumed", "last_seq": self.transcript.sent_seq, "has_older": self.transcript.has_older}
+        )
         await self.facts.refresh(force=True)
+
+    async def _page_before(self, before: int | None, limit: int) -> TranscriptPage:
+        """The newest `limit` messages below `before` (or of all)."""
+        page = PageRequest(before=before, limit=limit)
+        return await self.container.routing.transcript(self.conversation_id, page=page)
 
     async def _on_typing(self) -> None:
         loop = asyncio.get_running_loop()

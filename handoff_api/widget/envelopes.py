@@ -23,7 +23,7 @@ ROLE_LABELS = {
     "admin": "工作人员",
 }
 
-CLIENT_TYPES = frozenset({"message", "typing", "feedback", "rate", "ask_human", "resume", "ping"})
+CLIENT_TYPES = frozenset({"message", "typing", "feedback", "rate", "ask_human", "resume", "older", "ping"})
 """Envelope types a widget may send."""
 
 ERROR_TEXTS = {

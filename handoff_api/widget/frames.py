@@ -7,6 +7,7 @@ A frame that cannot be understood becomes a `BadFrame` naming the error code the
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,13 @@ class Resume:
     """Send every message after `last_seq`, then live updates."""
 
     last_seq: int
+
+
+@dataclass(frozen=True)
+class LoadOlder:
+    """Send the page of messages before `before` (the first seq the widget shows)."""
+
+    before: int
 
 
 @dataclass(frozen=True)
@@ -69,7 +77,7 @@ class BadFrame:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-ClientFrame = Ping | Resume | ClientTyping | SendText | GiveFeedback | GiveRating | AskHuman
+ClientFrame = Ping | Resume | LoadOlder | ClientTyping | SendText | GiveFeedback | GiveRating | AskHuman
 """Any well-formed client frame."""
 
 
@@ -86,25 +94,36 @@ def parse_frame(text: str) -> ClientFrame | BadFrame:
     kind: str = frame["type"]
     if kind not in CLIENT_TYPES:
         return BadFrame("unknown_type", {"received": kind[:MAX_ECHOED_TYPE]})
-    if kind == "resume":
-        return _resume(frame)
-    if kind == "message":
-        return _text(frame)
-    if kind == "feedback":
-        resolved = frame.get("resolved")
-        if not isinstance(resolved, bool):
-            return BadFrame("bad_envelope", {"detail": "resolved must be true or false"})
-        return GiveFeedback(resolved)
-    if kind == "rate":
-        score = frame.get("score")
-        if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
-            return BadFrame("bad_envelope", {"detail": "score must be a whole number from 1 to 5"})
-        return GiveRating(score)
+    return _PARSERS.get(kind, _simple)(frame)
+
+
+def _simple(frame: dict[str, Any]) -> ClientFrame:
+    """The frames without fields."""
+    kind = frame["type"]
     if kind == "typing":
         return ClientTyping()
-    if kind == "ask_human":
-        return AskHuman()
-    return Ping()
+    return AskHuman() if kind == "ask_human" else Ping()
+
+
+def _feedback(frame: dict[str, Any]) -> GiveFeedback | BadFrame:
+    resolved = frame.get("resolved")
+    if not isinstance(resolved, bool):
+        return BadFrame("bad_envelope", {"detail": "resolved must be true or false"})
+    return GiveFeedback(resolved)
+
+
+def _rating(frame: dict[str, Any]) -> GiveRating | BadFrame:
+    score = frame.get("score")
+    if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
+        return BadFrame("bad_envelope", {"detail": "score must be a whole number from 1 to 5"})
+    return GiveRating(score)
+
+
+def _older(frame: dict[str, Any]) -> LoadOlder | BadFrame:
+    before = frame.get("before")
+    if not isinstance(before, int) or isinstance(before, bool) or not 1 <= before <= MAX_SEQ:
+        return BadFrame("bad_envelope", {"detail": f"before must be an integer from 1 to {MAX_SEQ}"})
+    return LoadOlder(before)
 
 
 def _resume(frame: dict[str, Any]) -> Resume | BadFrame:
@@ -121,3 +140,12 @@ def _text(frame: dict[str, Any]) -> SendText | BadFrame:
     if not isinstance(text, str):
         return BadFrame("bad_envelope", {"client_msg_id": client_msg_id, "detail": "text must be a string"})
     return SendText(text, client_msg_id)
+
+
+_PARSERS: dict[str, Callable[[dict[str, Any]], ClientFrame | BadFrame]] = {
+    "resume": _resume,
+    "older": _older,
+    "message": _text,
+    "feedback": _feedback,
+    "rate": _rating,
+}

@@ -238,6 +238,33 @@
     scrollDown();
   }
 
+  // A page of older messages (a long conversation opens on its newest): shown above, no chips or buttons.
+  function renderOlder(message) {
+    if (state.bySeq.has(message.seq)) { return; }
+    var item = el("div", "msg " + senderClass(message.sender));
+    item.dataset.seq = String(message.seq);
+    item.dataset.sender = message.sender;
+    var label = senderLabel(message);
+    if (label) { item.appendChild(el("div", "who", label)); }
+    item.appendChild(el("div", "text", message.text));
+    insertInOrder(item, message.seq);
+    state.bySeq.set(message.seq, item);
+  }
+
+  function showOlderControl(hasOlder) {
+    var old = transcript.querySelector(".older");
+    if (old) { old.remove(); }
+    if (!hasOlder) { return; }
+    var button = el("button", "older", "查看更早的消息");
+    button.type = "button";
+    button.addEventListener("click", function () {
+      var first = transcript.querySelector(".msg[data-seq]");
+      button.disabled = true;
+      send({ type: "older", before: first ? Number(first.dataset.seq) : 1 });
+    });
+    transcript.insertBefore(button, transcript.firstChild);
+  }
+
   function insertInOrder(item, seq) {
     var nodes = transcript.querySelectorAll(".msg[data-seq]");
     for (var i = 0; i < nodes.length; i += 1) {
@@ -371,7 +398,8 @@
       if (e.limits && e.limits.max_chars) { input.maxLength = e.limits.max_chars; }
       send({ type: "resume", last_seq: state.lastSeq });
     },
-    resumed: function () {
+    resumed: function (e) {
+      if (e.has_older) { showOlderControl(true); }  // a fresh widget opened on the newest page
       state.resumed = true;
       state.attempts = 0;
       state.renewals = 0;
@@ -388,6 +416,12 @@
         var extra = state.pending.splice(index, 1)[0];
         extra.el.remove();
       }
+    },
+    older: function (e) {
+      var top = transcript.scrollHeight - transcript.scrollTop;
+      (e.messages || []).forEach(renderOlder);
+      transcript.scrollTop = transcript.scrollHeight - top;  // keep the reader where they were
+      showOlderControl(Boolean(e.has_older));
     },
     suggestions: function (e) { showSuggestions(e.seq, e.items || []); },
     feedback_request: function (e) { showFeedback(e.seq); },

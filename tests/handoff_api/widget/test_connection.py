@@ -14,6 +14,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from handoff_api.client_tokens import issue_client_token
 from routing.events import Typing, to_wire
+from routing.models import SenderKind
 from tests.handoff_api.widget.support import FakeBot, app_settings, occupy, on_app_loop
 
 ORDINARY = "C10003"
@@ -42,7 +43,7 @@ def open_session(
         hello = session.receive_json()
         assert hello["type"] == "session"
         session.send_json({"type": "resume", "last_seq": last_seq})
-        resumed, replay = receive_until(session, "resumed")
+        resumed, replay = receive_until(session, "resumed", limit=1000)
         yield session, hello, resumed, replay
 
 
@@ -317,3 +318,29 @@ def test_without_tier2_staff_the_client_is_handed_to_the_responder(client: TestC
         handoff, _ = receive_until(session, "handoff")
         assert handoff["state"] == "awaiting_responder" and handoff["tier"] == 3
         assert handoff["notice"] == "已为您转交专属响应人赵磊，我们一定会给您答复。"
+
+
+def test_a_long_conversation_opens_on_its_newest_page_and_pages_back(client: TestClient, token_for, app) -> None:
+    with open_session(client, token_for(OTHER)) as (session, hello, _, _):
+        conversation_id = hello["conversation_id"]
+    record = app.state.container.routing.record
+    clock = app.state.container.clock
+    for number in range(1, 261):
+        on_app_loop(
+            client, record.append_message, conversation_id, SenderKind.CLIENT, f"第{number}条", {}, None, clock.now()
+        )
+    with open_session(client, token_for(OTHER), conversation_id=conversation_id) as (session, _, resumed, replay):
+        seqs = [envelope["seq"] for envelope in replay if envelope["type"] == "message"]
+        assert (seqs[0], seqs[-1], len(seqs), resumed["has_older"]) == (61, 260, 200, True)
+        session.send_json({"type": "older", "before": 61})
+        page = receive_until(session, "older")[0]
+        assert ([m["seq"] for m in page["messages"]], page["has_older"]) == (list(range(11, 61)), True)
+        session.send_json({"type": "older", "before": 11})
+        page = receive_until(session, "older")[0]
+        assert ([m["seq"] for m in page["messages"]], page["has_older"]) == (list(range(1, 11)), False)
+        assert page["messages"][0]["text"] == "第1条"
+        session.send_json({"type": "older", "before": 0})
+        assert receive_until(session, "error")[0]["code"] == "bad_envelope"
+    with open_session(client, token_for(OTHER), last_seq=250, conversation_id=conversation_id) as (_, _, again, replay):
+        assert [e["seq"] for e in replay if e["type"] == "message"] == list(range(251, 261))
+        assert again["has_older"] is False  # a reconnect resumes after what it showed

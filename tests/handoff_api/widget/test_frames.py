@@ -12,6 +12,7 @@ from handoff_api.widget.frames import (
     ClientTyping,
     GiveFeedback,
     GiveRating,
+    LoadOlder,
     Ping,
     Resume,
     SendText,
@@ -21,6 +22,7 @@ from handoff_api.widget.frames import (
 BAD_SEQ = "last_seq must be an integer from 0 to 2147483647"
 BAD_RATING = "resolved must be true or false"
 BAD_SCORE = "score must be a whole number from 1 to 5"
+BAD_BEFORE = "before must be an integer from 1 to 2147483647"
 
 
 @pytest.mark.parametrize(
@@ -31,6 +33,7 @@ BAD_SCORE = "score must be a whole number from 1 to 5"
         ({"type": "ask_human"}, AskHuman()),
         ({"type": "resume"}, Resume(0)),
         ({"type": "resume", "last_seq": 7}, Resume(7)),
+        ({"type": "older", "before": 61}, LoadOlder(61)),
         ({"type": "feedback", "resolved": False}, GiveFeedback(False)),
         ({"type": "rate", "score": 1}, GiveRating(1)),
         ({"type": "rate", "score": 5}, GiveRating(5)),
@@ -59,6 +62,10 @@ def test_well_formed_frames(frame: dict[str, object], parsed: object) -> None:
             BadFrame("bad_envelope", {"detail": BAD_SEQ}),
         ),
         ('{"type": "resume", "last_seq": 2147483648}', BadFrame("bad_envelope", {"detail": BAD_SEQ})),
+        *(
+            (f'{{"type": "older"{field}}}', BadFrame("bad_envelope", {"detail": BAD_BEFORE}))
+            for field in ("", ', "before": 0', ', "before": "5"', ', "before": 2147483648', ', "before": false')
+        ),
         ('{"type": "message", "text": "\\ud800"}', BadFrame("bad_json")),
         ('{"type": "message", "text": "ok", "\\udfff": 1}', BadFrame("bad_json")),
         (
