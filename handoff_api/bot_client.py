@@ -67,8 +67,8 @@ def replica_for(conversation_id: str, replicas: int) -> int:
 class RasaRestClient:
     """Rasa's REST input channel: POST /webhooks/rest/webhook {sender, message}.
 
-    With several replicas each conversation always goes to the same one (its dialogue state and
-    lock live there first; the shared tracker and lock stores make a change of replica safe)."""
+    With several replicas each conversation goes to the same one (sticky by conversation id), and to the next
+    when that one cannot be reached (the shared tracker and lock stores make a change of replica safe)."""
 
     def __init__(
         self,
@@ -89,12 +89,33 @@ class RasaRestClient:
         """The replica that serves this conversation."""
         return self._base_urls[replica_for(conversation_id, len(self._base_urls))]
 
+    def replicas_for(self, conversation_id: str) -> list[str]:
+        """The conversation's replica first, then the others in ring order (tried when it cannot be reached)."""
+        first = replica_for(conversation_id, len(self._base_urls))
+        return [self._base_urls[(first + step) % len(self._base_urls)] for step in range(len(self._base_urls))]
+
     async def send(self, conversation_id: str, text: str) -> list[BotPayload]:
-        """Send one client message and return the bot's payloads."""
-        base_url = self.base_url_for(conversation_id)
+        """Send one client message and return the bot's payloads.
+
+        A replica that cannot be reached (refused, or no connection in time) never saw the message, so the next
+        one takes it: the shared tracker store holds the dialogue state. Any other failure is BotUnavailable.
+        """
+        last: httpx.HTTPError | None = None
+        for base_url in self.replicas_for(conversation_id):
+            try:
+                return await self._send_to(base_url, conversation_id, text)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                log.warning("rasa unreachable at %s: %s", base_url, exc.__class__.__name__)
+                last = exc
+        assert last is not None
+        raise BotUnavailable(f"Rasa server unreachable: {last.__class__.__name__}") from last
+
+    async def _send_to(self, base_url: str, conversation_id: str, text: str) -> list[BotPayload]:
         url = f"{base_url}/webhooks/rest/webhook"
         try:
             response = await self._http.post(url, json={"sender": conversation_id, "message": text})
+        except (httpx.ConnectError, httpx.ConnectTimeout):
+            raise
         except httpx.HTTPError as exc:
             log.warning("rasa unreachable at %s: %s", base_url, exc.__class__.__name__)
             raise BotUnavailable(f"Rasa server unreachable: {exc.__class__.__name__}") from exc

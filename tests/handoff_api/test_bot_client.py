@@ -51,6 +51,38 @@ async def test_an_unreachable_replica_is_bot_unavailable_and_fails_the_ping() ->
     await http.aclose()
 
 
+async def test_an_unreachable_replica_hands_the_message_to_the_next_but_a_slow_one_does_not() -> None:
+    down: str | None = None
+    tried: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        base = f"{request.url.scheme}://{request.url.host}:{request.url.port}"
+        tried.append(base)
+        if base == down:
+            raise httpx.ConnectError("refused", request=request)
+        return httpx.Response(200, json=[{"recipient_id": "x", "text": "您好"}])
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(answer))
+    client_for = RasaRestClient(REPLICAS, 5.0, http=http)
+    sticky = client_for.base_url_for("conversation-7")
+    assert client_for.replicas_for("conversation-7") == [sticky, *[url for url in REPLICAS if url != sticky]]
+    down = sticky
+    replies = await client_for.send("conversation-7", "你好")
+    assert [reply["text"] for reply in replies] == ["您好"]
+    assert tried == client_for.replicas_for("conversation-7")  # the sticky one refused, the other answered
+
+    def read_timeout(request: httpx.Request) -> httpx.Response:
+        tried.append(str(request.url))
+        raise httpx.ReadTimeout("no answer in time", request=request)
+
+    tried.clear()
+    slow = RasaRestClient(REPLICAS, 5.0, http=httpx.AsyncClient(transport=httpx.MockTransport(read_timeout)))
+    with pytest.raises(BotUnavailable, match="ReadTimeout"):
+        await slow.send("conversation-7", "你好")
+    assert len(tried) == 1  # it may have taken the message: never sent twice
+    await http.aclose()
+
+
 def test_at_least_one_url_is_needed() -> None:
     with pytest.raises(ValueError, match="at least one Rasa URL"):
         RasaRestClient([], 1.0)
