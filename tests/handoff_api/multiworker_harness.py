@@ -134,9 +134,10 @@ def redis_prefix() -> Iterator[str]:
 
 
 @contextmanager
-def api_workers(env: dict[str, str], log_path: Path, workers: int = 2) -> Iterator[str]:
-    """`uvicorn --workers` as a subprocess; yields its base URL once every worker has started."""
-    port = free_port()
+def api_workers(env: dict[str, str], log_path: Path, workers: int = 2, port: int | None = None) -> Iterator[str]:
+    """`uvicorn --workers` as a subprocess (on `port`, or a free one); yields its base URL once every worker
+    has started."""
+    port = port or free_port()
     command = api_server_argv("127.0.0.1", port, workers)
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
