@@ -10,10 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from knowledge_base.encoders import Encoder, make_encoder
+from knowledge_base.encoders.cache import with_query_cache
 from knowledge_base.engine import Engine
 from knowledge_base.index import IndexMismatchError, LoadedIndex, read_index
 from knowledge_base.models import Band, FaqEntry, Hit, Retrieval, ScoreBands
 from knowledge_base.retriever import ScoringWeights, make_retrieval
+from knowledge_base.settings import KnowledgeBaseSettings
 
 
 @dataclass(frozen=True)
@@ -81,16 +83,17 @@ class FaqService:
         return self._state.version
 
     @classmethod
-    def load(cls, directory: Path, encoder: Encoder | str | None = None) -> FaqService:
+    def load(cls, directory: Path, encoder: Encoder | str | None = None, query_cache: int = 0) -> FaqService:
         """Load an index; the encoder named in its metadata is built unless one is given.
 
-        A given encoder (or spec) must match the index's encoder name, else IndexMismatchError."""
+        A given encoder (or spec) must match the index's encoder name, else IndexMismatchError. With
+        `query_cache`, the vectors of that many recent questions are kept (knowledge_base.encoders.cache)."""
         expected = encoder if isinstance(encoder, str) else (encoder.name if encoder is not None else None)
         loaded = read_index(Path(directory), expected_encoder=expected)
         built = (
             encoder if encoder is not None and not isinstance(encoder, str) else make_encoder(loaded.meta["encoder"])
         )
-        return cls(loaded, built)
+        return cls(loaded, with_query_cache(built, query_cache))
 
     @property
     def encoder(self) -> Encoder:
@@ -168,5 +171,5 @@ def shared_service(directory: Path) -> FaqService:
     key = Path(directory).resolve()
     with _shared_lock:
         if key not in _shared:
-            _shared[key] = FaqService.load(key)
+            _shared[key] = FaqService.load(key, query_cache=KnowledgeBaseSettings().query_cache_size)
         return _shared[key]

