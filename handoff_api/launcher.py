@@ -27,7 +27,7 @@ import httpx
 from pydantic import SecretStr
 
 from handoff_api.observability.metrics import MULTIPROC_ENV
-from handoff_api.rasa_endpoints import endpoints, write_endpoints
+from handoff_api.rasa_endpoints import endpoints, prepare_sqlite_tracker, write_endpoints
 from handoff_api.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,6 +99,7 @@ def wire_rasa(settings: Settings, ports: Sequence[int], directory: Path = RASA_D
         key_prefix=os.environ.get("ROUTING_REDIS_KEY_PREFIX", "tre:"),
         directory=directory,
     )
+    prepare_sqlite_tracker(document["tracker_store"])
     path = write_endpoints(document, directory / "endpoints.yml")
     return RasaWiring(path, action_token, secret_or_new(settings.rasa_auth_token), tuple(ports))
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 import stat
+from contextlib import closing
 from pathlib import Path
 
 import yaml
 
-from handoff_api.rasa_endpoints import endpoints, lock_store, tracker_store, write_endpoints
+from handoff_api.rasa_endpoints import endpoints, lock_store, prepare_sqlite_tracker, tracker_store, write_endpoints
 
 
 def test_sqlite_keeps_the_tracker_in_a_file_under_var(tmp_path: Path) -> None:
@@ -61,3 +63,11 @@ def test_the_file_is_written_for_the_owner_only(tmp_path: Path) -> None:
     loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
     assert loaded["action_endpoint"] == {"url": "http://127.0.0.1:8000/webhook", "token": "tok"}
     assert loaded["tracker_store"]["type"] == "SQL" and loaded["lock_store"]["type"] == "redis"
+
+
+def test_a_sqlite_tracker_file_is_put_in_wal_mode_before_rasa_opens_it(tmp_path: Path) -> None:
+    store = tracker_store("sqlite+aiosqlite:///var/engine.db", tmp_path / "rasa")
+    prepare_sqlite_tracker(store)
+    with closing(sqlite3.connect(store["db"])) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    prepare_sqlite_tracker({"type": "SQL", "dialect": "postgresql", "db": "postgres"})  # nothing to prepare
