@@ -31,7 +31,8 @@ from handoff_api.rasa_endpoints import endpoints, prepare_sqlite_tracker, write_
 from handoff_api.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
-RASA_BIN = ROOT / ".venv-rasa" / "bin" / "rasa"
+RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
+"""The Rasa environment's Python: it runs `bot.rasa_server` (Rasa's command line after two fixes)."""
 MODEL = ROOT / "models" / "tier1.tar.gz"
 RASA_DIRECTORY = ROOT / "var" / "rasa"
 METRICS_DIRECTORY = ROOT / "var" / "metrics"
@@ -56,11 +57,15 @@ def port_free(host: str, port: int) -> bool:
         return probe.connect_ex((host, port)) != 0
 
 
-def rasa_server_argv(rasa_bin: Path, model: Path, port: int, endpoints_file: Path, auth_token: str) -> list[str]:
-    """The Rasa server on loopback: the REST channel, and its HTTP API behind the auth token."""
+def rasa_server_argv(rasa_python: Path, model: Path, port: int, endpoints_file: Path, auth_token: str) -> list[str]:
+    """The Rasa server on loopback: the REST channel, and its HTTP API behind the auth token.
+
+    `python -m bot.rasa_server` with the Rasa environment's Python: Rasa's own command line after two fixes to
+    its turn path (bot/rasa_server.py)."""
     return [
-        str(rasa_bin), "run", "--enable-api", "--auth-token", auth_token, "-i", "127.0.0.1", "-p", str(port),
-        "-m", str(model), "--endpoints", str(endpoints_file), "--credentials", "bot/credentials.yml",
+        str(rasa_python), "-m", "bot.rasa_server", "run",
+        "--enable-api", "--auth-token", auth_token, "-i", "127.0.0.1", "-p", str(port), "-m", str(model),
+        "--endpoints", str(endpoints_file), "--credentials", "bot/credentials.yml",
     ]  # fmt: skip
 
 
@@ -135,7 +140,7 @@ def children(
     rasa = [
         Child(
             "rasa" if len(wiring.ports) == 1 else f"rasa-{index + 1}",
-            rasa_server_argv(RASA_BIN, MODEL, port, wiring.endpoints_file, wiring.auth_token),
+            rasa_server_argv(RASA_PYTHON, MODEL, port, wiring.endpoints_file, wiring.auth_token),
             env,
         )
         for index, port in enumerate(wiring.ports)
@@ -304,7 +309,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"Invalid settings: {exc}", file=sys.stderr)
         return 2
     options = parse_options(argv)
-    missing = [str(p) for p in (RASA_BIN, MODEL) if not p.exists()]
+    missing = [str(p) for p in (RASA_PYTHON, MODEL) if not p.exists()]
     if missing:
         print(f"Missing {', '.join(missing)}: run 'make setup' first.", file=sys.stderr)
         return 2

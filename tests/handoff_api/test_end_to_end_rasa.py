@@ -22,6 +22,7 @@ from tests.net import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
+RASA_PYTHON = RASA.parent / "python"
 MODEL = ROOT / "models" / "tier1.tar.gz"
 INDEX = ROOT / "var" / "index"
 
@@ -91,7 +92,7 @@ def servers(stack: Stack) -> Iterator[str]:
     )
     env.pop("REDIS_URL", None)
     api = subprocess.Popen(api_server_argv("127.0.0.1", stack.api_port), cwd=ROOT, env=env)
-    rasa_argv = rasa_server_argv(RASA, MODEL, rasa_port, wiring.endpoints_file, wiring.auth_token)
+    rasa_argv = rasa_server_argv(RASA_PYTHON, MODEL, rasa_port, wiring.endpoints_file, wiring.auth_token)
     rasa = subprocess.Popen(rasa_argv, cwd=ROOT, env=env)
     try:
         _wait(f"http://127.0.0.1:{stack.api_port}/health/live", 60, api)

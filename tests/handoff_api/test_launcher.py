@@ -90,7 +90,7 @@ def test_several_api_workers_need_redis(monkeypatch) -> None:
     from handoff_api import launcher
 
     monkeypatch.setenv("REDIS_URL", "")
-    monkeypatch.setattr(launcher, "RASA_BIN", Path(sys.executable))
+    monkeypatch.setattr(launcher, "RASA_PYTHON", Path(sys.executable))
     monkeypatch.setattr(launcher, "MODEL", Path(__file__))
     assert launcher.main(["--api-workers", "2"]) == 2
 

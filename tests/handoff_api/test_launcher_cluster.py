@@ -60,7 +60,7 @@ FAKE_RASA = textwrap.dedent(
     """
 )
 
-# The launcher's own main(), with the stand-in in place of .venv-rasa's rasa and Rasa's files in a temporary place.
+# The launcher's own main(), with the stand-in in place of .venv-rasa's Python and Rasa's files in a temporary place.
 DRIVER = textwrap.dedent(
     """
     import sys
@@ -69,7 +69,7 @@ DRIVER = textwrap.dedent(
 
     fake_rasa, directory, rasa_port = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
     (directory / "tier1.tar.gz").write_bytes(b"")
-    launcher.RASA_BIN, launcher.MODEL = fake_rasa, directory / "tier1.tar.gz"
+    launcher.RASA_PYTHON, launcher.MODEL = fake_rasa, directory / "tier1.tar.gz"
     wire = launcher.wire_rasa
     launcher.wire_rasa = lambda settings, ports: wire(settings, ports, directory)
     sys.exit(launcher.main(["--api-workers", "2", "--rasa-replicas", "2", "--rasa-port", rasa_port]))

@@ -22,7 +22,7 @@ from handoff_api.bot_client import replica_for
 from handoff_api.launcher import RasaWiring, rasa_server_argv, wire_rasa
 from handoff_api.settings import Settings
 from tests.handoff_api.multiworker_harness import api_workers, fresh_postgres, redis_prefix
-from tests.handoff_api.test_end_to_end_rasa import INDEX, MODEL, RASA, ROOT, _wait
+from tests.handoff_api.test_end_to_end_rasa import INDEX, MODEL, RASA, RASA_PYTHON, ROOT, _wait
 from tests.net import TEST_REDIS_URL, free_port
 
 pytestmark = [pytest.mark.rasa, pytest.mark.slow, pytest.mark.redis, pytest.mark.postgres, pytest.mark.timeout(600)]
@@ -83,7 +83,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         }
         replicas = [
             subprocess.Popen(
-                rasa_server_argv(RASA, MODEL, port, wiring.endpoints_file, wiring.auth_token),
+                rasa_server_argv(RASA_PYTHON, MODEL, port, wiring.endpoints_file, wiring.auth_token),
                 cwd=ROOT,
                 env=env,
                 stdout=(folder / f"rasa-{port}.log").open("wb"),

@@ -1,0 +1,96 @@
+"""`bot.rasa_server`'s two fixes keep Rasa's behaviour: checked in the Rasa environment against Rasa's own code.
+
+- every event type name resolves to the class Rasa's walk finds, and unknown names, `topic` and defaults
+  behave as in Rasa;
+- a valid action server reply passes, an invalid one raises Rasa's ValidationError with Rasa's message.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
+
+pytestmark = [pytest.mark.rasa, pytest.mark.slow]
+
+CHECK = textwrap.dedent(
+    """
+    import json
+    from jsonschema import ValidationError
+    from rasa.core.actions.action import RemoteAction
+    from rasa.shared.core.events import Event
+    from rasa.shared.utils.common import all_subclasses
+    from bot import rasa_server
+
+    names = sorted({cls.type_name for cls in all_subclasses(Event)})
+    before = {name: Event.resolve_by_type(name) for name in names}
+    action = RemoteAction.__new__(RemoteAction)
+    good = {"events": [{"event": "slot", "name": "last_question", "value": "科创板"}], "responses": [{"text": "好"}]}
+    bad = {"events": "not a list"}
+
+    def refusal():
+        try:
+            action._validate_action_result(bad)
+        except ValidationError as error:
+            return error.message
+        return None
+
+    refused_before = refusal()
+    rasa_server.patch_action_validation()
+    rasa_server.patch_event_lookup()
+
+    class LateEvent(Event):  # a class defined after the table was built
+        type_name = "late_event_for_the_test"
+        def __eq__(self, other):
+            return self is other
+        def as_story_string(self):
+            return None
+
+    def unknown():
+        try:
+            Event.resolve_by_type("no_such_event")
+        except ValueError as error:
+            return str(error)
+        return None
+
+    print(json.dumps({
+        "same_classes": all(Event.resolve_by_type(name) is cls for name, cls in before.items()),
+        "names": len(names),
+        "late": Event.resolve_by_type("late_event_for_the_test") is LateEvent,
+        "topic": Event.resolve_by_type("topic") is None,
+        "default": Event.resolve_by_type("no_such_event", LateEvent) is LateEvent,
+        "unknown": unknown(),
+        "good": action._validate_action_result(good),
+        "refused_same": refusal() == refused_before and refused_before is not None,
+    }))
+    """
+)
+
+
+def test_the_fixes_keep_rasas_behaviour() -> None:
+    if not RASA_PYTHON.exists():
+        pytest.fail(f"Rasa is not installed at {RASA_PYTHON}: run `make setup` (it creates .venv-rasa)")
+    env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run(
+        [str(RASA_PYTHON), "-c", CHECK], cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["names"] > 20
+    assert result == {
+        "same_classes": True,
+        "names": result["names"],
+        "late": True,
+        "topic": True,
+        "default": True,
+        "unknown": "Unknown event name 'no_such_event'.",
+        "good": True,
+        "refused_same": True,
+    }
