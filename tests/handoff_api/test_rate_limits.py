@@ -6,9 +6,10 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
+from limits.aio.storage import MemoryStorage
 from redis.asyncio import Redis
 
-from handoff_api.rate_limits import RateLimit, RateLimiter, RequestLimits
+from handoff_api.rate_limits import RateLimit, RateLimiter, RequestLimits, ThrottledMemoryStorage
 from handoff_api.settings import Settings
 from tests.net import TEST_REDIS_URL, drop_redis_keys
 
@@ -78,3 +79,25 @@ def test_the_request_limits_come_from_the_settings() -> None:
         "client",
         "auth-failures",
     }
+
+
+async def test_the_in_memory_clean_up_runs_at_most_once_per_interval_and_changes_no_answer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    passes = 0
+    base_schedule = MemoryStorage._MemoryStorage__schedule_expiry  # type: ignore[attr-defined]
+
+    async def counted(self: MemoryStorage) -> None:
+        nonlocal passes
+        passes += 1
+        await base_schedule(self)
+
+    monkeypatch.setattr(MemoryStorage, "_MemoryStorage__schedule_expiry", counted)
+    limiter = RateLimiter.in_memory()
+    limit = RateLimit("burst", "50/second")
+    verdicts = [await limiter.hit(limit, f"client-{n % 20}") for n in range(400)]
+    assert passes <= 3  # was one pass (over every key) per hit
+    assert all(v.allowed for v in verdicts)  # 20 clients, 20 hits each: within 50/second
+    one = RateLimit("one", "2/second")
+    assert [(await limiter.hit(one, "k")).allowed for _ in range(3)] == [True, True, False]
+    assert isinstance(limiter._storage, ThrottledMemoryStorage)
