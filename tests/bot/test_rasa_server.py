@@ -2,7 +2,8 @@
 
 - every event type name resolves to the class Rasa's walk finds, and unknown names, `topic` and defaults
   behave as in Rasa;
-- a valid action server reply passes, an invalid one raises Rasa's ValidationError with Rasa's message.
+- a valid action server reply passes, an invalid one raises Rasa's ValidationError with Rasa's message;
+- SQLite connections Rasa opens commit with synchronous=NORMAL.
 """
 
 from __future__ import annotations
@@ -45,6 +46,12 @@ CHECK = textwrap.dedent(
     refused_before = refusal()
     rasa_server.patch_action_validation()
     rasa_server.patch_event_lookup()
+    rasa_server.relax_sqlite_sync()
+    import sqlalchemy, tempfile, os
+    folder = tempfile.mkdtemp()
+    engine = sqlalchemy.create_engine("sqlite:///" + os.path.join(folder, "tracker.db"))
+    with engine.connect() as connection:
+        synchronous = connection.exec_driver_sql("PRAGMA synchronous").scalar()
 
     class LateEvent(Event):  # a class defined after the table was built
         type_name = "late_event_for_the_test"
@@ -69,6 +76,7 @@ CHECK = textwrap.dedent(
         "unknown": unknown(),
         "good": action._validate_action_result(good),
         "refused_same": refusal() == refused_before and refused_before is not None,
+        "synchronous": synchronous,
     }))
     """
 )
@@ -93,4 +101,5 @@ def test_the_fixes_keep_rasas_behaviour() -> None:
         "unknown": "Unknown event name 'no_such_event'.",
         "good": True,
         "refused_same": True,
+        "synchronous": 1,  # NORMAL
     }
