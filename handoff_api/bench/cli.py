@@ -31,6 +31,7 @@ from handoff_api.bench.turns import run_turns
 from handoff_api.bench.workload import ClientPool, Question, answered_by_index, bench_client_ids, read_questions
 from handoff_api.launcher import ROOT
 from knowledge_base.service import FaqService
+from knowledge_base.settings import KnowledgeBaseSettings
 
 SECTIONS = ("turns", "memory", "claims")
 EVAL_QUERIES = ROOT / "knowledge_base" / "data" / "eval" / "queries.jsonl"
@@ -128,8 +129,9 @@ async def run(options: Options, command: str) -> Report:
 
 
 def choose_questions(count: int) -> tuple[FaqService, list[Question]]:
-    """Load the FAQ index (also the floor's retrieval) and pick `count` questions it answers outright."""
-    service = FaqService.load(INDEX_DIR)
+    """Load the FAQ index (also the floor's retrieval, with the engine's query cache, so that repeated questions
+    cost the floor what they cost the engine) and pick `count` questions it answers outright."""
+    service = FaqService.load(INDEX_DIR, query_cache=KnowledgeBaseSettings().query_cache_size)
     candidates = read_questions(EVAL_QUERIES, 2 * count)
     return service, answered_by_index(candidates, service.retrieve)[:count]
 
