@@ -50,7 +50,7 @@ def test_the_socket_closes_when_its_token_expires(client: TestClient) -> None:
     session = signed_in(client, "svc01")
     container = container_of(client)
     claims = {"sub": "svc01", "role": "service", "ver": session.staff.token_version, "sid": session.session_id}
-    soon = issue_token(staff_token_secret(SETTINGS), AUDIENCE, claims, container.clock.now(), timedelta(seconds=1))
+    soon = issue_token(staff_token_secret(SETTINGS), AUDIENCE, claims, container.clock.now(), timedelta(seconds=3))
     with client.websocket_connect(f"/ws/console?token={soon}") as console:
         assert console.receive_json()["type"] == "hello"
         assert closed_with(console) == (4401, "token expired")
