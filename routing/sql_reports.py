@@ -38,6 +38,16 @@ def of_conversations_in(conversation_id: ColumnElement[Any], branch: str | None)
     return conversation_id.in_(select(conversations.id).where(of_clients_in(conversations.client_id, branch)))
 
 
+def _tickets_enqueued(start: datetime, end: datetime, branch: str | None) -> Any:
+    """Tickets enqueued in [start, end), of `branch`'s clients when given, oldest first."""
+    tickets = t.tickets.c
+    return (
+        select(t.tickets)
+        .where(tickets.enqueued_at >= start, tickets.enqueued_at < end, of_clients_in(tickets.client_id, branch))
+        .order_by(tickets.enqueued_at, tickets.id)
+    )
+
+
 def feedback_from_row(row: Row[Any]) -> FeedbackEntry:
     """A feedback row as the record's value."""
     return FeedbackEntry(row.conversation_id, row.ticket_id, Tier(row.tier), row.staff_id, bool(row.resolved), row.at)
@@ -106,7 +116,7 @@ class SqlReports:
             raise AlreadyRated(f"conversation {rating.conversation_id} is already rated for this resolution") from error
 
     async def activity_between(self, start: datetime, end: datetime, branch: str | None = None) -> Activity:
-        conversations, feedback, tickets = t.conversations.c, t.feedback.c, t.tickets.c
+        conversations, feedback = t.conversations.c, t.feedback.c
         async with self._reader.connect() as conn:
             started = await conn.scalar(
                 select(func.count())
@@ -128,20 +138,13 @@ class SqlReports:
                     of_conversations_in(feedback.conversation_id, branch),
                 )
             )
-            opened = await _rows(
-                conn,
-                select(t.tickets)
-                .where(
-                    tickets.enqueued_at >= start, tickets.enqueued_at < end, of_clients_in(tickets.client_id, branch)
-                )
-                .order_by(tickets.enqueued_at, tickets.id),
-            )
+            opened = await _rows(conn, _tickets_enqueued(start, end, branch))
         return Activity(
             int(started or 0), int(bot_resolved or 0), tuple(sql_rows.ticket_from_row(row) for row in opened)
         )
 
     async def report_source(self, start: datetime, end: datetime, branch: str | None = None) -> ReportSource:
-        conversations, tickets = t.conversations.c, t.tickets.c
+        conversations = t.conversations.c
         feedback, transitions, ratings = t.feedback.c, t.transitions.c, t.satisfaction_ratings.c
         async with self._reader.connect() as conn:
             started = await _rows(
@@ -154,14 +157,7 @@ class SqlReports:
                 )
                 .order_by(conversations.created_at, conversations.id),
             )
-            enqueued = await _rows(
-                conn,
-                select(t.tickets)
-                .where(
-                    tickets.enqueued_at >= start, tickets.enqueued_at < end, of_clients_in(tickets.client_id, branch)
-                )
-                .order_by(tickets.enqueued_at, tickets.id),
-            )
+            enqueued = await _rows(conn, _tickets_enqueued(start, end, branch))
             given = await _rows(
                 conn,
                 select(t.feedback)

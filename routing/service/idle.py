@@ -97,12 +97,13 @@ class IdleAgents:
             return None
         limit, warning = self._limits.limit, self._limits.warning
         assigned_at = ticket.assigned_at or conversation.updated_at
-        if self._clock.now() - assigned_at < min(x for x in (limit, warning) if x):
+        now = self._clock.now()
+        if now - assigned_at < min(x for x in (limit, warning) if x):
             return None  # the wait starts at the claim at the earliest: nothing to read yet
         since = waiting_since(await self._record.latest_messages(conversation.id, RECENT_MESSAGES), assigned_at)
         if since is None:
             return None
-        waited = self._clock.now() - since
+        waited = now - since
         if limit and waited >= limit:
             return await self._give_back(conversation, staff_id, waited)
         if warning and waited >= warning:
