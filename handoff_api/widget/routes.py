@@ -79,8 +79,14 @@ def demo_client_ids() -> frozenset[str]:
 
 @router.get("/widget/{name}", include_in_schema=False)
 async def widget_asset(name: str, request: Request) -> Response:
-    """widget.js, widget.css and the demo page's script and style."""
-    return STATIC.respond(request, name)
+    """widget.js and the modules it imports (widget-*.js), widget.css, and the demo page's script and style.
+
+    Host pages on other origins embed widget.js with a plain script tag; the modules it imports are fetched
+    with CORS, so these public files are readable from any origin (no credentials are involved).
+    """
+    response = STATIC.respond(request, name)
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
 
 
 @router.get("/demo", include_in_schema=False)

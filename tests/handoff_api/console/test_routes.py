@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
+from handoff_api.console import routes
 from routing.models import Channel, EscalationReason, Presence, QueueName
 from tests.handoff_api.widget.support import occupy, on_app_loop
 
@@ -50,6 +53,21 @@ def test_console_assets_are_cached_and_revalidated(client: TestClient) -> None:
     assert again.status_code == 304 and again.content == b""
     assert client.get("/console/static/../routes.py").status_code == 404
     assert client.get("/console/static/nothing.js").status_code == 404
+
+
+def test_every_console_module_is_served_as_javascript(client: TestClient) -> None:
+    served: set[str] = set()
+    waiting = {"console.js", "learning.js"}
+    while waiting:  # the pages' whole import graphs
+        name = waiting.pop()
+        response = client.get(f"/console/static/{name}")
+        assert response.status_code == 200, name
+        assert response.headers["content-type"] == "text/javascript; charset=utf-8"
+        assert "max-age=300" in response.headers["cache-control"] and response.headers["etag"]
+        served.add(name)
+        waiting |= set(re.findall(r'from "(?:\./|/console/static/)([\w-]+\.js)"', response.text)) - served
+    on_disk = {path.name for path in (Path(routes.__file__).parent / "static").glob("*.js")}
+    assert served == on_disk, "every module is imported, and every import is a served file"
 
 
 def test_console_socket_refuses_bad_staff_token(client: TestClient) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from handoff_api.client_tokens import decode_client_token
 from handoff_api.token_secrets import client_token_secret
+from handoff_api.widget import routes
 from routing.models import Client
 from tests.handoff_api.widget.support import FakeBot, app_settings, build_app, on_app_loop
 
@@ -57,6 +59,42 @@ def test_widget_script_is_cached_and_revalidated(client: TestClient) -> None:
     assert client.get("/widget/widget.js", headers={"If-None-Match": etag}).status_code == 304
     assert client.get("/widget/widget.js", headers={"If-None-Match": '"other"'}).status_code == 200
     assert client.get("/widget/missing.js").status_code == 404
+
+
+def module_imports(source: str) -> set[str]:
+    """The sibling modules a script imports: `from "./x.js"` and `import(new URL("x.js", …))`."""
+    return set(re.findall(r'from "\./([\w-]+\.js)"', source)) | set(re.findall(r'new URL\("([\w-]+\.js)"', source))
+
+
+def test_widget_js_is_a_classic_bootstrap_that_imports_the_widget_modules(client: TestClient) -> None:
+    bootstrap = client.get("/widget/widget.js").text
+    assert "document.currentScript" in bootstrap and "window.TREWidget = {" in bootstrap
+    assert not re.search(r"^\s*(import|export)\s", bootstrap, re.MULTILINE)  # a plain <script src> runs it
+    assert module_imports(bootstrap) == {"widget-main.js"}
+
+
+def test_every_widget_module_is_served_as_javascript_with_cors_and_validators(client: TestClient) -> None:
+    served: set[str] = set()
+    waiting = {"widget-main.js"}
+    while waiting:  # the whole import graph, from widget-main.js
+        name = waiting.pop()
+        response = client.get(f"/widget/{name}")
+        assert response.status_code == 200, name
+        assert response.headers["content-type"] == "text/javascript; charset=utf-8"
+        assert response.headers["access-control-allow-origin"] == "*"  # module scripts are fetched with CORS
+        assert "max-age=300" in response.headers["cache-control"] and response.headers["etag"]
+        again = client.get(f"/widget/{name}", headers={"If-None-Match": response.headers["etag"]})
+        assert again.status_code == 304 and again.headers["access-control-allow-origin"] == "*"
+        served.add(name)
+        waiting |= module_imports(response.text) - served
+    on_disk = {path.name for path in (Path(routes.__file__).parent / "static").glob("widget-*.js")}
+    assert served == on_disk, "every module is imported, and every import is a served file"
+
+
+def test_widget_modules_load_from_other_origins(client: TestClient) -> None:
+    cross = client.get("/widget/widget-main.js", headers={"Origin": "https://app.example"})
+    assert cross.status_code == 200 and cross.headers["access-control-allow-origin"] == "*"
+    assert client.get("/widget/widget.css").headers["access-control-allow-origin"] == "*"
 
 
 def test_demo_tokens_are_issued_for_the_demo_clients_only(client: TestClient) -> None:
