@@ -1,4 +1,4 @@
-"""`python -m bot.rasa_server run ...`: Rasa's own command line, after three fixes to Rasa 3.6's turn path.
+"""`python -m bot.rasa_server run ...`: Rasa's own command line, after four fixes to Rasa 3.6's turn path.
 
 Run with the Rasa environment's Python (the launcher does). A profile of a Rasa server answering FAQ
 questions put the first two at about a fifth of its CPU per turn; both keep Rasa's behaviour exactly:
@@ -12,6 +12,10 @@ questions put the first two at about a fifth of its CPU per turn; both keep Rasa
 - **Rasa's SQLite tracker store commits without waiting for the disk** (`relax_sqlite_sync`). Each turn
   commits the tracker; with the default synchronous=FULL every commit waits for an fsync while Rasa's event
   loop can do nothing else. PostgreSQL trackers are untouched.
+- **Rasa's SQLite tracker store keeps its connections open** (`pool_sqlite_connections`). SQLAlchemy 1.4
+  opens a new connection for every session on a SQLite file and closes it after (its NullPool); a turn opens
+  two, and connecting, setting the connection up and closing it were about a tenth of Rasa's CPU per turn.
+  The store now pools them as SQLAlchemy 2.0 does by default for a file (QueuePool).
 """
 
 from __future__ import annotations
@@ -86,11 +90,30 @@ def relax_sqlite_sync() -> None:
     event.listen(Engine, "connect", on_connect)
 
 
+def pool_sqlite_connections() -> None:
+    """Rasa's SQL tracker store creates its SQLite engines with a connection pool (PostgreSQL: Rasa's own)."""
+    from rasa.core import tracker_store
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.pool import QueuePool
+
+    original = tracker_store.create_engine_kwargs
+
+    def create_engine_kwargs(url: Any) -> dict[str, Any]:
+        kwargs: dict[str, Any] = original(url)
+        parsed = make_url(url) if isinstance(url, str) else url
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            kwargs = {**kwargs, "poolclass": QueuePool, "connect_args": {"check_same_thread": False}}
+        return kwargs
+
+    tracker_store.create_engine_kwargs = create_engine_kwargs
+
+
 def main() -> None:
     """Apply the fixes, then run Rasa's command line with this process's arguments."""
     patch_action_validation()
     patch_event_lookup()
     relax_sqlite_sync()
+    pool_sqlite_connections()
     from rasa.__main__ import main as rasa_main
 
     sys.argv[0] = "rasa"

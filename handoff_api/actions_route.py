@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 NO_SUCH_ACTION = "no such action"
 ACTION_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
+SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+"""A JSON escape of a UTF-16 surrogate: the only way a lone one can reach a call that is valid UTF-8."""
 
 
 def safe_name(value: object) -> str:
@@ -49,10 +51,16 @@ async def read_limited(request: Request, max_bytes: int) -> bytes:
 
 
 def parse_action_call(body: bytes) -> dict[str, Any]:
-    """The decoded call, or 400 for anything but a JSON object of valid Unicode."""
+    """The decoded call, or 400 for anything but a JSON object of valid Unicode in UTF-8.
+
+    Only a call that escapes a surrogate is encoded again to find a lone one (a pair is an emoji; Rasa escapes
+    every non-ASCII character, so Chinese text never needs it).
+    """
     try:
-        call = json.loads(body)
-        json.dumps(call, ensure_ascii=False).encode("utf-8")  # lone surrogates cannot be encoded
+        text = body.decode("utf-8")
+        call = json.loads(text)
+        if SURROGATE_ESCAPE.search(text):
+            json.dumps(call, ensure_ascii=False).encode("utf-8")  # lone surrogates cannot be encoded
     except (ValueError, UnicodeError) as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "the action call is not valid JSON of valid Unicode") from exc
     if not isinstance(call, dict):

@@ -117,9 +117,20 @@ class ConversationFlow:
         """A checked text turn; a bot button's payload counts as the click it stands for."""
         return parse_client_text(self.check_text(text))
 
-    async def client_message(self, conversation_id: str, text: str, client_msg_id: str | None = None) -> FlowResult:
-        """A text turn (checked here, once); a resend with the same `client_msg_id` is answered once."""
-        return await self.handle(conversation_id, self.read_text(text), client_msg_id)
+    async def client_message(
+        self,
+        conversation_id: str,
+        text: str,
+        client_msg_id: str | None = None,
+        *,
+        just_read: Conversation | None = None,
+    ) -> FlowResult:
+        """A text turn (checked here, once); a resend with the same `client_msg_id` is answered once.
+
+        `just_read`: the conversation as the caller read it for this very request (not read again).
+        """
+        turn = self.read_text(text)
+        return await self.respond(await self.accept(conversation_id, turn, client_msg_id, just_read=just_read))
 
     async def feedback(self, conversation_id: str, resolved: bool) -> FlowResult:
         """The client's 问题已解答 / 问题未解答, whoever is serving."""
@@ -129,13 +140,25 @@ class ConversationFlow:
         """Store the client's words, then let the bot answer, or routing act on a rating of a person."""
         return await self.respond(await self.accept(conversation_id, turn, client_msg_id))
 
-    async def accept(self, conversation_id: str, turn: ClientInput, client_msg_id: str | None = None) -> AcceptedTurn:
+    async def accept(
+        self,
+        conversation_id: str,
+        turn: ClientInput,
+        client_msg_id: str | None = None,
+        *,
+        just_read: Conversation | None = None,
+    ) -> AcceptedTurn:
         """Store the client's words (a new question after a resolved one gives the conversation back to the bot)."""
         with conversation_context(conversation_id):
-            return await self._accept(conversation_id, turn, client_msg_id)
+            return await self._accept(conversation_id, turn, client_msg_id, just_read)
 
-    async def _accept(self, conversation_id: str, turn: ClientInput, client_msg_id: str | None) -> AcceptedTurn:
-        opened_in = conversation = await self._routing.get_conversation(conversation_id)
+    async def _accept(
+        self, conversation_id: str, turn: ClientInput, client_msg_id: str | None, just_read: Conversation | None
+    ) -> AcceptedTurn:
+        if just_read is not None and just_read.id == conversation_id:
+            opened_in = conversation = just_read
+        else:
+            opened_in = conversation = await self._routing.get_conversation(conversation_id)
         if isinstance(turn, Rating) and rates_human(conversation.state):
             stored = await self._routing.record_client_message(conversation_id, turn.words)
             return AcceptedTurn(turn, stored, opened_in, conversation)

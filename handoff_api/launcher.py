@@ -32,7 +32,7 @@ from handoff_api.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
-"""The Rasa environment's Python: it runs `bot.rasa_server` (Rasa's command line after two fixes)."""
+"""The Rasa environment's Python: it runs `bot.rasa_server` (Rasa's command line after its fixes)."""
 MODEL = ROOT / "models" / "tier1.tar.gz"
 RASA_DIRECTORY = ROOT / "var" / "rasa"
 METRICS_DIRECTORY = ROOT / "var" / "metrics"
@@ -60,7 +60,7 @@ def port_free(host: str, port: int) -> bool:
 def rasa_server_argv(rasa_python: Path, model: Path, port: int, endpoints_file: Path, auth_token: str) -> list[str]:
     """The Rasa server on loopback: the REST channel, and its HTTP API behind the auth token.
 
-    `python -m bot.rasa_server` with the Rasa environment's Python: Rasa's own command line after two fixes to
+    `python -m bot.rasa_server` with the Rasa environment's Python: Rasa's own command line after its fixes to
     its turn path (bot/rasa_server.py)."""
     return [
         str(rasa_python), "-m", "bot.rasa_server", "run",

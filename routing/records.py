@@ -30,6 +30,7 @@ from datetime import datetime
 from typing import Protocol
 
 from routing.compliance import ConversationQuery, SearchPage
+from routing.errors import IllegalTransition
 from routing.models import (
     Channel,
     Client,
@@ -48,6 +49,20 @@ from routing.models import (
 
 RATING_SCORES = range(1, 6)
 """A satisfaction rating is a whole number of stars, 1 to 5."""
+
+
+@dataclass(frozen=True)
+class StateGuard:
+    """The states a conversation must be in for a message to be appended, checked in the append itself."""
+
+    action: str
+    """What is refused, for the IllegalTransition (e.g. "bot_reply")."""
+    allowed: frozenset[ConversationState]
+
+    def check(self, state: ConversationState) -> None:
+        """IllegalTransition unless `state` is allowed."""
+        if state not in self.allowed:
+            raise IllegalTransition(self.action, state.value)
 
 
 @dataclass(frozen=True)
@@ -191,11 +206,14 @@ class Record(Protocol):
         served_by: ServedBy | None,
         at: datetime,
         client_msg_id: str | None = None,
+        *,
+        only_in: StateGuard | None = None,
     ) -> Message:
         """Append a message with the next seq (1, 2, ...); NotFound for an unknown conversation.
 
         A `client_msg_id` already stored in the conversation raises DuplicateClientMessage with the stored
-        message, whichever worker stored it (a client resending after a lost answer).
+        message, whichever worker stored it (a client resending after a lost answer). With `only_in`, the
+        conversation's state is checked under the same lock as the append (IllegalTransition, nothing stored).
         """
         ...
 

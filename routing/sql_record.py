@@ -32,6 +32,7 @@ from routing.models import (
     Tier,
     Transition,
 )
+from routing.records import StateGuard
 from routing.sql_audit import append_entry
 from routing.sql_compliance import SqlComplianceSearch
 from routing.sql_directory import SqlDirectory
@@ -127,14 +128,20 @@ class SqlRecord(SqlDirectory, SqlComplianceSearch, SqlReports):
         served_by: ServedBy | None,
         at: datetime,
         client_msg_id: str | None = None,
+        *,
+        only_in: StateGuard | None = None,
     ) -> Message:
         async with self._engine.begin() as conn:
             # The row lock (PostgreSQL) or BEGIN IMMEDIATE (SQLite) serialises appends per conversation.
-            locked = await conn.execute(
-                select(t.conversations.c.id).where(t.conversations.c.id == conversation_id).with_for_update()
-            )
-            if locked.first() is None:
+            locked = (
+                await conn.execute(
+                    select(t.conversations.c.state).where(t.conversations.c.id == conversation_id).with_for_update()
+                )
+            ).first()
+            if locked is None:
                 raise NotFound(f"unknown conversation {conversation_id!r}")
+            if only_in is not None:
+                only_in.check(ConversationState(locked.state))
             if client_msg_id is not None:
                 await self._refuse_resent(conn, conversation_id, client_msg_id)
             last = await conn.scalar(

@@ -25,6 +25,7 @@ from pydantic import SecretStr
 from redis.asyncio import Redis
 from sqlalchemy.engine import make_url
 
+from handoff_api.bench.cpu import read_cpu
 from handoff_api.bench.processes import Spawned, Supervisor
 from handoff_api.bench.workload import bench_clients_csv
 from handoff_api.client_tokens import issue_client_token
@@ -83,6 +84,10 @@ class Engine:
     def token(self, client_id: str) -> str:
         """A widget token for a directory client."""
         return issue_client_token(self.settings, client_id, datetime.now(UTC))
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds so far of the API (with its workers) and of every Rasa replica."""
+        return read_cpu({"API": [self.api.pid], "Rasa": [replica.pid for replica in self.rasa]})
 
 
 def free_port() -> int:

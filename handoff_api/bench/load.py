@@ -9,6 +9,7 @@ turn, so a run overshoots its budget by at most one turn).
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -54,11 +55,19 @@ class RunResult:
     clients: int
     turns: list[Turn] = field(default_factory=list)
     seconds: float = 0.0
+    cpu: dict[str, float] = field(default_factory=dict)
+    """CPU seconds each process spent during the run ("API", "Rasa", "harness"), where they could be read."""
 
     def summary(self) -> Summary:
         """Turns/s, percentiles of the turns that counted and the errors."""
         ok = [t.latency_ms for t in self.turns if t.error is None]
         return summarise(ok, [t.error for t in self.turns if t.error is not None], self.seconds)
+
+    def cpu_ms_per_turn(self, process: str) -> float:
+        """Milliseconds of `process`'s CPU per turn attempted (NaN if unread or no turn)."""
+        if process not in self.cpu or not self.turns:
+            return math.nan
+        return 1000 * self.cpu[process] / len(self.turns)
 
     def part(self, name: str) -> list[float]:
         """The timings of one named part (e.g. the floor's "rasa" and "retrieve") over the turns that counted."""

@@ -190,7 +190,7 @@ def render(report: Report) -> str:
     if report.failures:
         parts += ["## Sections that failed", "", *(f"- {failure}" for failure in report.failures), ""]
     if report.turns is not None:
-        parts.append(turn_section(report.turns, report.engine_label))
+        parts.append(turn_section(report.turns, report.engine_label, report.machine.cores))
     if report.claims is not None:
         parts.append(claims_section(report.claims))
     if report.idle is not None:

@@ -145,7 +145,44 @@ def shapes(results: TurnResults) -> str:
     return table([*header, "turns measured (all runs)"], rows)
 
 
-def turn_section(results: TurnResults, engine_label: str) -> str:
+CPU_PROCESSES = ("API", "Rasa", "harness")
+
+
+def cpu_cell(runs: list[RunResult], processes: tuple[str, ...]) -> str:
+    """The median over rounds of the processes' CPU milliseconds per turn, added up."""
+    return spread_cell(spread([sum(run.cpu_ms_per_turn(p) for p in processes) for run in runs]), 1)
+
+
+def cpu_rows(level: LevelResult, cores: int) -> list[list[str]]:
+    """Per path at one client count: each process's CPU per turn, the engine's over the floor's, the ceiling."""
+    engine = ("API", "Rasa")
+    floor = [sum(run.cpu_ms_per_turn(p) for p in engine) for run in level.runs["floor"]]
+    rows = []
+    for kind, label in (*PATHS, ("floor", "floor")):
+        runs = level.runs[kind]
+        mine = [sum(run.cpu_ms_per_turn(p) for p in engine) for run in runs]
+        ceiling = spread([1000 * cores / ms if ms > 0 else float("nan") for ms in mine])
+        rows.append(
+            [
+                str(level.shape.clients),
+                label,
+                *(cpu_cell(runs, (process,)) for process in CPU_PROCESSES),
+                cpu_cell(runs, engine),
+                ratio_cell(paired_ratios(mine, floor)) if kind != "floor" else "–",
+                spread_cell(ceiling, 0),
+            ]
+        )
+    return rows
+
+
+def cpu_table(results: TurnResults, cores: int) -> str:
+    """CPU milliseconds per turn of every process, at every level and path."""
+    header = ["clients", "path", "API ms", "Rasa ms", "harness ms", "API + Rasa ms", "engine / floor"]
+    header.append(f"turns/s ceiling on {cores} cores")
+    return table(header, [row for level in results.levels for row in cpu_rows(level, cores)])
+
+
+def turn_section(results: TurnResults, engine_label: str, cores: int = 2) -> str:
     """The whole section."""
     parts = [
         "## 1. Bot turns",
@@ -171,6 +208,18 @@ def turn_section(results: TurnResults, engine_label: str) -> str:
         rows = [row for level in results.levels for row in level_rows(level, kind)]
         parts += [f"### {label}", "", table(HEADER, rows), ""]
     parts += ["### The floor, part by part", "", floor_parts(results), ""]
+    if any(run.cpu for level in results.levels for runs in level.runs.values() for run in runs):
+        parts += [
+            "### CPU per turn",
+            "",
+            "CPU time each process spent during a run (user + system, from /proc, a server with its worker "
+            "processes) over the turns attempted. The floor's retrieval runs in the harness, which also drives "
+            "every client. The ceiling is the turns per second the machine's cores could carry if the API and "
+            "Rasa used them all and nothing else ran: `1000 × cores / (API + Rasa ms)`.",
+            "",
+            cpu_table(results, cores),
+            "",
+        ]
     parts += ["### How it was driven", "", shapes(results), ""]
     errors = error_kinds(results)
     parts += ["### Errors", "", *(errors or ["None."]), ""]

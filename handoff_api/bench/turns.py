@@ -8,12 +8,14 @@ those the index answers outright and the bot answers over REST (no hand-over) ar
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import httpx
 
+from handoff_api.bench.cpu import spent
 from handoff_api.bench.load import LoadShape, RunResult, Session, drive
 from handoff_api.bench.sessions import FloorTarget, RestTarget, WidgetTarget
 from handoff_api.bench.workload import GREETINGS, ClientPool, Question, Script
@@ -35,6 +37,10 @@ class Endpoints(Protocol):
     def rasa_urls(self) -> list[str]: ...
 
     def token(self, client_id: str) -> str: ...
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds so far of the engine's processes by name ({} when they cannot be read)."""
+        ...
 
 
 Progress = Callable[[str], None]
@@ -91,6 +97,14 @@ async def checked_questions(
     return kept, [(text, error) for text, error in verdicts if error is not None]
 
 
+async def measured_drive(engine: Endpoints, kind: str, shape: LoadShape, script: Script, session: Session) -> RunResult:
+    """`drive`, with the CPU each process (and this harness) spent during the run."""
+    before = {**engine.cpu_seconds(), "harness": time.process_time()}
+    run = await drive(kind, shape, script, session)
+    run.cpu = spent(before, {**engine.cpu_seconds(), "harness": time.process_time()})
+    return run
+
+
 async def run_turns(
     engine: Endpoints,
     plan: TurnPlan,
@@ -121,7 +135,7 @@ async def run_turns(
             level = LevelResult(shape)
             for round_number in range(plan.rounds):
                 for kind in rotated(KINDS, round_number):
-                    run = await drive(kind, shape, script, sessions[kind])
+                    run = await measured_drive(engine, kind, shape, script, sessions[kind])
                     level.runs[kind].append(run)
                     s = run.summary()
                     progress(

@@ -78,7 +78,7 @@ async def facts(conversation: ReadableConversation, container: ContainerDep) -> 
 @router.post("/{conversation_id}/messages", responses={**WITH_BODY, **error_responses(409, 503)})
 async def send_message(conversation: WritableConversation, body: NewMessage, container: ContainerDep) -> MessageReplies:
     """Store the client's message and return what it produced (bot replies, or none while a human serves)."""
-    result = await container.flow.client_message(conversation.id, body.text, body.client_msg_id)
+    result = await container.flow.client_message(conversation.id, body.text, body.client_msg_id, just_read=conversation)
     return MessageReplies(
         message=MessageOut.of(result.client_message),
         replies=[MessageOut.of(reply) for reply in result.replies],

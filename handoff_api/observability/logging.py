@@ -30,6 +30,8 @@ from handoff_api.settings import Settings
 REQUEST_ID = "request_id"
 CONVERSATION_ID = "conversation_id"
 UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+CLIENT_LOGGERS = ("httpx", "httpcore")
+"""The HTTP client's loggers: a line for every call to Rasa or WeCom at INFO; shown only at LOG_LEVEL=DEBUG."""
 
 
 class StderrHandler(logging.StreamHandler[TextIO]):
@@ -109,6 +111,8 @@ def configure_logging(settings: Settings) -> StderrHandler:
             logger.removeHandler(stock)
         logger.propagate = True  # the root's structured, masked handler writes uvicorn's lines too
         logger.setLevel(logging.NOTSET)  # and LOG_LEVEL decides, whatever level an earlier configuration left
+    for name in CLIENT_LOGGERS:
+        logging.getLogger(name).setLevel(logging.NOTSET if settings.log_level == "DEBUG" else logging.WARNING)
     structlog.configure(
         processors=[*shared_processors(), ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),

@@ -19,7 +19,7 @@ from routing.models import (
     Tier,
 )
 from routing.ports import Clock
-from routing.records import Record
+from routing.records import Record, StateGuard
 from routing.service import access
 from routing.service.intake import Intake
 from routing.service.journal import CLIENT_ACTOR, Journal
@@ -29,6 +29,10 @@ from routing.service.pages import NEWEST, PageRequest, TranscriptPage, read_page
 from routing.state_machine import TransitionName, can_rate, is_open
 
 S = ConversationState
+CLIENT_MAY_WRITE = StateGuard("client_message", frozenset(state for state in S if is_open(state)))
+"""A client writes in any open conversation."""
+BOT_MAY_REPLY = StateGuard("bot_reply", frozenset({S.BOT}))
+"""The bot replies only while it owns the conversation."""
 
 
 @dataclass(frozen=True)
@@ -111,10 +115,9 @@ class ClientUseCases:
         """
         if not text.strip():
             raise ValidationFailed("a message needs text")
-        conversation = await self._lookups.conversation(conversation_id)
-        if not is_open(conversation.state):
-            raise IllegalTransition("client_message", conversation.state.value)
-        return await self._journal.append(conversation_id, SenderKind.CLIENT, text, client_msg_id=client_msg_id)
+        return await self._journal.append(
+            conversation_id, SenderKind.CLIENT, text, client_msg_id=client_msg_id, only_in=CLIENT_MAY_WRITE
+        )
 
     async def latest_client_texts(self, conversation_id: str, limit: int = 20) -> list[str]:
         """What the client wrote last, newest first (at most `limit` messages)."""
@@ -131,16 +134,19 @@ class ClientUseCases:
         return await self._journal.move(conversation, TransitionName.RETURN_TO_BOT, CLIENT_ACTOR, "next question")
 
     async def record_bot_replies(self, conversation_id: str, payloads: Sequence[dict[str, object]]) -> list[Message]:
-        """Store the bot's replies; only in the bot state (a human is never talked over)."""
-        conversation = await self._lookups.conversation(conversation_id)
-        if conversation.state != S.BOT:
-            raise IllegalTransition("bot_reply", conversation.state.value)
+        """Store the bot's replies; only in the bot state, checked as each is stored (a human is never talked over)."""
+        if not payloads:
+            BOT_MAY_REPLY.check((await self._lookups.conversation(conversation_id)).state)
         stored = []
         for payload in payloads:
             text = payload.get("text")
             served = ServedBy(Tier.BOT, None, self._clock.now())
             body = text if isinstance(text, str) else ""
-            stored.append(await self._journal.append(conversation_id, SenderKind.BOT, body, dict(payload), served))
+            stored.append(
+                await self._journal.append(
+                    conversation_id, SenderKind.BOT, body, dict(payload), served, only_in=BOT_MAY_REPLY
+                )
+            )
         return stored
 
     async def rate_bot_answer(self, conversation_id: str, resolved: bool) -> Conversation:

@@ -24,7 +24,7 @@ from routing.models import (
     TicketStatus,
 )
 from routing.ports import Clock, EventBus
-from routing.records import Record, SatisfactionRating
+from routing.records import Record, SatisfactionRating, StateGuard
 from routing.state_machine import KEEP, Keep, TransitionName, apply
 
 SYSTEM_ACTOR = "system"
@@ -100,10 +100,21 @@ class Journal:
         served_by: ServedBy | None = None,
         *,
         client_msg_id: str | None = None,
+        only_in: StateGuard | None = None,
     ) -> Message:
-        """Append a message to the transcript and publish it (DuplicateClientMessage for a resent one)."""
+        """Append a message to the transcript and publish it (DuplicateClientMessage for a resent one).
+
+        With `only_in`, IllegalTransition unless the conversation is in one of its states as the message is stored.
+        """
         message = await self._record.append_message(
-            conversation_id, sender, text, payload or {}, served_by, self._clock.now(), client_msg_id=client_msg_id
+            conversation_id,
+            sender,
+            text,
+            payload or {},
+            served_by,
+            self._clock.now(),
+            client_msg_id=client_msg_id,
+            only_in=only_in,
         )
         await self.publish(
             MessageAdded(

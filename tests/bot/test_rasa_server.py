@@ -1,9 +1,10 @@
-"""`bot.rasa_server`'s two fixes keep Rasa's behaviour: checked in the Rasa environment against Rasa's own code.
+"""`bot.rasa_server`'s fixes keep Rasa's behaviour: checked in the Rasa environment against Rasa's own code.
 
 - every event type name resolves to the class Rasa's walk finds, and unknown names, `topic` and defaults
   behave as in Rasa;
 - a valid action server reply passes, an invalid one raises Rasa's ValidationError with Rasa's message;
-- SQLite connections Rasa opens commit with synchronous=NORMAL.
+- SQLite connections Rasa opens commit with synchronous=NORMAL;
+- Rasa's SQLite tracker store pools its connections and still stores and restores a tracker.
 """
 
 from __future__ import annotations
@@ -53,6 +54,24 @@ CHECK = textwrap.dedent(
     with engine.connect() as connection:
         synchronous = connection.exec_driver_sql("PRAGMA synchronous").scalar()
 
+    import asyncio
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+    unpooled = SQLTrackerStore(Domain.empty(), db=os.path.join(folder, "before.db")).engine.pool
+    rasa_server.pool_sqlite_connections()
+    store = SQLTrackerStore(Domain.empty(), db=os.path.join(folder, "rasa.db"))
+    tracker = DialogueStateTracker("c1", [])
+    tracker.update(ActionExecuted("action_listen"))
+    tracker.update(UserUttered("科创板怎么开通"))
+    asyncio.run(store.save(tracker))
+    tracker.update(ActionExecuted("action_answer_faq"))
+    asyncio.run(store.save(tracker))
+    restored = asyncio.run(store.retrieve("c1"))
+    with store.engine.connect() as connection:
+        pooled_synchronous = connection.exec_driver_sql("PRAGMA synchronous").scalar()
+
     class LateEvent(Event):  # a class defined after the table was built
         type_name = "late_event_for_the_test"
         def __eq__(self, other):
@@ -77,6 +96,10 @@ CHECK = textwrap.dedent(
         "good": action._validate_action_result(good),
         "refused_same": refusal() == refused_before and refused_before is not None,
         "synchronous": synchronous,
+        "pools": [type(unpooled).__name__, type(store.engine.pool).__name__],
+        "restored": [e.type_name for e in restored.events] if restored else None,
+        "pooled_synchronous": pooled_synchronous,
+        "memory_untouched": type(SQLTrackerStore(Domain.empty(), db=":memory:").engine.pool).__name__,
     }))
     """
 )
@@ -102,4 +125,8 @@ def test_the_fixes_keep_rasas_behaviour() -> None:
         "good": True,
         "refused_same": True,
         "synchronous": 1,  # NORMAL
+        "pools": ["NullPool", "QueuePool"],  # SQLAlchemy 1.4's default for a file, then pooled
+        "restored": ["action", "user", "action"],
+        "pooled_synchronous": 1,
+        "memory_untouched": "SingletonThreadPool",
     }

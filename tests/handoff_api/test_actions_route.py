@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -74,6 +75,10 @@ def test_oversized_calls_are_refused(client: TestClient) -> None:
         b"{not json",
         b"[1, 2]",
         b'{"next_action": "\\ud800", "tracker": {"sender_id": "c1"}}',
+        b'{"next_action": "\\uDFFF", "tracker": {"sender_id": "c1"}}',
+        b'{"next_action": "\xed\xa0\x80", "tracker": {"sender_id": "c1"}}',
+        b'{"next_action": "\xff", "tracker": {"sender_id": "c1"}}',
+        '{"next_action": "x", "tracker": {"sender_id": "c1"}}'.encode("utf-16"),
         b'{"next_action": "\\ud800"}',
         b'{"next_action": "x"}',
     ],
@@ -82,6 +87,13 @@ def test_malformed_calls_get_a_400(client: TestClient, body: bytes) -> None:
     response = client.post("/webhook", params={"token": TOKEN}, content=body)
     assert response.status_code == 400, response.text
     assert response.json()["error"] == "BadRequest" and response.json()["detail"].startswith("the action call")
+
+
+def test_escaped_chinese_and_emoji_pass_the_unicode_check(client: TestClient) -> None:
+    body = json.dumps(call(text="您好😀")).encode("ascii")  # as Rasa sends it: every non-ASCII character escaped
+    assert b"\\ud83d\\ude00" in body
+    response = client.post("/webhook", params={"token": TOKEN}, content=body)
+    assert response.status_code == 200, response.text
 
 
 def test_unknown_actions_are_logged_without_the_raw_name(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:

@@ -215,3 +215,14 @@ async def test_a_resend_while_a_person_serves_asks_no_bot(world: World, flow: Co
     calls = list(bot.calls)
     again = await flow.client_message(conversation_id, "还在吗", client_msg_id="m-9")
     assert bot.calls == calls and again.replies == []
+
+
+async def test_a_conversation_just_read_by_the_caller_is_used_as_read(
+    world: World, flow: ConversationFlow, bot
+) -> None:
+    conversation_id, other_id = await open_for(world), await open_for(world, "c-vip")
+    read = await world.service.get_conversation(conversation_id)
+    result = await flow.client_message(conversation_id, "科创板门槛是多少", just_read=read)
+    assert result.conversation.state == S.BOT and bot.calls == [(conversation_id, "科创板门槛是多少")]
+    ignored = await flow.client_message(other_id, "科创板门槛是多少", just_read=read)  # another conversation's
+    assert ignored.client_message.conversation_id == other_id and ignored.conversation.id == other_id

@@ -27,7 +27,7 @@ from routing.models import (
     Tier,
     Transition,
 )
-from routing.records import Activity, FeedbackEntry, ReportSource, SatisfactionRating
+from routing.records import Activity, FeedbackEntry, ReportSource, SatisfactionRating, StateGuard
 from routing.state_machine import SERVED_STATES
 
 
@@ -182,9 +182,13 @@ class FakeRecord:
         served_by: ServedBy | None,
         at: datetime,
         client_msg_id: str | None = None,
+        *,
+        only_in: StateGuard | None = None,
     ) -> Message:
         if conversation_id not in self.conversations:
             raise NotFound(conversation_id)
+        if only_in is not None:
+            only_in.check(self.conversations[conversation_id].state)
         messages = self.messages[conversation_id]
         for earlier in messages:
             if client_msg_id is not None and earlier.client_msg_id == client_msg_id:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -51,6 +52,9 @@ class Local:
 
     def token(self, client_id: str) -> str:
         return issue_client_token(self.settings, client_id, datetime.now(UTC))
+
+    def cpu_seconds(self) -> dict[str, float]:
+        return {"API": time.process_time()}  # the app runs in this process
 
 
 async def rasa_webhook(request: Request) -> JSONResponse:
@@ -109,3 +113,6 @@ async def test_the_quick_plan_runs_every_path_without_errors(
     assert "科创板权限怎么开通" in texts and "你好" in texts
     section = turn_section(results, "the test app")
     assert "| 2 | errors | 0 of 6 | 0 of 6 | – | – | – |" in section
+    assert "### CPU per turn" in section and "turns/s ceiling on 2 cores" in section
+    rest = [run for level in results.levels for run in level.runs["rest"]]
+    assert all(run.cpu_ms_per_turn("API") > 0 and run.cpu_ms_per_turn("harness") > 0 for run in rest)

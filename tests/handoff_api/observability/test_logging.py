@@ -130,3 +130,18 @@ def test_the_log_format_follows_the_mode_unless_set() -> None:
     assert Settings(log_level=" warning ").log_level == "WARNING"
     with pytest.raises(ValueError, match="log_level"):
         Settings(log_level="loud")
+
+
+def test_the_http_clients_request_lines_come_out_only_at_debug() -> None:
+    level = logging.getLogger().level
+    configure_logging(Settings(log_format="json"))
+    try:
+        assert not logging.getLogger("httpx").isEnabledFor(logging.INFO)
+        assert logging.getLogger("httpx").isEnabledFor(logging.WARNING)
+        configure_logging(Settings(log_format="json", log_level="debug"))
+        assert logging.getLogger("httpx").isEnabledFor(logging.INFO)
+    finally:
+        for structured_handler in [h for h in logging.getLogger().handlers if isinstance(h, StderrHandler)]:
+            logging.getLogger().removeHandler(structured_handler)
+        logging.getLogger().setLevel(level)
+        logging.getLogger("httpx").setLevel(logging.NOTSET)

@@ -238,7 +238,8 @@ async def test_kf_sync_reads_one_page_from_the_cursor_it_is_given(client, fake_w
 
 
 async def test_secrets_and_tokens_never_reach_the_logs(client, fake_wecom, caplog):
-    with caplog.at_level(logging.DEBUG):
+    # httpx logs its requests at INFO only with LOG_LEVEL=DEBUG (configure_logging); at DEBUG here too
+    with caplog.at_level(logging.DEBUG), caplog.at_level(logging.DEBUG, logger="httpx"):
         await client.send_text(["zhangsan"], "hello")
         fake_wecom.expire_tokens()
         await client.send_text(["zhangsan"], "again")
