@@ -16,12 +16,21 @@ questions put the first two at about a fifth of its CPU per turn; both keep Rasa
   opens a new connection for every session on a SQLite file and closes it after (its NullPool); a turn opens
   two, and connecting, setting the connection up and closing it were about a tenth of Rasa's CPU per turn.
   The store now pools them as SQLAlchemy 2.0 does by default for a file (QueuePool).
+- **Calls to the action endpoint keep their connection** (`keep_endpoint_connections`). Rasa opens a new
+  aiohttp session, and so a new TCP connection, for every call and closes it after; each turn paid for a
+  connection set-up and tear-down on both sides. The calls now share one session per endpoint settings and
+  event loop, whose idle connections close after KEEPALIVE_SECONDS, before the API's server would close them
+  (uvicorn: 5 s), so a call never lands on a connection the server is closing.
 """
 
 from __future__ import annotations
 
+import contextvars
 import sys
 from typing import Any
+
+KEEPALIVE_SECONDS = 2.0
+"""How long an idle connection to an endpoint is kept for the next call."""
 
 
 def patch_action_validation() -> None:
@@ -108,12 +117,65 @@ def pool_sqlite_connections() -> None:
     tracker_store.create_engine_kwargs = create_engine_kwargs
 
 
+class _SharedSession:
+    """`async with` over a shared aiohttp session: entering gives the session, leaving keeps it open."""
+
+    def __init__(self, session: Any) -> None:
+        self._session = session
+
+    async def __aenter__(self) -> Any:
+        return self._session
+
+    async def __aexit__(self, *_exc: object) -> None:
+        return None
+
+
+def keep_endpoint_connections() -> None:
+    """EndpointConfig.request uses one kept-alive session per endpoint settings and event loop."""
+    import asyncio
+
+    import aiohttp
+    from rasa.utils import endpoints
+
+    original_request = endpoints.EndpointConfig.request
+    original_session = endpoints.EndpointConfig.session
+    in_request: contextvars.ContextVar[bool] = contextvars.ContextVar("in_endpoint_request", default=False)
+    shared: dict[tuple[int, str, str], aiohttp.ClientSession] = {}
+
+    def session(self: Any) -> Any:
+        if not in_request.get():
+            return original_session(self)  # anyone else still gets a session of their own
+        key = (id(asyncio.get_running_loop()), repr(self.headers), repr(self.basic_auth))
+        found = shared.get(key)
+        if found is None or found.closed:
+            basic = self.basic_auth
+            auth = aiohttp.BasicAuth(basic["username"], basic["password"]) if basic else None
+            found = shared[key] = aiohttp.ClientSession(  # as Rasa's session, on a kept-alive connector
+                headers=self.headers,
+                auth=auth,
+                timeout=aiohttp.ClientTimeout(total=endpoints.DEFAULT_REQUEST_TIMEOUT),
+                connector=aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_SECONDS),
+            )
+        return _SharedSession(found)
+
+    async def request(self: Any, *args: Any, **kwargs: Any) -> Any:
+        token = in_request.set(True)
+        try:
+            return await original_request(self, *args, **kwargs)
+        finally:
+            in_request.reset(token)
+
+    endpoints.EndpointConfig.session = session
+    endpoints.EndpointConfig.request = request
+
+
 def main() -> None:
     """Apply the fixes, then run Rasa's command line with this process's arguments."""
     patch_action_validation()
     patch_event_lookup()
     relax_sqlite_sync()
     pool_sqlite_connections()
+    keep_endpoint_connections()
     from rasa.__main__ import main as rasa_main
 
     sys.argv[0] = "rasa"

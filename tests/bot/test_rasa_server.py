@@ -130,3 +130,85 @@ def test_the_fixes_keep_rasas_behaviour() -> None:
         "pooled_synchronous": 1,
         "memory_untouched": "SingletonThreadPool",
     }
+
+
+CONNECTIONS = textwrap.dedent(
+    """
+    import asyncio, json
+    import aiohttp
+    from aiohttp import web
+    from rasa.utils.endpoints import ClientResponseError, EndpointConfig
+    from bot import rasa_server
+
+    async def main():
+        peers = []
+
+        async def answer(request):
+            peers.append(request.transport.get_extra_info("peername")[1])
+            if request.query.get("token") != "t":
+                return web.json_response({"error": "token"}, status=401)
+            return web.json_response({"echo": (await request.json())["n"]})
+
+        app = web.Application()
+        app.router.add_post("/webhook", answer)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook", token="t")
+
+        async def calls(n):
+            return [await endpoint.request(json={"n": i}) for i in range(n)]
+
+        before = await calls(3)
+        unpooled = len(set(peers))
+        peers.clear()
+        rasa_server.keep_endpoint_connections()
+        after = await calls(3)
+        kept = len(set(peers))
+        refused = None
+        try:
+            await EndpointConfig(f"http://127.0.0.1:{port}/webhook", token="wrong").request(json={"n": 0})
+        except ClientResponseError as error:
+            refused = error.status
+        own = endpoint.session()
+        separate = isinstance(own, aiohttp.ClientSession)
+        await own.close()
+        await asyncio.sleep(rasa_server.KEEPALIVE_SECONDS + 0.5)  # the idle connection is closed by now
+        peers.clear()
+        late = await calls(1)
+        await runner.cleanup()
+        print(json.dumps({"before": before, "after": after, "late": late, "unpooled": unpooled, "kept": kept,
+                          "refused": refused, "separate": separate, "reconnected": len(peers)}))
+
+    asyncio.run(main())
+    """
+)
+
+
+def test_calls_to_an_endpoint_keep_one_connection() -> None:
+    if not RASA_PYTHON.exists():
+        pytest.fail(f"Rasa is not installed at {RASA_PYTHON}: run `make setup` (it creates .venv-rasa)")
+    env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run(
+        [str(RASA_PYTHON), "-c", CONNECTIONS],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result == {
+        "before": [{"echo": 0}, {"echo": 1}, {"echo": 2}],
+        "after": [{"echo": 0}, {"echo": 1}, {"echo": 2}],
+        "late": [{"echo": 0}],
+        "unpooled": 3,  # Rasa's own: a connection per call
+        "kept": 1,
+        "refused": 401,  # errors still raise Rasa's ClientResponseError
+        "separate": True,  # a session asked for outside a request is still the caller's own
+        "reconnected": 1,
+    }
