@@ -14,6 +14,7 @@ from knowledge_base.encoders.cache import with_query_cache
 from knowledge_base.engine import Engine
 from knowledge_base.index import IndexMismatchError, LoadedIndex, read_index
 from knowledge_base.models import Band, FaqEntry, Hit, Retrieval, ScoreBands
+from knowledge_base.recent import RecentRetrievals
 from knowledge_base.retriever import ScoringWeights, make_retrieval
 from knowledge_base.settings import KnowledgeBaseSettings
 
@@ -59,11 +60,13 @@ class FaqService:
         encoder: Encoder,
         today: Callable[[], date] = date.today,
         version: int | None = None,
+        recent: int = 0,
     ) -> None:
         self._encoder = encoder
         self._today = today
         self._state = _snapshot(loaded, encoder, version)
         self._blend: tuple[_Snapshot, Engine] | None = None
+        self._recent = RecentRetrievals(recent) if recent > 0 else None
 
     def adopt(self, other: FaqService) -> None:
         """Serve ``other``'s fully loaded index from now on (one reference assignment; in-flight queries
@@ -71,6 +74,8 @@ class FaqService:
         if other.encoder.name != self._encoder.name:
             raise IndexMismatchError(f"cannot swap to an index of encoder '{other.encoder.name}'")
         self._state = other._state
+        if self._recent is not None:
+            self._recent.forget()
 
     @property
     def bands(self) -> ScoreBands:
@@ -87,13 +92,14 @@ class FaqService:
         """Load an index; the encoder named in its metadata is built unless one is given.
 
         A given encoder (or spec) must match the index's encoder name, else IndexMismatchError. With
-        `query_cache`, the vectors of that many recent questions are kept (knowledge_base.encoders.cache)."""
+        `query_cache`, the vectors (knowledge_base.encoders.cache) and the retrievals (knowledge_base.recent)
+        of that many recent questions are kept."""
         expected = encoder if isinstance(encoder, str) else (encoder.name if encoder is not None else None)
         loaded = read_index(Path(directory), expected_encoder=expected)
         built = (
             encoder if encoder is not None and not isinstance(encoder, str) else make_encoder(loaded.meta["encoder"])
         )
-        return cls(loaded, with_query_cache(built, query_cache))
+        return cls(loaded, with_query_cache(built, query_cache), recent=query_cache)
 
     @property
     def encoder(self) -> Encoder:
@@ -104,9 +110,15 @@ class FaqService:
         """Best distinct entries for ``question`` and the band (answer / suggest / escalate)."""
         if not question.strip():
             return Retrieval(query=question, band=Band.ESCALATE)
-        state = self._state
-        hits = state.engine.hits_for([question], on=self._today(), limit=max(k, 3))[0]
-        return make_retrieval(question, hits, state.bands, k)
+        state, today = self._state, self._today()
+        key = (today, question, k)
+        if self._recent is not None and (remembered := self._recent.get(key, state)) is not None:
+            return remembered
+        hits = state.engine.hits_for([question], on=today, limit=max(k, 3))[0]
+        retrieval = make_retrieval(question, hits, state.bands, k)
+        if self._recent is not None:
+            self._recent.put(key, state, retrieval)
+        return retrieval
 
     def search(self, text: str, k: int = 5) -> list[Hit]:
         """Plain top-``k`` entries (agent assist); no band decision."""

@@ -20,4 +20,5 @@ class KnowledgeBaseSettings(BaseSettings):
     hnsw_threshold: int = Field(default=20_000, ge=1)
     default_k: int = Field(default=3, ge=1, le=50)
     query_cache_size: int = Field(default=4096, ge=0)
-    """Query vectors of recent questions kept in memory (about 1.5 KiB each); 0: encode every question."""
+    """Recent questions remembered: their query vectors (about 1.5 KiB each) and their retrievals, which a
+    repeat on the same day from the same index reuses; 0: encode and score every question."""

@@ -31,7 +31,8 @@ REQUEST_ID = "request_id"
 CONVERSATION_ID = "conversation_id"
 UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
 CLIENT_LOGGERS = ("httpx", "httpcore")
-"""The HTTP client's loggers: a line for every call to Rasa or WeCom at INFO; shown only at LOG_LEVEL=DEBUG."""
+"""The HTTP client's loggers: a line for every call to Rasa or WeCom at INFO; shown only at LOG_LEVEL=DEBUG
+(so are the access lines of Rasa's calls of the action endpoint: QuietActionCalls)."""
 
 
 class StderrHandler(logging.StreamHandler[TextIO]):
@@ -45,6 +46,22 @@ class StderrHandler(logging.StreamHandler[TextIO]):
     def emit(self, record: logging.LogRecord) -> None:
         self.stream = sys.stderr
         super().emit(record)
+
+
+ACTION_ENDPOINT_PATH = "/webhook"
+
+
+class QuietActionCalls(logging.Filter):
+    """Drops uvicorn's access line of a successful call of the action endpoint: Rasa calls it back once in
+    every bot turn, whose client request has its own line. Refused calls (4xx, 5xx) are still logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5:  # client, method, path with query, HTTP version, status
+            path, status = args[2], args[4]
+            if isinstance(path, str) and isinstance(status, int) and status < 400:
+                return path.split("?", 1)[0] != ACTION_ENDPOINT_PATH
+        return True
 
 
 def _masked(value: Any) -> Any:
@@ -113,6 +130,11 @@ def configure_logging(settings: Settings) -> StderrHandler:
         logger.setLevel(logging.NOTSET)  # and LOG_LEVEL decides, whatever level an earlier configuration left
     for name in CLIENT_LOGGERS:
         logging.getLogger(name).setLevel(logging.NOTSET if settings.log_level == "DEBUG" else logging.WARNING)
+    access = logging.getLogger("uvicorn.access")
+    for quiet in [item for item in access.filters if isinstance(item, QuietActionCalls)]:
+        access.removeFilter(quiet)
+    if settings.log_level != "DEBUG":
+        access.addFilter(QuietActionCalls())
     structlog.configure(
         processors=[*shared_processors(), ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),

@@ -111,3 +111,23 @@ def test_adopt_refuses_an_index_of_another_encoder(index_dir: Path) -> None:
     with pytest.raises(IndexMismatchError, match="other-chars"):
         service.adopt(other)
     assert service.version is None
+
+
+def test_a_repeated_question_reuses_its_retrieval_until_the_day_or_the_index_changes(
+    index_dir: Path, tmp_path: Path
+) -> None:
+    days = iter([date(2025, 6, 1)] * 3 + [date(2025, 6, 2)] * 5)
+    service = FaqService(read_index(index_dir), CharEncoder(), today=lambda: next(days), recent=8)
+    first = service.retrieve("我想玩688的票门槛多高")
+    assert service.retrieve("我想玩688的票门槛多高") is first  # remembered
+    assert service.retrieve("我想玩688的票门槛多高", k=1) is not first  # another k is another question
+    next_day = service.retrieve("我想玩688的票门槛多高")
+    assert next_day is not first and next_day == first  # a new day is scored again (validity dates)
+    feedback = tmp_path / "feedback.jsonl"
+    feedback.write_text('{"query": "我想玩688的票门槛多高", "faq_id": "bg-kcb-threshold"}\n', encoding="utf-8")
+    learn(index_dir, feedback, tmp_path / "learned", encoder=CharEncoder(), log=lambda _: None)
+    service.adopt(FaqService(read_index(tmp_path / "learned"), CharEncoder(), version=3))
+    learned = service.retrieve("我想玩688的票门槛多高")
+    assert learned is not next_day and learned.top is not None
+    assert learned.top.matched == "我想玩688的票门槛多高"  # the new index answered, not the memory of the old
+    assert service.retrieve("我想玩688的票门槛多高") is learned

@@ -12,6 +12,7 @@ import structlog
 
 from handoff_api.log_filters import install_log_masking
 from handoff_api.observability.logging import (
+    QuietActionCalls,
     StderrHandler,
     bind_request,
     configure_logging,
@@ -145,3 +146,29 @@ def test_the_http_clients_request_lines_come_out_only_at_debug() -> None:
             logging.getLogger().removeHandler(structured_handler)
         logging.getLogger().setLevel(level)
         logging.getLogger("httpx").setLevel(logging.NOTSET)
+
+
+def access_line(path: str, status: int) -> logging.LogRecord:
+    args = ("127.0.0.1:50000", "POST", path, "1.1", status)
+    return logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d', args, None)
+
+
+def test_rasas_successful_action_calls_leave_no_access_line_except_at_debug() -> None:
+    level = logging.getLogger().level
+    access = logging.getLogger("uvicorn.access")
+    try:
+        configure_logging(Settings(log_format="json"))
+        configure_logging(Settings(log_format="json"))  # once, however often configured
+        assert len([f for f in access.filters if isinstance(f, QuietActionCalls)]) == 1
+        assert not access.filter(access_line("/webhook?token=secret", 200))
+        assert access.filter(access_line("/webhook?token=wrong", 401))
+        assert access.filter(access_line("/api/v1/conversations/c1/messages", 200))
+        assert access.filter(logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, "other", None, None))
+        configure_logging(Settings(log_format="json", log_level="debug"))
+        assert access.filter(access_line("/webhook?token=secret", 200))
+    finally:
+        for structured_handler in [h for h in logging.getLogger().handlers if isinstance(h, StderrHandler)]:
+            logging.getLogger().removeHandler(structured_handler)
+        logging.getLogger().setLevel(level)
+        for quiet in [f for f in access.filters if isinstance(f, QuietActionCalls)]:
+            access.removeFilter(quiet)
