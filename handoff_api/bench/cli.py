@@ -1,7 +1,8 @@
 """`python -m handoff_api.bench [--quick] [--cluster] [--out docs/benchmarks.md] [--sections ...]`
 
 Starts the engine under test itself (Rasa and the API on free loopback ports, a temporary database), runs
-the bot-turn, idle-memory and routing-claims sections against it, writes the report and stops everything
+the bot-turn, idle-memory and routing-claims sections against it and the retrieval comparison
+(`python -m knowledge_base.compare`), writes the report and stops everything
 it started on every way out (Ctrl-C and SIGTERM included). Loopback only; it stops by itself.
 """
 
@@ -26,6 +27,7 @@ from handoff_api.bench.machine import load_average, machine
 from handoff_api.bench.plans import FULL, QUICK, Plan
 from handoff_api.bench.processes import Supervisor
 from handoff_api.bench.report import Report, render
+from handoff_api.bench.retrieval import run_retrieval
 from handoff_api.bench.tables import duration
 from handoff_api.bench.turns import run_turns
 from handoff_api.bench.workload import ClientPool, Question, answered_by_index, bench_client_ids, read_questions
@@ -33,7 +35,7 @@ from handoff_api.launcher import ROOT
 from knowledge_base.service import FaqService
 from knowledge_base.settings import KnowledgeBaseSettings
 
-SECTIONS = ("turns", "memory", "claims")
+SECTIONS = ("turns", "memory", "claims", "retrieval")
 EVAL_QUERIES = ROOT / "knowledge_base" / "data" / "eval" / "queries.jsonl"
 DEFAULT_OUT = Path("docs/benchmarks.md")
 
@@ -116,6 +118,11 @@ async def run(options: Options, command: str) -> Report:
                     report.claims = await run_claims(options.redis_url, plan.claims, progress)
                 except Exception as exc:
                     report.failures.append(f"claims: {type(exc).__name__}: {exc}")
+            if "retrieval" in options.sections:
+                try:
+                    report.retrieval = await run_retrieval(options.quick, progress)
+                except Exception as exc:
+                    report.failures.append(f"retrieval: {type(exc).__name__}: {exc}")
     except TimeoutError:
         pass
     finally:

@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from handoff_api.bench.claims import ClaimResults
 from handoff_api.bench.idle import IdleResults
 from handoff_api.bench.machine import Machine
+from handoff_api.bench.report_retrieval import retrieval_section
 from handoff_api.bench.report_turns import turn_section
+from handoff_api.bench.retrieval import RetrievalResults
 from handoff_api.bench.stats import Summary, paired_ratios, spread
 from handoff_api.bench.tables import duration, number, ratio_cell, spread_cell, table
 from handoff_api.bench.turns import TurnResults
@@ -27,6 +29,7 @@ class Report:
     turns: TurnResults | None = None
     claims: ClaimResults | None = None
     idle: IdleResults | None = None
+    retrieval: RetrievalResults | None = None
     failures: list[str] = field(default_factory=list)
 
 
@@ -48,31 +51,6 @@ HOW_TO_READ = """## How to read this
 - `target` is the performance issue's goal for the figure; `met` says whether today's median meets it.
 - A turn slower than 10 s hits the API's Rasa timeout: the API then answers from its own index, and the
   turn counts as an error here ("degraded"). A turn times out after 15 s.
-"""
-
-RETRIEVAL_TODO = """## 4. Retrieval — TODO (waiting for the knowledge base's benchmark interface)
-
-Not measured by this harness yet: `knowledge_base/` and its `bench.py` are being rewritten, and the current
-`python -m knowledge_base.bench` compares scoring weights only (several minutes per run, JSON lines whose
-shape is its own). The rows this section will hold:
-
-| figure | engine | baseline | ratio |
-|:---|---:|---:|---:|
-| top-1 accuracy on the eval set | TODO | bare encoder / jieba BM25 / character TF-IDF | TODO |
-| answered precision at a fixed out-of-scope rejection | TODO | same three | TODO |
-| index build time | TODO | same three | TODO |
-| query latency p50 / p95 | TODO | same three | TODO |
-| 1k / 10k / 100k entries: latency, recall@k, memory | approximate index | flat index | TODO |
-
-What the harness needs from `knowledge_base` (then this section is filled by calling it as a subprocess):
-`python -m knowledge_base.bench --json --faq DIR --queries FILE [--quick]` printing **one** JSON document
-with, per method (`engine`, `encoder`, `bm25`, `tfidf`): `top1`, `answered_precision` at a stated rejection
-rate, `build_seconds`, `latency_ms_p50`, `latency_ms_p95`; and per size (`1000`, `10000`, `100000`) and index
-kind (`flat`, `approximate`): `latency_ms_p50`, `latency_ms_p95`, `recall_at_k` against flat, `memory_mib`;
-bounded to about two minutes on two cores.
-
-Today's in-process retrieval latency (`FaqService.retrieve` on the benchmark's questions) is in section 1,
-"The floor, part by part".
 """
 
 
@@ -182,6 +160,7 @@ def render(report: Report) -> str:
         "make bench                                   # " + MAKE_RECIPE,
         "python -m handoff_api.bench --quick          # smoke run: seconds of load, prints the report",
         "python -m handoff_api.bench --cluster        # 2 API workers + 2 Rasa replicas on Redis and PostgreSQL",
+        "python -m knowledge_base.compare --json      # section 4 alone: one JSON document (--quick: seconds)",
         "```",
         "",
         f"This run: `{report.command}`",
@@ -195,5 +174,6 @@ def render(report: Report) -> str:
         parts.append(claims_section(report.claims))
     if report.idle is not None:
         parts.append(idle_section(report.idle))
-    parts.append(RETRIEVAL_TODO)
+    if report.retrieval is not None:
+        parts.append(retrieval_section(report.retrieval))
     return "\n".join(parts).rstrip() + "\n"

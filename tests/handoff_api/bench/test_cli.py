@@ -17,7 +17,7 @@ def test_a_full_run_writes_the_docs_page_on_the_embedded_engine() -> None:
     options = parse_options([])
     assert options.out == Path("docs/benchmarks.md")
     assert options.plan is FULL
-    assert options.sections == ("turns", "memory", "claims")
+    assert options.sections == ("turns", "memory", "claims", "retrieval")
     engine = options.engine
     assert (engine.api_workers, engine.rasa_replicas, engine.redis_url, engine.postgres_admin_url) == (1, 1, None, None)
 
@@ -44,7 +44,7 @@ def test_sections_can_be_chosen() -> None:
     assert parse_options(["--sections", "claims, turns"]).sections == ("claims", "turns")
 
 
-@pytest.mark.parametrize("sections", ["", "turns,retrieval", "everything"])
+@pytest.mark.parametrize("sections", ["", "turns,retrieve", "everything"])
 def test_unknown_sections_are_refused(sections: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         parse_options(["--sections", sections])
