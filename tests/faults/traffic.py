@@ -215,8 +215,10 @@ async def _stranded(record: SqlRecord, ports: RedisPorts, transcripts: dict[str,
         if c.state == ConversationState.QUEUED and waiting.get(c.ticket_id or "") != c.queue:
             found.append(f"{c.id} queued in SQL, not waiting in Redis")
         held_by = c.assignee_id if c.state == ConversationState.WITH_AGENT else None
-        if held_by and await ports.presence.presence(held_by) != Presence.ONLINE:
-            found.append(f"{c.id} held by {c.assignee_id}, who is not online")
+        # Away is present: an agent who claims while their presence is lost (a flushed Redis) becomes away and
+        # keeps what they claimed (routing.service.attendance.present_for_claim). Only an absent holder strands.
+        if held_by and await ports.presence.presence(held_by) == Presence.OFFLINE:
+            found.append(f"{c.id} held by {c.assignee_id}, who is offline")
         last = transcripts.get(c.id, [])[-1:]
         if c.state == ConversationState.BOT and last and last[0].sender == SenderKind.CLIENT.value:  # type: ignore[attr-defined]
             found.append(f"{c.id} the client's last message in the bot's care has no answer")
