@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import pytest
 
+from routing.records import Record
+from routing.sql_engine import create_engine_for
+from routing.sql_record import SqlRecord
 from tests.routing.conftest import PostgresDatabases, postgres_url
+from tests.routing.fakes import FakeRecord
 
 BACKENDS = ["memory", "sqlite", "postgres"]
 
@@ -31,3 +35,17 @@ def migrated_url(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -
         yield postgres_url(name)
     finally:
         databases.drop(name)
+
+
+@asynccontextmanager
+async def record_on(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> AsyncIterator[Record]:
+    """The record on `backend`: the in-memory double, or SqlRecord on a fresh migrated database."""
+    if backend == "memory":
+        yield FakeRecord()
+        return
+    with migrated_url(request, backend, tmp_path) as url:
+        engine = create_engine_for(url)
+        try:
+            yield SqlRecord(engine)
+        finally:
+            await engine.dispose()

@@ -19,25 +19,15 @@ from routing.models import (
     Tier,
 )
 from routing.records import Record
-from routing.sql_engine import create_engine_for
-from routing.sql_record import SqlRecord
-from tests.routing.contract.record_backends import BACKENDS, migrated_url
-from tests.routing.fakes import FakeRecord
+from tests.routing.contract.record_backends import BACKENDS, record_on
 
 DAY0 = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 @pytest.fixture(params=BACKENDS)
 async def record(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Record]:
-    if request.param == "memory":
-        yield FakeRecord()
-        return
-    with migrated_url(request, request.param, tmp_path) as url:
-        engine = create_engine_for(url)
-        try:
-            yield SqlRecord(engine)
-        finally:
-            await engine.dispose()
+    async with record_on(request, request.param, tmp_path) as opened:
+        yield opened
 
 
 def conversation(conversation_id: str, client_id: str, day: int, assignee: str | None = None) -> Conversation:

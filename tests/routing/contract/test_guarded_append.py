@@ -12,10 +12,7 @@ import pytest
 from routing.errors import IllegalTransition, NotFound
 from routing.models import Channel, Client, Conversation, ConversationState, SenderKind, Tier, Transition
 from routing.records import Record, StateGuard
-from routing.sql_engine import create_engine_for
-from routing.sql_record import SqlRecord
-from tests.routing.contract.record_backends import BACKENDS, migrated_url
-from tests.routing.fakes import FakeRecord
+from tests.routing.contract.record_backends import BACKENDS, record_on
 
 AT = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
 BOT_ONLY = StateGuard("bot_reply", frozenset({ConversationState.BOT}))
@@ -23,15 +20,8 @@ BOT_ONLY = StateGuard("bot_reply", frozenset({ConversationState.BOT}))
 
 @pytest.fixture(params=BACKENDS)
 async def record(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Record]:
-    if request.param == "memory":
-        yield FakeRecord()
-        return
-    with migrated_url(request, request.param, tmp_path) as url:
-        engine = create_engine_for(url)
-        try:
-            yield SqlRecord(engine)
-        finally:
-            await engine.dispose()
+    async with record_on(request, request.param, tmp_path) as opened:
+        yield opened
 
 
 async def bot_conversation(record: Record) -> Conversation:
