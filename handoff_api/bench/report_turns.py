@@ -199,7 +199,8 @@ def turn_section(results: TurnResults, engine_label: str, cores: int = 2) -> str
         "The floor, measured in the same rounds at the same client count: a greeting through Rasa's REST channel "
         "directly (NLU, policies, tracker store and the bot's small-talk action) plus one in-process "
         "`FaqService.retrieve` of the same question, with the same query cache as the engine "
-        "(`KB_QUERY_CACHE_SIZE`): the questions repeat, so after their first round both mostly skip the encoder.",
+        "(`KB_QUERY_CACHE_SIZE`): the questions repeat, so after their first round both mostly skip the encoder "
+        "and the scoring (the cache keeps recent questions' vectors and retrievals).",
         "",
         headline(results),
         "",
