@@ -2,7 +2,9 @@
 
 Assets are read once at start-up; each gets a strong ETag (content hash) and `Cache-Control` with a
 max-age plus revalidation, so a changed file reaches browsers within minutes and an unchanged one costs
-a 304. Pages get `no-cache` (always revalidated) and a CSP that allows no inline script.
+a 304. Scripts are always revalidated (`no-cache`, an unchanged one still costs only a 304): the widget's and
+the console's modules import one another, and a page must never run old modules beside new ones after a
+deploy. Pages get `no-cache` too, and a CSP that allows no inline script.
 """
 
 from __future__ import annotations
@@ -90,9 +92,10 @@ class AssetDirectory:
         asset = self._assets.get(name)
         if asset is None:
             return PlainTextResponse("not found", status_code=404)
+        revalidate = page or asset.media_type.startswith("text/javascript")
         headers = {
             "ETag": asset.etag,
-            "Cache-Control": "no-cache" if page else f"public, max-age={ASSET_MAX_AGE_SECONDS}, must-revalidate",
+            "Cache-Control": "no-cache" if revalidate else f"public, max-age={ASSET_MAX_AGE_SECONDS}, must-revalidate",
             "X-Content-Type-Options": "nosniff",
         }
         if page:

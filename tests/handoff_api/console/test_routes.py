@@ -48,7 +48,8 @@ def test_console_page_has_csp_and_no_inline_script(client: TestClient) -> None:
 def test_console_assets_are_cached_and_revalidated(client: TestClient) -> None:
     first = client.get("/console/static/console.js")
     assert first.status_code == 200 and first.headers["content-type"].startswith("text/javascript")
-    assert "max-age=300" in first.headers["cache-control"]
+    assert first.headers["cache-control"] == "no-cache"  # modules are always revalidated: never old beside new
+    assert "max-age=300" in client.get("/console/static/console.css").headers["cache-control"]
     again = client.get("/console/static/console.js", headers={"If-None-Match": first.headers["etag"]})
     assert again.status_code == 304 and again.content == b""
     assert client.get("/console/static/../routes.py").status_code == 404
@@ -63,7 +64,7 @@ def test_every_console_module_is_served_as_javascript(client: TestClient) -> Non
         response = client.get(f"/console/static/{name}")
         assert response.status_code == 200, name
         assert response.headers["content-type"] == "text/javascript; charset=utf-8"
-        assert "max-age=300" in response.headers["cache-control"] and response.headers["etag"]
+        assert response.headers["cache-control"] == "no-cache" and response.headers["etag"]
         served.add(name)
         waiting |= set(re.findall(r'from "(?:\./|/console/static/)([\w-]+\.js)"', response.text)) - served
     on_disk = {path.name for path in (Path(routes.__file__).parent / "static").glob("*.js")}
