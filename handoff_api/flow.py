@@ -129,16 +129,22 @@ class ConversationFlow:
 
         `just_read`: the conversation as the caller read it for this very request (not read again).
         """
-        turn = self.read_text(text)
-        return await self.respond(await self.accept(conversation_id, turn, client_msg_id, just_read=just_read))
+        return await self.handle(conversation_id, self.read_text(text), client_msg_id, just_read=just_read)
 
     async def feedback(self, conversation_id: str, resolved: bool) -> FlowResult:
         """The client's 问题已解答 / 问题未解答, whoever is serving."""
         return await self.handle(conversation_id, Rating(resolved))
 
-    async def handle(self, conversation_id: str, turn: ClientInput, client_msg_id: str | None = None) -> FlowResult:
+    async def handle(
+        self,
+        conversation_id: str,
+        turn: ClientInput,
+        client_msg_id: str | None = None,
+        *,
+        just_read: Conversation | None = None,
+    ) -> FlowResult:
         """Store the client's words, then let the bot answer, or routing act on a rating of a person."""
-        return await self.respond(await self.accept(conversation_id, turn, client_msg_id))
+        return await self.respond(await self.accept(conversation_id, turn, client_msg_id, just_read=just_read))
 
     async def accept(
         self,

@@ -119,10 +119,7 @@ def chosen_queries(queries: Sequence[LabelledQuery], plan: Plan) -> list[Labelle
     out_of_scope = [q for q in queries if q.expected_id is None]
 
     def pick(group: list[LabelledQuery], count: int | None) -> list[LabelledQuery]:
-        if count is None or count >= len(group):
-            return group
-        step = len(group) / count
-        return [group[int(i * step)] for i in range(count)]
+        return group if count is None else evenly_spread(group, count)
 
     return pick(in_scope, plan.in_scope) + pick(out_of_scope, plan.out_of_scope)
 

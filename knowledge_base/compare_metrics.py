@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
+from knowledge_base.evaluation import share
+
 TopHit = tuple[str | None, float]
+Item = TypeVar("Item")
 
 
 def rejection_threshold(out_of_scope_scores: Sequence[float], rate: float) -> float:
@@ -21,11 +24,6 @@ def rejection_threshold(out_of_scope_scores: Sequence[float], rate: float) -> fl
         return -math.inf
     ordered = sorted(out_of_scope_scores)
     return ordered[max(math.ceil(rate * len(ordered)) - 1, 0)]
-
-
-def share(part: int, whole: int) -> float | None:
-    """part / whole to four places; None for an empty whole."""
-    return round(part / whole, 4) if whole else None
 
 
 def figures(tops: Sequence[TopHit], expected: Sequence[str | None], rejection_rate: float) -> dict[str, Any]:
@@ -58,7 +56,7 @@ def latency_figures(latencies_ms: Sequence[float]) -> dict[str, float | None]:
     }
 
 
-def evenly_spread(items: Sequence[str], count: int) -> list[str]:
+def evenly_spread(items: Sequence[Item], count: int) -> list[Item]:
     """At most ``count`` items picked at even steps through ``items`` (deterministic)."""
     if count >= len(items):
         return list(items)

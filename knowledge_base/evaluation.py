@@ -118,6 +118,11 @@ def run_queries(retrieve: Callable[[str], Retrieval], queries: Sequence[Labelled
     return records
 
 
+def share(part: int, whole: int) -> float | None:
+    """part / whole to four places; None for an empty whole."""
+    return round(part / whole, 4) if whole else None
+
+
 def summarise(records: Sequence[EvalRecord]) -> dict[str, Any]:
     """Metrics: top-k and MRR@10 and answered rate over answerable queries; answered precision over
     every answered query; the share of null queries not answered; latency percentiles. Tier-1 outcome
@@ -128,9 +133,6 @@ def summarise(records: Sequence[EvalRecord]) -> dict[str, Any]:
     nulls = [r for r in records if r.query.expected_id is None]
     answered = [r for r in records if r.answered]
     right = [r for r in answered if r.query.expected_id is not None and r.top_ids[0] == r.query.expected_id]
-
-    def share(part: int, whole: int) -> float | None:
-        return round(part / whole, 4) if whole else None
 
     def in_top(record: EvalRecord, k: int) -> bool:
         return record.query.expected_id in record.top_ids[:k]

@@ -148,19 +148,24 @@ def shapes(results: TurnResults) -> str:
 CPU_PROCESSES = ("API", "Rasa", "harness")
 
 
+def cpu_ms(run: RunResult, processes: tuple[str, ...]) -> float:
+    """The processes' CPU milliseconds per turn in one run, added up."""
+    return sum(run.cpu_ms_per_turn(process) for process in processes)
+
+
 def cpu_cell(runs: list[RunResult], processes: tuple[str, ...]) -> str:
     """The median over rounds of the processes' CPU milliseconds per turn, added up."""
-    return spread_cell(spread([sum(run.cpu_ms_per_turn(p) for p in processes) for run in runs]), 1)
+    return spread_cell(spread([cpu_ms(run, processes) for run in runs]), 1)
 
 
 def cpu_rows(level: LevelResult, cores: int) -> list[list[str]]:
     """Per path at one client count: each process's CPU per turn, the engine's over the floor's, the ceiling."""
     engine = ("API", "Rasa")
-    floor = [sum(run.cpu_ms_per_turn(p) for p in engine) for run in level.runs["floor"]]
+    floor = [cpu_ms(run, engine) for run in level.runs["floor"]]
     rows = []
     for kind, label in (*PATHS, ("floor", "floor")):
         runs = level.runs[kind]
-        mine = [sum(run.cpu_ms_per_turn(p) for p in engine) for run in runs]
+        mine = [cpu_ms(run, engine) for run in runs]
         ceiling = spread([1000 * cores / ms if ms > 0 else float("nan") for ms in mine])
         rows.append(
             [
