@@ -41,17 +41,18 @@ class Spawned:
             return ""
 
 
-def _signal_group(pid: int, sig: signal.Signals) -> None:
+def signal_group(pid: int, sig: signal.Signals) -> None:
+    """Send `sig` to the process group led by `pid` (gone or not ours: nothing)."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, sig)
 
 
 def stop(child: Spawned, grace: float = STOP_SECONDS) -> None:
     """SIGTERM the child's whole group, then SIGKILL the group if anything is left after `grace` seconds."""
-    _signal_group(child.pid, signal.SIGTERM)
+    signal_group(child.pid, signal.SIGTERM)
     with contextlib.suppress(subprocess.TimeoutExpired):
         child.process.wait(grace)
-    _signal_group(child.pid, signal.SIGKILL)  # grandchildren (uvicorn workers, Rasa's helpers) too
+    signal_group(child.pid, signal.SIGKILL)  # grandchildren (uvicorn workers, Rasa's helpers) too
     with contextlib.suppress(subprocess.TimeoutExpired):
         child.process.wait(5)
 

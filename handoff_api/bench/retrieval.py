@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import shlex
 import signal
 import sys
@@ -17,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from handoff_api.bench.processes import signal_group
 from handoff_api.launcher import ROOT
 
 FULL_TIMEOUT_SECONDS = 8 * 60.0
@@ -54,8 +54,7 @@ def parse_document(stdout: bytes) -> dict[str, Any]:
 
 def _kill(process: asyncio.subprocess.Process) -> None:
     if process.returncode is None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)
+        signal_group(process.pid, signal.SIGKILL)
 
 
 def _last_line(stderr: bytes) -> str:
