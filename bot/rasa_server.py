@@ -1,4 +1,4 @@
-"""`python -m bot.rasa_server run ...`: Rasa's own command line, after four fixes to Rasa 3.6's turn path.
+"""`python -m bot.rasa_server run ...`: Rasa's own command line, after six fixes to Rasa 3.6's turn path.
 
 Run with the Rasa environment's Python (the launcher does). A profile of a Rasa server answering FAQ
 questions put the first two at about a fifth of its CPU per turn; both keep Rasa's behaviour exactly:
@@ -21,16 +21,32 @@ questions put the first two at about a fifth of its CPU per turn; both keep Rasa
   connection set-up and tear-down on both sides. The calls now share one session per endpoint settings and
   event loop, whose idle connections close after KEEPALIVE_SECONDS, before the API's server would close them
   (uvicorn: 5 s), so a call never lands on a connection the server is closing.
+- **Saving a tracker does not count what is already stored** (`remember_stored_events`). Before every save
+  Rasa's SQL tracker store counted the conversation's stored events to find the new ones (a seventh of Rasa's
+  CPU per turn once the NLU was cached). A tracker it retrieved or saved itself now carries that number; any
+  other tracker, or one whose save failed, is counted as before.
+- **A text already understood is not parsed again** (`cache_nlu_parses`). The NLU pipeline (Jieba, the
+  featurizers, DIET, the fallback classifier) depends on the message's text and the loaded model alone, and it
+  was about a third of Rasa's CPU per turn; real traffic repeats its questions and greetings. Each loaded model
+  keeps the parses of its last `RASA_NLU_CACHE_SIZE` texts (default 4096, 0 turns it off); a new model starts
+  empty, and every caller gets a copy of its own.
 """
 
 from __future__ import annotations
 
 import contextvars
+import copy
+import os
 import sys
+from collections import OrderedDict
+from collections.abc import Mapping
 from typing import Any
 
 KEEPALIVE_SECONDS = 2.0
 """How long an idle connection to an endpoint is kept for the next call."""
+NLU_CACHE_ENV = "RASA_NLU_CACHE_SIZE"
+DEFAULT_NLU_CACHE_SIZE = 4096
+"""Texts whose parse each loaded model keeps (a parse is about 2 KiB: 4096 of them about 8 MiB)."""
 
 
 def patch_action_validation() -> None:
@@ -169,12 +185,136 @@ def keep_endpoint_connections() -> None:
     endpoints.EndpointConfig.request = request
 
 
+STORED_ROWS = "_tre_stored_rows"
+"""Where a tracker carries (its store, how many of its events that store holds)."""
+
+
+def remember_stored_events() -> None:
+    """SQLTrackerStore knows how many of a tracker's events it holds when the tracker came from it."""
+    import itertools
+    import json
+
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    original_save = SQLTrackerStore.save
+
+    async def _retrieve(self: Any, sender_id: str, fetch_events_from_all_sessions: bool) -> Any:
+        with self.session_scope() as session:  # Rasa's own query and tracker, and the number of rows read
+            rows = self._event_query(
+                session, sender_id, fetch_events_from_all_sessions=fetch_events_from_all_sessions
+            ).all()
+            events = [json.loads(row.data) for row in rows]
+        if not self.domain or not events:
+            return None
+        tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        if not fetch_events_from_all_sessions:  # the rows save counts: those since the last session start
+            tracker.__dict__[STORED_ROWS] = (self, len(rows))
+        return tracker
+
+    def _additional_events(self: Any, session: Any, tracker: Any) -> Any:
+        known = tracker.__dict__.pop(STORED_ROWS, None)
+        if known is not None and known[0] is self:
+            stored = known[1]
+        else:
+            stored = self._event_query(session, tracker.sender_id, fetch_events_from_all_sessions=False).count()
+        tracker.__dict__[PENDING_ROWS] = max(stored, len(tracker.events))
+        return itertools.islice(tracker.events, stored, len(tracker.events))
+
+    async def save(self: Any, tracker: Any) -> None:
+        try:
+            await original_save(self, tracker)
+        except BaseException:
+            tracker.__dict__.pop(PENDING_ROWS, None)  # the next save counts again
+            raise
+        pending = tracker.__dict__.pop(PENDING_ROWS, None)
+        if pending is not None:
+            tracker.__dict__[STORED_ROWS] = (self, pending)
+
+    SQLTrackerStore._retrieve = _retrieve
+    SQLTrackerStore._additional_events = _additional_events
+    SQLTrackerStore.save = save
+
+
+PENDING_ROWS = "_tre_pending_rows"
+"""What a tracker's store will hold once the save under way commits."""
+
+
+class ParseCache:
+    """The parses of recent texts, least recently used first out; hands out copies only."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._parses: OrderedDict[tuple[str, bool], dict[str, Any]] = OrderedDict()
+
+    def get(self, key: tuple[str, bool]) -> dict[str, Any] | None:
+        """A copy of the parse kept for `key`, or None."""
+        found = self._parses.get(key)
+        if found is None:
+            return None
+        self._parses.move_to_end(key)
+        return copy.deepcopy(found)
+
+    def put(self, key: tuple[str, bool], parse: dict[str, Any]) -> None:
+        """Keep a copy of `parse` (the oldest goes when full)."""
+        self._parses[key] = copy.deepcopy(parse)
+        self._parses.move_to_end(key)
+        while len(self._parses) > self._size:
+            self._parses.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._parses)
+
+
+def cache_nlu_parses(size: int) -> None:
+    """MessageProcessor parses a text its model has parsed recently from a per-processor ParseCache.
+
+    Rasa's NLU graph takes only the message (its text, through NLUMessageConverter) and the model's domain; the
+    message id, metadata and sender never reach a parse. A processor is made per loaded model, so a new model
+    never answers from an old model's parses."""
+    if size <= 0:
+        return
+    from rasa.core.processor import MessageProcessor
+
+    original = MessageProcessor._parse_message_with_graph
+
+    def _parse_message_with_graph(self: Any, message: Any, tracker: Any, only_output_properties: bool = True) -> Any:
+        text = message.text
+        if not isinstance(text, str):
+            return original(self, message, tracker, only_output_properties)
+        cache = self.__dict__.get("_parse_cache")
+        if cache is None:
+            cache = self.__dict__["_parse_cache"] = ParseCache(size)
+        key = (text, bool(only_output_properties))
+        found = cache.get(key)
+        if found is not None:
+            return found
+        parse = original(self, message, tracker, only_output_properties)
+        cache.put(key, parse)
+        return parse
+
+    MessageProcessor._parse_message_with_graph = _parse_message_with_graph
+
+
+def nlu_cache_size(environ: Mapping[str, str] = os.environ) -> int:
+    """RASA_NLU_CACHE_SIZE as a count, or exit 2 with a clear message."""
+    raw = environ.get(NLU_CACHE_ENV, "").strip()
+    if not raw:
+        return DEFAULT_NLU_CACHE_SIZE
+    if not raw.isdigit():
+        print(f"{NLU_CACHE_ENV} must be a whole number of texts, 0 or more (got {raw!r})", file=sys.stderr)
+        raise SystemExit(2)
+    return int(raw)
+
+
 def main() -> None:
     """Apply the fixes, then run Rasa's command line with this process's arguments."""
+    cache_nlu_parses(nlu_cache_size())
     patch_action_validation()
     patch_event_lookup()
     relax_sqlite_sync()
     pool_sqlite_connections()
+    remember_stored_events()
     keep_endpoint_connections()
     from rasa.__main__ import main as rasa_main
 

@@ -20,6 +20,14 @@ HUMAN_REQUEST_TRIGGER = "/ask_human"
 BotPayload = dict[str, Any]
 
 
+RASA_CONNECTIONS = 100
+RASA_CONNECTION_LIMITS = httpx.Limits(max_connections=RASA_CONNECTIONS, max_keepalive_connections=RASA_CONNECTIONS)
+"""Turns in flight to Rasa at once (more wait for a connection), every one of them kept for the next turn.
+
+httpx's default keeps 20 and closes the rest after each turn, so above 20 concurrent turns every turn paid for a
+new TCP connection on both sides (and httpcore 1.0 counts busy connections against that 20 too)."""
+
+
 class BotUnavailable(RuntimeError):
     """The bot could not be reached or answered with an error."""
 
@@ -82,7 +90,7 @@ class RasaRestClient:
         if not self._base_urls:
             raise ValueError("at least one Rasa URL is needed")
         self._auth = {"token": auth_token} if auth_token else {}
-        self._http = http or httpx.AsyncClient(timeout=timeout_seconds)
+        self._http = http or httpx.AsyncClient(timeout=timeout_seconds, limits=RASA_CONNECTION_LIMITS)
         self._owns_http = http is None
 
     def base_url_for(self, conversation_id: str) -> str:

@@ -137,11 +137,12 @@ def children(
         env.setdefault("ROUTING_ALWAYS_OPEN", "true")  # demos work at any hour; production keeps the calendar
     api_env = env | wiring.api_environment() | ({MULTIPROC_ENV: str(metrics_dir)} if metrics_dir else {})
     api = Child("api", api_server_argv(settings.api_host, settings.api_port, api_workers), api_env)
+    rasa_env = env | {"RASA_NLU_CACHE_SIZE": str(settings.rasa_nlu_cache_size)}
     rasa = [
         Child(
             "rasa" if len(wiring.ports) == 1 else f"rasa-{index + 1}",
             rasa_server_argv(RASA_PYTHON, MODEL, port, wiring.endpoints_file, wiring.auth_token),
-            env,
+            rasa_env,
         )
         for index, port in enumerate(wiring.ports)
     ]

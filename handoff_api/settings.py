@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     """The Rasa server, or several replicas separated by commas (conversations stick to one by id)."""
     rasa_timeout_seconds: float = Field(default=10.0, gt=0)
     """Longer than this and the turn is answered by the API's own tier 1 (see handoff_api.local_tier1)."""
+    rasa_nlu_cache_size: int = Field(default=4096, ge=0)
+    """Texts whose NLU parse each Rasa server keeps (bot/rasa_server.py); the launcher hands it to Rasa; 0: off."""
     rasa_auth_token: SecretStr | None = None
     """Rasa's HTTP API token (`rasa run --auth-token`); the launcher makes one up when unset."""
     action_endpoint_token: SecretStr | None = None

@@ -2,7 +2,7 @@
 
 - `create_engine_for(url)` builds an async engine with the per-backend settings the record relies on
   (SQLite: foreign keys on, WAL, busy timeout and BEGIN IMMEDIATE for writes, which serialises
-  writers the way PostgreSQL's row locks do);
+  writers the way PostgreSQL's row locks do; one connection per process, see SQLITE_POOL);
 - `migrate(url)` / `migrate_async(url)` upgrade the schema to the latest Alembic revision,
   `downgrade(url)` takes it back.
 """
@@ -27,6 +27,15 @@ SQLITE_BEGIN_OPTION = "sqlite_begin"
 """Execution option naming how SQLite begins a transaction (IMMEDIATE by default, DEFERRED for readers)."""
 
 
+SQLITE_POOL: dict[str, Any] = {"pool_size": 1, "max_overflow": 0}
+"""A process talks to a SQLite file over one connection: its transactions queue for it in order (the pool's
+queue is first come, first served). SQLite lets one writer in at a time anyway, and a second connection of the
+same process waiting for the write lock does not queue: SQLite's busy handler retries it after sleeps growing
+to 100 ms, while newer transactions may slip in first. Under load that made some turns wait seconds while most
+waited milliseconds. Another process on the same file (a second API worker, the command line) still waits
+through the busy timeout."""
+
+
 def is_sqlite(url: str) -> bool:
     """Whether the URL points at SQLite."""
     return make_url(url).get_backend_name() == "sqlite"
@@ -49,6 +58,8 @@ def create_engine_for(url: str, **engine_options: Any) -> AsyncEngine:
         return create_async_engine(url, pool_pre_ping=True, **engine_options)
     ensure_sqlite_folder(url)
     engine_options.setdefault("connect_args", {"timeout": 30})
+    if make_url(url).database not in (None, "", ":memory:"):
+        engine_options = SQLITE_POOL | engine_options
     engine = create_async_engine(url, **engine_options)
     _configure_sqlite(engine)
     return engine

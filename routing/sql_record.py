@@ -133,26 +133,15 @@ class SqlRecord(SqlDirectory, SqlComplianceSearch, SqlReports):
     ) -> Message:
         async with self._engine.begin() as conn:
             # The row lock (PostgreSQL) or BEGIN IMMEDIATE (SQLite) serialises appends per conversation.
-            locked = (
-                await conn.execute(
-                    select(t.conversations.c.state).where(t.conversations.c.id == conversation_id).with_for_update()
-                )
-            ).first()
-            if locked is None:
-                raise NotFound(f"unknown conversation {conversation_id!r}")
+            state, last = await self._locked_state_and_last_seq(conn, conversation_id)
             if only_in is not None:
-                only_in.check(ConversationState(locked.state))
+                only_in.check(state)
             if client_msg_id is not None:
                 await self._refuse_resent(conn, conversation_id, client_msg_id)
-            last = await conn.scalar(
-                select(func.coalesce(func.max(t.messages.c.seq), 0)).where(
-                    t.messages.c.conversation_id == conversation_id
-                )
-            )
             message = Message(
                 id=uuid.uuid4().hex,
                 conversation_id=conversation_id,
-                seq=int(last or 0) + 1,
+                seq=last + 1,
                 sender=sender,
                 text=text,
                 created_at=at,
@@ -162,6 +151,25 @@ class SqlRecord(SqlDirectory, SqlComplianceSearch, SqlReports):
             )
             await conn.execute(insert(t.messages).values(sql_rows.message_to_row(message)))
         return message
+
+    @staticmethod
+    async def _locked_state_and_last_seq(conn: AsyncConnection, conversation_id: str) -> tuple[ConversationState, int]:
+        """The conversation's state and its last message's seq, read under the append's lock (NotFound if none).
+
+        SQLite reads both in one statement: BEGIN IMMEDIATE took the write lock before it. PostgreSQL reads the
+        last seq only once the row lock is held, since a statement that waited for the lock still sees the
+        messages as they were when it began."""
+        last_seq = select(func.coalesce(func.max(t.messages.c.seq), 0)).where(
+            t.messages.c.conversation_id == conversation_id
+        )
+        conversation = select(t.conversations.c.state).where(t.conversations.c.id == conversation_id)
+        if conn.dialect.name == "sqlite":
+            conversation = conversation.add_columns(last_seq.scalar_subquery().label("last_seq"))
+        locked = (await conn.execute(conversation.with_for_update())).first()
+        if locked is None:
+            raise NotFound(f"unknown conversation {conversation_id!r}")
+        last = locked.last_seq if conn.dialect.name == "sqlite" else await conn.scalar(last_seq)
+        return ConversationState(locked.state), int(last or 0)
 
     @staticmethod
     async def _refuse_resent(conn: AsyncConnection, conversation_id: str, client_msg_id: str) -> None:

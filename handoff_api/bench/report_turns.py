@@ -205,7 +205,10 @@ def turn_section(results: TurnResults, engine_label: str, cores: int = 2) -> str
         "directly (NLU, policies, tracker store and the bot's small-talk action) plus one in-process "
         "`FaqService.retrieve` of the same question, with the same query cache as the engine "
         "(`KB_QUERY_CACHE_SIZE`): the questions repeat, so after their first round both mostly skip the encoder "
-        "and the scoring (the cache keeps recent questions' vectors and retrievals).",
+        "and the scoring (the cache keeps recent questions' vectors and retrievals). For the same reason Rasa's "
+        "NLU answers both the engine's texts and the floor's greetings from its parse cache "
+        "(`RASA_NLU_CACHE_SIZE`) after their first round. These figures are therefore those of traffic that "
+        "repeats itself; a question never seen before also pays for one encoding and one NLU parse.",
         "",
         headline(results),
         "",

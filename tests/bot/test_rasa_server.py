@@ -4,7 +4,9 @@
   behave as in Rasa;
 - a valid action server reply passes, an invalid one raises Rasa's ValidationError with Rasa's message;
 - SQLite connections Rasa opens commit with synchronous=NORMAL;
-- Rasa's SQLite tracker store pools its connections and still stores and restores a tracker.
+- Rasa's SQLite tracker store pools its connections and still stores and restores a tracker;
+- calls to the action endpoint keep one connection;
+- a text the loaded model has parsed recently gets Rasa's own parse again without running the NLU graph.
 """
 
 from __future__ import annotations
@@ -212,3 +214,168 @@ def test_calls_to_an_endpoint_keep_one_connection() -> None:
         "separate": True,  # a session asked for outside a request is still the caller's own
         "reconnected": 1,
     }
+
+
+PARSES = textwrap.dedent(
+    """
+    import asyncio, copy, json
+    from rasa.core.agent import load_agent
+    from rasa.core.channels import UserMessage
+    from rasa.core.processor import MessageProcessor
+    from bot import rasa_server
+
+    TEXTS = ["科创板怎么开通", "你好", "怎么开户", "/ask_human"]
+
+    async def main():
+        agent = await load_agent(model_path="models/tier1.tar.gz")
+        processor = agent.processor
+        reference = {text: await processor.parse_message(UserMessage(text)) for text in TEXTS}
+        rasa_server.cache_nlu_parses(2)
+        runs = []
+        inner = processor.graph_runner.run
+
+        def counting(inputs, targets):
+            runs.append(inputs["__message__"][0].text)
+            return inner(inputs=inputs, targets=targets)
+
+        processor.graph_runner.run = counting
+
+        async def parse(text, **kwargs):
+            return await processor.parse_message(UserMessage(text, **kwargs))
+
+        first = await parse("科创板怎么开通", sender_id="a", message_id="m1", metadata={"x": 1})
+        first["intent"]["name"] = "changed by its caller"
+        again = await parse("科创板怎么开通", sender_id="b", message_id="m2", metadata={"y": 2})
+        greeting = await parse("你好")
+        trigger = await parse("/ask_human")
+        evicting = await parse("怎么开户")  # the cache holds two: 科创板怎么开通 goes
+        evicted = await parse("科创板怎么开通")
+        other = MessageProcessor.__new__(MessageProcessor)
+        other.__dict__.update({k: v for k, v in processor.__dict__.items() if k != "_parse_cache"})
+        other_model = await other.parse_message(UserMessage("你好"))
+        print(json.dumps({
+            "same": [again == reference["科创板怎么开通"], greeting == reference["你好"],
+                     trigger == reference["/ask_human"], evicting == reference["怎么开户"],
+                     evicted == reference["科创板怎么开通"], other_model == reference["你好"]],
+            "runs": runs,
+            "kept": len(processor._parse_cache),
+        }, ensure_ascii=False))
+
+    asyncio.run(main())
+    """
+)
+
+
+def test_a_text_already_parsed_is_answered_from_the_models_cache() -> None:
+    if not RASA_PYTHON.exists():
+        pytest.fail(f"Rasa is not installed at {RASA_PYTHON}: run `make setup` (it creates .venv-rasa)")
+    if not (ROOT / "models" / "tier1.tar.gz").exists():
+        pytest.fail("no trained model at models/tier1.tar.gz: run `make setup` (it trains one)")
+    env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run(
+        [str(RASA_PYTHON), "-c", PARSES], cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result == {
+        "same": [True] * 6,  # Rasa's own parse, whoever sent it, and untouched by an earlier caller's change
+        "runs": ["科创板怎么开通", "你好", "/ask_human", "怎么开户", "科创板怎么开通", "你好"],
+        "kept": 2,
+    }
+
+
+def test_the_parse_cache_keeps_the_most_recent_and_hands_out_copies() -> None:
+    from bot.rasa_server import ParseCache
+
+    cache = ParseCache(2)
+    cache.put(("a", True), {"intent": {"name": "greet"}})
+    cache.put(("b", True), {"intent": {"name": "question"}})
+    got = cache.get(("a", True))
+    assert got == {"intent": {"name": "greet"}}
+    got["intent"]["name"] = "changed"
+    cache.put(("c", True), {"intent": {"name": "thanks"}})  # b is the least recently used now
+    assert cache.get(("b", True)) is None and cache.get(("a", True)) == {"intent": {"name": "greet"}}
+    assert cache.get(("a", False)) is None and len(cache) == 2
+
+
+def test_the_cache_size_comes_from_the_environment_or_is_refused_clearly(capsys) -> None:
+    from bot.rasa_server import DEFAULT_NLU_CACHE_SIZE, nlu_cache_size
+
+    assert nlu_cache_size({}) == DEFAULT_NLU_CACHE_SIZE == 4096
+    assert nlu_cache_size({"RASA_NLU_CACHE_SIZE": " 0 "}) == 0
+    assert nlu_cache_size({"RASA_NLU_CACHE_SIZE": "12"}) == 12
+    for bad in ("-1", "many", "1.5"):
+        with pytest.raises(SystemExit) as refused:
+            nlu_cache_size({"RASA_NLU_CACHE_SIZE": bad})
+        assert refused.value.code == 2
+        message = f"RASA_NLU_CACHE_SIZE must be a whole number of texts, 0 or more (got {bad!r})"
+        assert message in capsys.readouterr().err
+
+
+STORED = textwrap.dedent(
+    """
+    import asyncio, json, os, tempfile
+    from sqlalchemy import event
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from bot import rasa_server
+
+    folder = tempfile.mkdtemp()
+
+    def conversation(store):
+        # a new tracker, two saves of a retrieved one, a new session within a turn, a save that fails
+        tracker = DialogueStateTracker("c1", [])
+        tracker.update(ActionExecuted("action_listen"))
+        tracker.update(UserUttered("科创板怎么开通"))
+        asyncio.run(store.save(tracker))
+        tracker = asyncio.run(store.retrieve("c1"))
+        tracker.update(ActionExecuted("action_answer_faq"))
+        asyncio.run(store.save(tracker))
+        tracker.update(SlotSet("last_faq_id", "bg-kcb"))
+        asyncio.run(store.save(tracker))
+        tracker = asyncio.run(store.retrieve("c1"))
+        tracker.update(SessionStarted())
+        tracker.update(ActionExecuted("action_listen"))
+        asyncio.run(store.save(tracker))
+        tracker = asyncio.run(store.retrieve("c1"))
+        tracker.update(UserUttered("你好"))
+        broken = [True]
+        def commit_fails_once(connection):
+            if broken and broken.pop():
+                raise RuntimeError("the database went away")
+        event.listen(store.engine, "commit", commit_fails_once)  # after the new events were picked
+        try:
+            asyncio.run(store.save(tracker))
+        except RuntimeError:
+            pass
+        asyncio.run(store.save(tracker))
+        with store.engine.connect() as connection:
+            rows = connection.exec_driver_sql("SELECT type_name FROM events ORDER BY id").scalars().all()
+        return rows, [e.type_name for e in asyncio.run(store.retrieve("c1")).events]
+
+    before = conversation(SQLTrackerStore(Domain.empty(), db=os.path.join(folder, "rasa.db")))
+    rasa_server.remember_stored_events()
+    store = SQLTrackerStore(Domain.empty(), db=os.path.join(folder, "patched.db"))
+    counts = []
+    event.listen(store.engine, "before_cursor_execute",
+                 lambda c, cur, statement, *rest: counts.append(statement) if "count(" in statement else None)
+    after = conversation(store)
+    print(json.dumps({"before": before, "after": after, "counts": len(counts)}))
+    """
+)
+
+
+def test_a_tracker_from_the_store_is_saved_without_counting_its_stored_events() -> None:
+    if not RASA_PYTHON.exists():
+        pytest.fail(f"Rasa is not installed at {RASA_PYTHON}: run `make setup` (it creates .venv-rasa)")
+    env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run(
+        [str(RASA_PYTHON), "-c", STORED], cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["after"] == result["before"]  # the same rows stored, the same tracker restored
+    assert result["after"][0] == ["action", "user", "action", "slot", "session_started", "action", "user"]
+    assert result["counts"] == 2  # the new tracker's save, and the save after the failed one

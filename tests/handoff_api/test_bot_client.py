@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 
 import httpx
@@ -86,3 +87,54 @@ async def test_an_unreachable_replica_hands_the_message_to_the_next_but_a_slow_o
 def test_at_least_one_url_is_needed() -> None:
     with pytest.raises(ValueError, match="at least one Rasa URL"):
         RasaRestClient([], 1.0)
+
+
+async def test_concurrent_turns_keep_their_connections_to_rasa() -> None:
+    peers: list[int] = []
+    release = asyncio.Event()
+    all_in_flight = asyncio.Event()
+    waiting = 0
+    body = b'[{"recipient_id": "x", "text": "ok"}]'
+    reply = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal waiting
+        peers.append(writer.get_extra_info("peername")[1])
+        try:
+            while head := await reader.readuntil(b"\r\n\r\n"):
+                sizes = [int(x.split(b":")[1]) for x in head.split(b"\r\n") if x.lower().startswith(b"content-length")]
+                await reader.readexactly(sizes[0])
+                waiting += 1
+                if waiting == 40:
+                    all_in_flight.set()
+                await release.wait()
+                writer.write(reply)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = RasaRestClient(f"http://127.0.0.1:{port}", 5.0)
+
+    async def wave() -> None:
+        nonlocal waiting
+        waiting = 0
+        release.clear()
+        all_in_flight.clear()
+        turns = [asyncio.create_task(client.send(f"c{number}", "你好")) for number in range(40)]
+        await all_in_flight.wait()  # all 40 at once, each on a connection of its own
+        release.set()
+        assert all(payloads == [{"type": "text", "text": "ok"}] for payloads in await asyncio.gather(*turns))
+
+    try:
+        await asyncio.wait_for(wave(), 10)
+        assert len(peers) == 40
+        await asyncio.wait_for(wave(), 10)
+        assert len(peers) == 40  # the second wave reused every connection (httpx's default kept 20)
+    finally:
+        await client.aclose()
+        server.close()
+        await server.wait_closed()

@@ -82,8 +82,11 @@ def test_options_and_the_wiring_of_several_rasa_replicas(tmp_path: Path, monkeyp
     assert len(wiring.action_token) >= 32 and wiring.action_token != wiring.auth_token
     names = [child.name for child in children(settings, wiring, 1)]
     assert names == ["api", "rasa-1", "rasa-2"]
-    api = children(settings, wiring, 1)[0]
+    api, *replicas = children(settings, wiring, 1)
     assert api.env["ACTION_ENDPOINT_TOKEN"] == wiring.action_token and api.env["RASA_URL"] == wiring.urls
+    assert [replica.env["RASA_NLU_CACHE_SIZE"] for replica in replicas] == ["4096", "4096"]
+    small = settings.model_copy(update={"rasa_nlu_cache_size": 0})
+    assert children(small, wiring, 1)[1].env["RASA_NLU_CACHE_SIZE"] == "0"
 
 
 def test_several_api_workers_need_redis(monkeypatch) -> None:
