@@ -7,10 +7,11 @@ policies, tracker store and the bot's small-talk action) plus one in-process ret
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import httpx
@@ -26,18 +27,54 @@ from knowledge_base.models import Retrieval
 MAX_FRAME_BYTES = 1 << 20
 
 
+class SessionClients:
+    """An HTTP client of its own for every session under way, as every real client has its own connection.
+
+    One client shared by a hundred virtual clients spent the harness's CPU in its connection pool, whose
+    bookkeeping grows with every connection it holds (httpcore 1.0), and so measured the harness. A session takes
+    an idle client or makes one; the next session reuses it and its kept-alive connection."""
+
+    def __init__(self) -> None:
+        self._idle: list[httpx.AsyncClient] = []
+        self._made: list[httpx.AsyncClient] = []
+
+    @contextlib.asynccontextmanager
+    async def one(self) -> AsyncIterator[httpx.AsyncClient]:
+        """A client for one session, back to the idle ones afterwards."""
+        if self._idle:
+            http = self._idle.pop()
+        else:
+            http = httpx.AsyncClient(limits=httpx.Limits(max_connections=1, max_keepalive_connections=1))
+            self._made.append(http)
+        try:
+            yield http
+        finally:
+            self._idle.append(http)
+
+    @property
+    def made(self) -> int:
+        """How many clients were made (the most sessions ever under way at once)."""
+        return len(self._made)
+
+    async def aclose(self) -> None:
+        """Close every client made."""
+        await asyncio.gather(*(http.aclose() for http in self._made))
+        self._made.clear()
+        self._idle.clear()
+
+
 class RestTarget:
     """POST /api/v1/conversations, then POST .../{id}/messages per turn, as the client (a client token)."""
 
     def __init__(
         self,
-        http: httpx.AsyncClient,
+        clients: SessionClients,
         base_url: str,
         token_for: Callable[[str], str],
         pool: ClientPool,
         timeout: float,
     ) -> None:
-        self._http = http
+        self._clients = clients
         self._base = base_url.rstrip("/")
         self._token_for = token_for
         self._pool = pool
@@ -45,11 +82,15 @@ class RestTarget:
 
     async def session(self, texts: list[str], expired: Expired = lambda: False) -> list[Turn]:
         """One conversation of `texts`; a failed turn ends it."""
+        async with self._clients.one() as http:
+            return await self._session(http, texts, expired)
+
+    async def _session(self, http: httpx.AsyncClient, texts: list[str], expired: Expired) -> list[Turn]:
         began = time.perf_counter()
         client_id = self._pool.next()
         auth = {"Authorization": f"Bearer {self._token_for(client_id)}"}
         try:
-            opened = await self._http.post(
+            opened = await http.post(
                 f"{self._base}/api/v1/conversations", json={"client_id": client_id}, headers=auth, timeout=self._timeout
             )
         except httpx.HTTPError as exc:
@@ -63,7 +104,7 @@ class RestTarget:
                 break
             began = time.perf_counter()
             try:
-                answer = await self._http.post(url, json={"text": text}, headers=auth, timeout=self._timeout)
+                answer = await http.post(url, json={"text": text}, headers=auth, timeout=self._timeout)
                 body: Any = answer.json() if answer.status_code == 200 else None
                 turn = Turn(elapsed_ms(began), judge_rest(answer.status_code, body))
             except httpx.TimeoutException:
@@ -151,13 +192,13 @@ class FloorTarget:
 
     def __init__(
         self,
-        http: httpx.AsyncClient,
+        clients: SessionClients,
         rasa_urls: Sequence[str],
         retrieve: Callable[[str], Retrieval],
         script: Script,
         timeout: float,
     ) -> None:
-        self._http = http
+        self._clients = clients
         self._rasa = [url.rstrip("/") for url in rasa_urls]
         self._retrieve = retrieve
         self._script = script
@@ -165,6 +206,10 @@ class FloorTarget:
 
     async def session(self, texts: list[str], expired: Expired = lambda: False) -> list[Turn]:
         """One Rasa conversation; each turn greets and retrieves the turn's question."""
+        async with self._clients.one() as http:
+            return await self._session(http, texts, expired)
+
+    async def _session(self, http: httpx.AsyncClient, texts: list[str], expired: Expired) -> list[Turn]:
         sender = f"bench-floor-{uuid.uuid4().hex}"
         url = f"{self._rasa[replica_for(sender, len(self._rasa))]}/webhooks/rest/webhook"
         turns: list[Turn] = []
@@ -174,9 +219,7 @@ class FloorTarget:
             question = self._script.question() if text in GREETINGS else text
             began = time.perf_counter()
             try:
-                answer = await self._http.post(
-                    url, json={"sender": sender, "message": GREETINGS[0]}, timeout=self._timeout
-                )
+                answer = await http.post(url, json={"sender": sender, "message": GREETINGS[0]}, timeout=self._timeout)
                 error = judge_rasa(answer.status_code, answer.json() if answer.status_code == 200 else None)
             except httpx.TimeoutException:
                 error = "timeout"

@@ -13,11 +13,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-import httpx
-
 from handoff_api.bench.cpu import spent
 from handoff_api.bench.load import LoadShape, RunResult, Session, drive
-from handoff_api.bench.sessions import FloorTarget, RestTarget, WidgetTarget
+from handoff_api.bench.sessions import FloorTarget, RestTarget, SessionClients, WidgetTarget
 from handoff_api.bench.workload import GREETINGS, ClientPool, Question, Script
 from knowledge_base.models import Retrieval
 
@@ -80,7 +78,7 @@ def rotated(kinds: Sequence[str], round_number: int) -> list[str]:
 
 
 async def checked_questions(
-    http: httpx.AsyncClient, engine: Endpoints, pool: ClientPool, questions: Sequence[Question], seconds: float
+    http: SessionClients, engine: Endpoints, pool: ClientPool, questions: Sequence[Question], seconds: float
 ) -> tuple[list[str], list[tuple[str, str]]]:
     """The texts the bot answers over REST (each alone in a conversation), and the rejected ones with why."""
     target = RestTarget(http, engine.base_url, engine.token, pool, seconds)
@@ -115,9 +113,8 @@ async def run_turns(
     progress: Progress,
 ) -> TurnResults:
     """Check the questions, warm every path up once, then run each level's rounds."""
-    widest = max(shape.clients for shape in plan.levels)
-    limits = httpx.Limits(max_connections=widest + 16, max_keepalive_connections=widest + 16)
-    async with httpx.AsyncClient(limits=limits) as http:
+    http = SessionClients()
+    try:
         kept, rejected = await checked_questions(http, engine, pool, questions, plan.timeout_seconds)
         if not kept:
             raise RuntimeError(f"the bot answered none of the benchmark questions: {rejected[:5]}")
@@ -143,4 +140,6 @@ async def run_turns(
                         f"{s.per_second:6.1f} turns/s p50 {s.p50:7.1f} ms p95 {s.p95:7.1f} ms errors {s.errors}"
                     )
             levels.append(level)
+    finally:
+        await http.aclose()
     return TurnResults(kept, rejected, levels)
