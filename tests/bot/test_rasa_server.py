@@ -16,6 +16,7 @@ import os
 import subprocess
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,6 +24,20 @@ ROOT = Path(__file__).resolve().parents[2]
 RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
 
 pytestmark = [pytest.mark.rasa, pytest.mark.slow]
+
+
+def run_in_rasa(script: str) -> dict[str, Any]:
+    """Run `script` with the Rasa environment's Python in the project root; its last line of output, as JSON."""
+    if not RASA_PYTHON.exists():
+        pytest.fail(f"Rasa is not installed at {RASA_PYTHON}: run `make setup` (it creates .venv-rasa)")
+    env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run(
+        [str(RASA_PYTHON), "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
 
 CHECK = textwrap.dedent(
     """
@@ -108,14 +123,7 @@ CHECK = textwrap.dedent(
 
 
 def test_the_fixes_keep_rasas_behaviour() -> None:
-    if not RASA_PYTHON.exists():
-        pytest.fail(f"Rasa is not installed at {RASA_PYTHON}: run `make setup` (it creates .venv-rasa)")
-    env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run(
-        [str(RASA_PYTHON), "-c", CHECK], cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = run_in_rasa(CHECK)
     assert result["names"] > 20
     assert result == {
         "same_classes": True,
@@ -190,20 +198,7 @@ CONNECTIONS = textwrap.dedent(
 
 
 def test_calls_to_an_endpoint_keep_one_connection() -> None:
-    if not RASA_PYTHON.exists():
-        pytest.fail(f"Rasa is not installed at {RASA_PYTHON}: run `make setup` (it creates .venv-rasa)")
-    env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run(
-        [str(RASA_PYTHON), "-c", CONNECTIONS],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = run_in_rasa(CONNECTIONS)
     assert result == {
         "before": [{"echo": 0}, {"echo": 1}, {"echo": 2}],
         "after": [{"echo": 0}, {"echo": 1}, {"echo": 2}],
@@ -267,16 +262,9 @@ PARSES = textwrap.dedent(
 
 
 def test_a_text_already_parsed_is_answered_from_the_models_cache() -> None:
-    if not RASA_PYTHON.exists():
-        pytest.fail(f"Rasa is not installed at {RASA_PYTHON}: run `make setup` (it creates .venv-rasa)")
     if not (ROOT / "models" / "tier1.tar.gz").exists():
         pytest.fail("no trained model at models/tier1.tar.gz: run `make setup` (it trains one)")
-    env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run(
-        [str(RASA_PYTHON), "-c", PARSES], cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = run_in_rasa(PARSES)
     assert result == {
         "same": [True] * 6,  # Rasa's own parse, whoever sent it, and untouched by an earlier caller's change
         "runs": ["科创板怎么开通", "你好", "/ask_human", "怎么开户", "科创板怎么开通", "你好"],
@@ -368,14 +356,7 @@ STORED = textwrap.dedent(
 
 
 def test_a_tracker_from_the_store_is_saved_without_counting_its_stored_events() -> None:
-    if not RASA_PYTHON.exists():
-        pytest.fail(f"Rasa is not installed at {RASA_PYTHON}: run `make setup` (it creates .venv-rasa)")
-    env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run(
-        [str(RASA_PYTHON), "-c", STORED], cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = run_in_rasa(STORED)
     assert result["after"] == result["before"]  # the same rows stored, the same tracker restored
     assert result["after"][0] == ["action", "user", "action", "slot", "session_started", "action", "user"]
     assert result["counts"] == 2  # the new tracker's save, and the save after the failed one
