@@ -187,6 +187,8 @@ def keep_endpoint_connections() -> None:
 
 STORED_ROWS = "_tre_stored_rows"
 """Where a tracker carries (its store, how many of its events that store holds)."""
+PENDING_ROWS = "_tre_pending_rows"
+"""What a tracker's store will hold once the save under way commits."""
 
 
 def remember_stored_events() -> None:
@@ -234,10 +236,6 @@ def remember_stored_events() -> None:
     SQLTrackerStore._retrieve = _retrieve
     SQLTrackerStore._additional_events = _additional_events
     SQLTrackerStore.save = save
-
-
-PENDING_ROWS = "_tre_pending_rows"
-"""What a tracker's store will hold once the save under way commits."""
 
 
 class ParseCache:

@@ -41,13 +41,16 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+def is_sqlite_file(url: str) -> bool:
+    """Whether the URL points at a SQLite database in a file (not in memory)."""
+    parsed = make_url(url)
+    return parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:")
+
+
 def ensure_sqlite_folder(url: str) -> None:
     """Create the folder of a file-based SQLite database (var/ for the default) if missing."""
-    parsed = make_url(url)
-    database = parsed.database
-    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
-        return
-    if database.startswith("file:"):
+    database = make_url(url).database
+    if not is_sqlite_file(url) or database is None or database.startswith("file:"):
         return
     Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
 
@@ -58,7 +61,7 @@ def create_engine_for(url: str, **engine_options: Any) -> AsyncEngine:
         return create_async_engine(url, pool_pre_ping=True, **engine_options)
     ensure_sqlite_folder(url)
     engine_options.setdefault("connect_args", {"timeout": 30})
-    if make_url(url).database not in (None, "", ":memory:"):
+    if is_sqlite_file(url):
         engine_options = SQLITE_POOL | engine_options
     engine = create_async_engine(url, **engine_options)
     _configure_sqlite(engine)

@@ -162,13 +162,14 @@ class SqlRecord(SqlDirectory, SqlComplianceSearch, SqlReports):
         last_seq = select(func.coalesce(func.max(t.messages.c.seq), 0)).where(
             t.messages.c.conversation_id == conversation_id
         )
+        in_one_statement = conn.dialect.name == "sqlite"
         conversation = select(t.conversations.c.state).where(t.conversations.c.id == conversation_id)
-        if conn.dialect.name == "sqlite":
+        if in_one_statement:
             conversation = conversation.add_columns(last_seq.scalar_subquery().label("last_seq"))
         locked = (await conn.execute(conversation.with_for_update())).first()
         if locked is None:
             raise NotFound(f"unknown conversation {conversation_id!r}")
-        last = locked.last_seq if conn.dialect.name == "sqlite" else await conn.scalar(last_seq)
+        last = locked.last_seq if in_one_statement else await conn.scalar(last_seq)
         return ConversationState(locked.state), int(last or 0)
 
     @staticmethod

@@ -78,10 +78,10 @@ def rotated(kinds: Sequence[str], round_number: int) -> list[str]:
 
 
 async def checked_questions(
-    http: SessionClients, engine: Endpoints, pool: ClientPool, questions: Sequence[Question], seconds: float
+    clients: SessionClients, engine: Endpoints, pool: ClientPool, questions: Sequence[Question], seconds: float
 ) -> tuple[list[str], list[tuple[str, str]]]:
     """The texts the bot answers over REST (each alone in a conversation), and the rejected ones with why."""
-    target = RestTarget(http, engine.base_url, engine.token, pool, seconds)
+    target = RestTarget(clients, engine.base_url, engine.token, pool, seconds)
     texts = [*GREETINGS[:1], *(q.text for q in questions)]
     gate = asyncio.Semaphore(4)
 
@@ -113,16 +113,16 @@ async def run_turns(
     progress: Progress,
 ) -> TurnResults:
     """Check the questions, warm every path up once, then run each level's rounds."""
-    http = SessionClients()
+    clients = SessionClients()
     try:
-        kept, rejected = await checked_questions(http, engine, pool, questions, plan.timeout_seconds)
+        kept, rejected = await checked_questions(clients, engine, pool, questions, plan.timeout_seconds)
         if not kept:
             raise RuntimeError(f"the bot answered none of the benchmark questions: {rejected[:5]}")
         progress(f"turns: {len(kept)} questions answered by the bot, {len(rejected)} rejected")
         script = Script(kept)
         sessions: dict[str, Session] = {
-            "floor": FloorTarget(http, engine.rasa_urls, retrieve, script, plan.timeout_seconds).session,
-            "rest": RestTarget(http, engine.base_url, engine.token, pool, plan.timeout_seconds).session,
+            "floor": FloorTarget(clients, engine.rasa_urls, retrieve, script, plan.timeout_seconds).session,
+            "rest": RestTarget(clients, engine.base_url, engine.token, pool, plan.timeout_seconds).session,
             "widget": WidgetTarget(engine.ws_base, engine.token, pool, plan.timeout_seconds).session,
         }
         for kind in KINDS:  # warm-up: first connections, first Rasa conversations, lazy imports
@@ -141,5 +141,5 @@ async def run_turns(
                     )
             levels.append(level)
     finally:
-        await http.aclose()
+        await clients.aclose()
     return TurnResults(kept, rejected, levels)
