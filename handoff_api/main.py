@@ -57,7 +57,7 @@ from handoff_api.staff.passwords import PasswordVerifier
 from handoff_api.staff.reports import router as reports_router
 from handoff_api.staff.routes import router as staff_router
 from handoff_api.staff.session_routes import router as staff_session_router
-from handoff_api.startup import startup_lock
+from handoff_api.startup import freeze_startup_heap, startup_lock
 from handoff_api.startup_checks import refuse_demo_passwords
 from handoff_api.token_secrets import client_token_secret, staff_token_secret
 from handoff_api.wecom.router import DEFAULT_CALLBACK_PATH
@@ -349,6 +349,7 @@ def create_app(
         app.state.container = running.container
         observability.scraped.attach(scrape_sources(running))
         app.state.wecom = running.wecom  # from now on the callback router serves it
+        freeze_startup_heap()
         try:
             yield
         finally:

@@ -17,6 +17,7 @@ from handoff_api.bench.cpu import spent
 from handoff_api.bench.load import LoadShape, RunResult, Session, drive
 from handoff_api.bench.sessions import FloorTarget, RestTarget, SessionClients, WidgetTarget
 from handoff_api.bench.workload import GREETINGS, ClientPool, Question, Script
+from handoff_api.startup import freeze_startup_heap
 from knowledge_base.models import Retrieval
 
 KINDS = ("floor", "rest", "widget")
@@ -127,6 +128,7 @@ async def run_turns(
         }
         for kind in KINDS:  # warm-up: first connections, first Rasa conversations, lazy imports
             await drive(kind, LoadShape(2, 3, 3, 30.0), script, sessions[kind])
+        freeze_startup_heap()  # as the engine does: else the harness's own full collections stall every client
         levels: list[LevelResult] = []
         for shape in plan.levels:
             level = LevelResult(shape)
