@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 from collections.abc import Mapping, Sequence
@@ -10,6 +11,7 @@ from typing import Any, Protocol
 import httpx
 
 from handoff_api.client_input import ClientInput, HumanRequest, Rating
+from handoff_api.http_clients import OneConnectionClients
 
 log = logging.getLogger(__name__)
 
@@ -21,11 +23,11 @@ BotPayload = dict[str, Any]
 
 
 RASA_CONNECTIONS = 100
-RASA_CONNECTION_LIMITS = httpx.Limits(max_connections=RASA_CONNECTIONS, max_keepalive_connections=RASA_CONNECTIONS)
-"""Turns in flight to Rasa at once (more wait for a connection), every one of them kept for the next turn.
+"""Turns in flight to Rasa at once (more wait their turn), each on a kept-alive connection of its own
+(`OneConnectionClients`).
 
-httpx's default keeps 20 and closes the rest after each turn, so above 20 concurrent turns every turn paid for a
-new TCP connection on both sides (and httpcore 1.0 counts busy connections against that 20 too)."""
+httpx's default pool keeps 20 and closes the rest after each turn, so above 20 concurrent turns every turn paid
+for a new TCP connection on both sides; and one pool of a hundred walks all of them on every request."""
 
 
 class BotUnavailable(RuntimeError):
@@ -90,8 +92,15 @@ class RasaRestClient:
         if not self._base_urls:
             raise ValueError("at least one Rasa URL is needed")
         self._auth = {"token": auth_token} if auth_token else {}
-        self._http = http or httpx.AsyncClient(timeout=timeout_seconds, limits=RASA_CONNECTION_LIMITS)
-        self._owns_http = http is None
+        self._http = http
+        self._clients = OneConnectionClients(RASA_CONNECTIONS, timeout=timeout_seconds) if http is None else None
+
+    def _client(self, base_url: str) -> contextlib.AbstractAsyncContextManager[httpx.AsyncClient]:
+        """The client given at construction, or one of this object's own for the replica at `base_url`."""
+        if self._clients is None:
+            assert self._http is not None
+            return contextlib.nullcontext(self._http)
+        return self._clients.one(base_url)
 
     def base_url_for(self, conversation_id: str) -> str:
         """The replica that serves this conversation."""
@@ -121,7 +130,8 @@ class RasaRestClient:
     async def _send_to(self, base_url: str, conversation_id: str, text: str) -> list[BotPayload]:
         url = f"{base_url}/webhooks/rest/webhook"
         try:
-            response = await self._http.post(url, json={"sender": conversation_id, "message": text})
+            async with self._client(base_url) as http:
+                response = await http.post(url, json={"sender": conversation_id, "message": text})
         except (httpx.ConnectError, httpx.ConnectTimeout):
             raise
         except httpx.HTTPError as exc:
@@ -144,7 +154,8 @@ class RasaRestClient:
 
     async def _ping(self, base_url: str) -> bool:
         try:
-            response = await self._http.get(f"{base_url}/status", params=self._auth, timeout=2.0)
+            async with self._client(base_url) as http:
+                response = await http.get(f"{base_url}/status", params=self._auth, timeout=2.0)
         except httpx.HTTPError:
             return False
         if response.status_code != 200:
@@ -155,6 +166,6 @@ class RasaRestClient:
             return False
 
     async def aclose(self) -> None:
-        """Close the HTTP client if this object created it."""
-        if self._owns_http:
-            await self._http.aclose()
+        """Close the HTTP clients this object made (not one it was given)."""
+        if self._clients is not None:
+            await self._clients.aclose()

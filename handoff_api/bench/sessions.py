@@ -7,11 +7,10 @@ policies, tracker store and the bot's small-talk action) plus one in-process ret
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import httpx
@@ -22,45 +21,10 @@ from handoff_api.bench.load import Expired, Turn, elapsed_ms
 from handoff_api.bench.verdict import judge_rasa, judge_rest, judge_widget
 from handoff_api.bench.workload import GREETINGS, ClientPool, Script
 from handoff_api.bot_client import replica_for
+from handoff_api.http_clients import OneConnectionClients
 from knowledge_base.models import Retrieval
 
 MAX_FRAME_BYTES = 1 << 20
-
-
-class SessionClients:
-    """An HTTP client of its own for every session under way, as every real client has its own connection.
-
-    One client shared by a hundred virtual clients spent the harness's CPU in its connection pool, whose
-    bookkeeping grows with every connection it holds (httpcore 1.0), and so measured the harness. A session takes
-    an idle client or makes one; the next session reuses it and its kept-alive connection."""
-
-    def __init__(self) -> None:
-        self._idle: list[httpx.AsyncClient] = []
-        self._made: list[httpx.AsyncClient] = []
-
-    @contextlib.asynccontextmanager
-    async def one(self) -> AsyncIterator[httpx.AsyncClient]:
-        """A client for one session, back to the idle ones afterwards."""
-        if self._idle:
-            http = self._idle.pop()
-        else:
-            http = httpx.AsyncClient(limits=httpx.Limits(max_connections=1, max_keepalive_connections=1))
-            self._made.append(http)
-        try:
-            yield http
-        finally:
-            self._idle.append(http)
-
-    @property
-    def made(self) -> int:
-        """How many clients were made (the most sessions ever under way at once)."""
-        return len(self._made)
-
-    async def aclose(self) -> None:
-        """Close every client made."""
-        await asyncio.gather(*(http.aclose() for http in self._made))
-        self._made.clear()
-        self._idle.clear()
 
 
 class RestTarget:
@@ -68,7 +32,7 @@ class RestTarget:
 
     def __init__(
         self,
-        clients: SessionClients,
+        clients: OneConnectionClients,
         base_url: str,
         token_for: Callable[[str], str],
         pool: ClientPool,
@@ -192,7 +156,7 @@ class FloorTarget:
 
     def __init__(
         self,
-        clients: SessionClients,
+        clients: OneConnectionClients,
         rasa_urls: Sequence[str],
         retrieve: Callable[[str], Retrieval],
         script: Script,

@@ -15,8 +15,9 @@ from typing import Protocol
 
 from handoff_api.bench.cpu import spent
 from handoff_api.bench.load import LoadShape, RunResult, Session, drive
-from handoff_api.bench.sessions import FloorTarget, RestTarget, SessionClients, WidgetTarget
+from handoff_api.bench.sessions import FloorTarget, RestTarget, WidgetTarget
 from handoff_api.bench.workload import GREETINGS, ClientPool, Question, Script
+from handoff_api.http_clients import OneConnectionClients
 from handoff_api.startup import freeze_startup_heap
 from knowledge_base.models import Retrieval
 
@@ -79,7 +80,7 @@ def rotated(kinds: Sequence[str], round_number: int) -> list[str]:
 
 
 async def checked_questions(
-    clients: SessionClients, engine: Endpoints, pool: ClientPool, questions: Sequence[Question], seconds: float
+    clients: OneConnectionClients, engine: Endpoints, pool: ClientPool, questions: Sequence[Question], seconds: float
 ) -> tuple[list[str], list[tuple[str, str]]]:
     """The texts the bot answers over REST (each alone in a conversation), and the rejected ones with why."""
     target = RestTarget(clients, engine.base_url, engine.token, pool, seconds)
@@ -114,7 +115,7 @@ async def run_turns(
     progress: Progress,
 ) -> TurnResults:
     """Check the questions, warm every path up once, then run each level's rounds."""
-    clients = SessionClients()
+    clients = OneConnectionClients()  # each session its own connection, as every real client has
     try:
         kept, rejected = await checked_questions(clients, engine, pool, questions, plan.timeout_seconds)
         if not kept:
