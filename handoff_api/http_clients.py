@@ -21,16 +21,16 @@ from typing import Any
 
 import httpx
 
-ONE_CONNECTION = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-
 
 class OneConnectionClients:
     """Lends each caller an httpx client of one connection for the origin it calls."""
 
-    def __init__(self, limit: int | None = None, **client_options: Any) -> None:
-        """`client_options` are httpx.AsyncClient's (timeout, transport...); `limit` caps the clients in use."""
+    def __init__(self, limit: int | None = None, keepalive_seconds: float = 5.0, **client_options: Any) -> None:
+        """`limit` caps the clients in use; an idle connection is kept `keepalive_seconds` (httpx's 5 s by default);
+        `client_options` are httpx.AsyncClient's (timeout, transport...)."""
         if limit is not None and limit < 1:
             raise ValueError("limit must be at least 1")
+        self._limits = httpx.Limits(max_connections=1, max_keepalive_connections=1, keepalive_expiry=keepalive_seconds)
         self._options = {"verify": httpx.create_ssl_context(), **client_options}
         self._idle: dict[str, list[httpx.AsyncClient]] = {}
         self._made: list[httpx.AsyncClient] = []
@@ -48,7 +48,7 @@ class OneConnectionClients:
                 idle.append(http)
 
     def _make(self) -> httpx.AsyncClient:
-        http = httpx.AsyncClient(limits=ONE_CONNECTION, **self._options)
+        http = httpx.AsyncClient(limits=self._limits, **self._options)
         self._made.append(http)
         return http
 

@@ -262,7 +262,10 @@ async def start_engine(
     )
     await routing.rebuild_if_emptied()  # not when another worker already serves from intact stores
     rasa = bot or RasaRestClient(
-        settings.rasa_urls, settings.rasa_timeout_seconds, auth_token=_secret(settings.rasa_auth_token)
+        settings.rasa_urls,
+        settings.rasa_timeout_seconds,
+        auth_token=_secret(settings.rasa_auth_token),
+        keepalive_seconds=settings.rasa_keepalive_seconds,
     )
     tier1 = CountingBot(ResilientBot(TimedBot(rasa, metrics), LocalTier1(kb.retrieve if kb else None)), metrics)
     warning = limits.calendar_warning(datetime.now(ZoneInfo(limits.timezone)).date())

@@ -16,6 +16,11 @@ MIN_SECRET_CHARS = 32
 """The shortest token secret production accepts."""
 
 
+RASA_SERVER_KEEPALIVE_SECONDS = 120
+"""How long a Rasa 3.6 server keeps an idle connection (its DEFAULT_KEEP_ALIVE_TIMEOUT; `rasa run` has no option
+for it)."""
+
+
 class Settings(BaseSettings):
     """Everything the API process needs; one setting per backend, embedded defaults."""
 
@@ -37,6 +42,9 @@ class Settings(BaseSettings):
     """The Rasa server, or several replicas separated by commas (conversations stick to one by id)."""
     rasa_timeout_seconds: float = Field(default=10.0, gt=0)
     """Longer than this and the turn is answered by the API's own tier 1 (see handoff_api.local_tier1)."""
+    rasa_keepalive_seconds: float = Field(default=60.0, gt=0, lt=RASA_SERVER_KEEPALIVE_SECONDS)
+    """How long an idle connection to Rasa is kept for the next turn: less than Rasa keeps it, so a turn is never
+    sent on a connection Rasa is closing."""
     rasa_nlu_cache_size: int = Field(default=4096, ge=0)
     """Texts whose NLU parse each Rasa server keeps (bot/rasa_server.py); the launcher hands it to Rasa; 0: off."""
     rasa_auth_token: SecretStr | None = None

@@ -21,6 +21,8 @@ from typing import Any
 
 import pytest
 
+from handoff_api.settings import RASA_SERVER_KEEPALIVE_SECONDS, Settings
+
 ROOT = Path(__file__).resolve().parents[2]
 RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
 
@@ -394,3 +396,19 @@ def test_a_loaded_model_is_frozen_and_a_replaced_one_still_freed() -> None:
         pytest.fail("no trained model at models/tier1.tar.gz: run `make setup` (it trains one)")
     result = run_in_rasa(FREEZES)
     assert result == {"frozen": True, "old_model_collected": True, "understands": True}
+
+
+KEEP_ALIVE = textwrap.dedent(
+    """
+    import json
+    from rasa.core.run import configure_app
+
+    app = configure_app(port=0)
+    print(json.dumps({"keep_alive": app.config.KEEP_ALIVE_TIMEOUT}))
+    """
+)
+
+
+def test_rasa_keeps_idle_connections_longer_than_the_api_does() -> None:
+    assert run_in_rasa(KEEP_ALIVE) == {"keep_alive": RASA_SERVER_KEEPALIVE_SECONDS}
+    assert Settings(_env_file=None).rasa_keepalive_seconds < RASA_SERVER_KEEPALIVE_SECONDS

@@ -138,3 +138,9 @@ async def test_concurrent_turns_keep_their_connections_to_rasa() -> None:
         await client.aclose()
         server.close()
         await server.wait_closed()
+
+
+async def test_idle_connections_to_rasa_are_kept_as_long_as_set() -> None:
+    client = RasaRestClient("http://127.0.0.1:5005", 5.0, keepalive_seconds=60.0)
+    assert client._clients is not None and client._clients._limits.keepalive_expiry == 60.0
+    await client.aclose()

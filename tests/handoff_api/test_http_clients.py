@@ -98,3 +98,10 @@ async def test_the_clients_share_one_tls_context_unless_told_otherwise() -> None
         assert unverified._transport._pool._ssl_context.verify_mode.name == "CERT_NONE"  # type: ignore[attr-defined]
     await shared.aclose()
     await own.aclose()
+
+
+async def test_idle_connections_are_kept_as_long_as_asked() -> None:
+    clients = OneConnectionClients(keepalive_seconds=60.0)
+    async with clients.one() as http:
+        assert http._transport._pool._keepalive_expiry == 60.0  # type: ignore[attr-defined]
+    await clients.aclose()
