@@ -2,7 +2,8 @@
 
 For every level the three runs (floor, REST, widget) are interleaved round by round, the order rotating,
 so a burst of noise on the shared machine hits all three alike. The questions are checked first: only
-those the index answers outright and the bot answers over REST (no hand-over) are used.
+those the index answers outright and the bot answers over REST (no hand-over) are used. A warm-up at the widest
+level's client count opens the connections first, so the rounds measure a steady state, not connecting.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from handoff_api.bench.load import LoadShape, RunResult, Session, drive
 from handoff_api.bench.sessions import FloorTarget, RestTarget, WidgetTarget
 from handoff_api.bench.workload import GREETINGS, ClientPool, Question, Script
 from handoff_api.http_clients import OneConnectionClients
+from handoff_api.settings import Settings
 from handoff_api.startup import freeze_startup_heap
 from knowledge_base.models import Retrieval
 
@@ -116,6 +118,9 @@ async def run_turns(
 ) -> TurnResults:
     """Check the questions, warm every path up once, then run each level's rounds."""
     clients = OneConnectionClients()  # each session its own connection, as every real client has
+    # The floor stands for Rasa alone, so it keeps its connections to Rasa as the API does: one opened while Rasa is
+    # busy waits until Rasa catches up, and reconnecting each round measured that wait, not the floor.
+    floor_clients = OneConnectionClients(keepalive_seconds=Settings.model_fields["rasa_keepalive_seconds"].default)
     try:
         kept, rejected = await checked_questions(clients, engine, pool, questions, plan.timeout_seconds)
         if not kept:
@@ -123,12 +128,13 @@ async def run_turns(
         progress(f"turns: {len(kept)} questions answered by the bot, {len(rejected)} rejected")
         script = Script(kept)
         sessions: dict[str, Session] = {
-            "floor": FloorTarget(clients, engine.rasa_urls, retrieve, script, plan.timeout_seconds).session,
+            "floor": FloorTarget(floor_clients, engine.rasa_urls, retrieve, script, plan.timeout_seconds).session,
             "rest": RestTarget(clients, engine.base_url, engine.token, pool, plan.timeout_seconds).session,
             "widget": WidgetTarget(engine.ws_base, engine.token, pool, plan.timeout_seconds).session,
         }
-        for kind in KINDS:  # warm-up: first connections, first Rasa conversations, lazy imports
-            await drive(kind, LoadShape(2, 3, 3, 30.0), script, sessions[kind])
+        widest = max(shape.clients for shape in plan.levels)
+        for kind in KINDS:  # warm-up: as many connections as the widest level, first conversations, lazy imports
+            await drive(kind, LoadShape(widest, 2, 2, 30.0), script, sessions[kind])
         freeze_startup_heap()  # as the engine does: else the harness's own full collections stall every client
         levels: list[LevelResult] = []
         for shape in plan.levels:
@@ -144,5 +150,5 @@ async def run_turns(
                     )
             levels.append(level)
     finally:
-        await clients.aclose()
+        await asyncio.gather(clients.aclose(), floor_clients.aclose())
     return TurnResults(kept, rejected, levels)
