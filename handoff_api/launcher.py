@@ -61,10 +61,11 @@ def rasa_server_argv(rasa_python: Path, model: Path, port: int, endpoints_file: 
     """The Rasa server on loopback: the REST channel, and its HTTP API behind the auth token.
 
     `python -m bot.rasa_server` with the Rasa environment's Python: Rasa's own command line after its fixes to
-    its turn path (bot/rasa_server.py)."""
+    its turn path (bot/rasa_server.py). The token is joined to its option: one made up may begin with "-", which
+    argparse would otherwise take for an option of its own."""
     return [
         str(rasa_python), "-m", "bot.rasa_server", "run",
-        "--enable-api", "--auth-token", auth_token, "-i", "127.0.0.1", "-p", str(port), "-m", str(model),
+        "--enable-api", f"--auth-token={auth_token}", "-i", "127.0.0.1", "-p", str(port), "-m", str(model),
         "--endpoints", str(endpoints_file), "--credentials", "bot/credentials.yml",
     ]  # fmt: skip
 

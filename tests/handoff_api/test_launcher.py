@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from handoff_api.launcher import rasa_server_argv
+
 ROOT = Path(__file__).resolve().parents[2]
 
 SCRIPT = textwrap.dedent(
@@ -152,3 +154,20 @@ def test_several_api_workers_sum_their_metrics_in_a_fresh_directory(tmp_path: Pa
     assert "PROMETHEUS_MULTIPROC_DIR" not in children(settings, wiring, 1)[0].env
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "operators-own"))
     assert metrics_directory(2, directory) is None
+
+
+@pytest.mark.rasa
+def test_rasa_reads_an_auth_token_that_begins_with_a_dash(tmp_path: Path) -> None:
+    rasa_python = ROOT / ".venv-rasa" / "bin" / "python"
+    if not rasa_python.exists():
+        pytest.fail(f"Rasa is not installed at {rasa_python}: run `make setup` (it creates .venv-rasa)")
+    argv = rasa_server_argv(rasa_python, tmp_path / "m.tar.gz", 6200, tmp_path / "e.yml", "-starts-with-a-dash")
+    parse = (
+        "import json, sys; from rasa.__main__ import create_argument_parser; "
+        "args = create_argument_parser().parse_args(sys.argv[1:]); print(json.dumps([args.auth_token, args.port]))"
+    )
+    done = subprocess.run(
+        [str(rasa_python), "-c", parse, *argv[3:]], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == '["-starts-with-a-dash", 6200]'
