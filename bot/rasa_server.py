@@ -1,4 +1,4 @@
-"""`python -m bot.rasa_server run ...`: Rasa's own command line, after seven fixes to Rasa 3.6's turn path.
+"""`python -m bot.rasa_server run ...`: Rasa's own command line, after eight fixes to Rasa 3.6's turn path.
 
 Run with the Rasa environment's Python (the launcher does). A profile of a Rasa server answering FAQ
 questions put the first two at about a fifth of its CPU per turn; both keep Rasa's behaviour exactly:
