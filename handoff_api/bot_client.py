@@ -12,6 +12,7 @@ import httpx
 
 from handoff_api.client_input import ClientInput, HumanRequest, Rating
 from handoff_api.http_clients import OneConnectionClients
+from handoff_api.settings import RASA_KEEPALIVE_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,7 @@ class RasaRestClient:
         timeout_seconds: float,
         http: httpx.AsyncClient | None = None,
         auth_token: str | None = None,
-        keepalive_seconds: float = 4.0,
+        keepalive_seconds: float = RASA_KEEPALIVE_SECONDS,
     ) -> None:
         urls = [base_urls] if isinstance(base_urls, str) else list(base_urls)
         self._base_urls = [url.rstrip("/") for url in urls if url.strip()]

@@ -31,7 +31,9 @@ class OneConnectionClients:
         if limit is not None and limit < 1:
             raise ValueError("limit must be at least 1")
         self._limits = httpx.Limits(max_connections=1, max_keepalive_connections=1, keepalive_expiry=keepalive_seconds)
-        self._options = {"verify": httpx.create_ssl_context(), **client_options}
+        if "verify" not in client_options:  # built once, for every client made
+            client_options["verify"] = httpx.create_ssl_context()
+        self._options = client_options
         self._idle: dict[str, list[httpx.AsyncClient]] = {}
         self._made: list[httpx.AsyncClient] = []
         self._gate = asyncio.Semaphore(limit) if limit is not None else None

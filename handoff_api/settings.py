@@ -19,6 +19,8 @@ MIN_SECRET_CHARS = 32
 RASA_SERVER_KEEPALIVE_SECONDS = 120
 """How long a Rasa 3.6 server keeps an idle connection (its DEFAULT_KEEP_ALIVE_TIMEOUT; `rasa run` has no option
 for it)."""
+RASA_KEEPALIVE_SECONDS = 60.0
+"""How long the API keeps an idle connection to Rasa by default (RASA_KEEPALIVE_SECONDS): well under Rasa's own."""
 
 
 class Settings(BaseSettings):
@@ -42,7 +44,7 @@ class Settings(BaseSettings):
     """The Rasa server, or several replicas separated by commas (conversations stick to one by id)."""
     rasa_timeout_seconds: float = Field(default=10.0, gt=0)
     """Longer than this and the turn is answered by the API's own tier 1 (see handoff_api.local_tier1)."""
-    rasa_keepalive_seconds: float = Field(default=60.0, gt=0, lt=RASA_SERVER_KEEPALIVE_SECONDS)
+    rasa_keepalive_seconds: float = Field(default=RASA_KEEPALIVE_SECONDS, gt=0, lt=RASA_SERVER_KEEPALIVE_SECONDS)
     """How long an idle connection to Rasa is kept for the next turn: less than Rasa keeps it, so a turn is never
     sent on a connection Rasa is closing."""
     rasa_nlu_cache_size: int = Field(default=4096, ge=0)

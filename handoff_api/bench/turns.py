@@ -19,7 +19,7 @@ from handoff_api.bench.load import LoadShape, RunResult, Session, drive
 from handoff_api.bench.sessions import FloorTarget, RestTarget, WidgetTarget
 from handoff_api.bench.workload import GREETINGS, ClientPool, Question, Script
 from handoff_api.http_clients import OneConnectionClients
-from handoff_api.settings import Settings
+from handoff_api.settings import RASA_KEEPALIVE_SECONDS
 from handoff_api.startup import freeze_startup_heap
 from knowledge_base.models import Retrieval
 
@@ -120,7 +120,7 @@ async def run_turns(
     clients = OneConnectionClients()  # each session its own connection, as every real client has
     # The floor stands for Rasa alone, so it keeps its connections to Rasa as the API does: one opened while Rasa is
     # busy waits until Rasa catches up, and reconnecting each round measured that wait, not the floor.
-    floor_clients = OneConnectionClients(keepalive_seconds=Settings.model_fields["rasa_keepalive_seconds"].default)
+    floor_clients = OneConnectionClients(keepalive_seconds=RASA_KEEPALIVE_SECONDS)
     try:
         kept, rejected = await checked_questions(clients, engine, pool, questions, plan.timeout_seconds)
         if not kept:
